@@ -1,0 +1,37 @@
+# The front door. Everything real lives in CMake and scripts/.
+#   make run    start the service on an embedded PostgreSQL (prints the UI address and a token)
+#   make test   install what is missing, build with ASan+UBSan, run every test suite
+#   make build  the optimized binary at build/tenant-backup
+#   make bench  benchmarks (QUICK=1 for a small scale)
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build build-debug run test test-unit test-ui bench format fuzz clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target tenant-backup
+	@ln -sf release/tenant-backup build/tenant-backup
+
+build-debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+
+run: build
+	@scripts/run.sh
+
+test: build-debug
+	@scripts/test.sh
+
+bench: deps
+	@TB_WITH_BENCH=1 scripts/install-deps.sh
+	@scripts/bench.sh
+
+format:
+	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,5 @@
+# The module graph. A module may use only the modules in its DEPS (and theirs):
+# this file is the architecture, keep it honest.
+tb_module(core    DEPS spdlog::spdlog Boost::json Threads::Threads)
+tb_module(config  DEPS tb_core)
+tb_module(app     DEPS tb_config CLI11::CLI11)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test suite against the debug (ASan+UBSan) build: unit, integration
+# and e2e through ctest, then the browser tests when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TB_BINARY="$PWD/build/debug/tenant-backup"
+ctest --test-dir build/debug --output-on-failure -j 2 --timeout 900
+if [[ -f tests/ui/package.json ]]; then
+  tests/ui/run.sh
+fi

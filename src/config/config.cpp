@@ -1,0 +1,281 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+namespace tb::config {
+namespace {
+
+using Setter = std::function<void(Config&, const std::string&)>;
+
+struct Variable {
+  VariableInfo info;
+  Setter set;
+};
+
+template <typename Int>
+Int parse_int(const std::string& name, const std::string& v, Int min, Int max) {
+  Int out{};
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || ptr != v.data() + v.size()) {
+    throw ConfigError(name, "'" + v + "' is not a whole number");
+  }
+  if (out < min || out > max) {
+    throw ConfigError(name, "'" + v + "' is out of range [" + std::to_string(min) + ", " +
+                                std::to_string(max) + "]");
+  }
+  return out;
+}
+
+// Sizes accept a plain byte count or a KiB/MiB suffix ("19MiB").
+std::uint64_t parse_size(const std::string& name, const std::string& v) {
+  std::uint64_t mult = 1;
+  std::string digits = v;
+  for (auto [suffix, m] : {std::pair{"KiB", 1024ull}, std::pair{"MiB", 1024ull * 1024}}) {
+    std::string_view s(suffix);
+    if (digits.size() > s.size() && digits.ends_with(s)) {
+      mult = m;
+      digits.resize(digits.size() - s.size());
+      break;
+    }
+  }
+  return parse_int<std::uint64_t>(name, digits, 1, 50ull * 1024 * 1024 / mult) * mult;
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+void require_url(const std::string& name, const std::string& v,
+                 std::initializer_list<std::string_view> schemes) {
+  for (auto s : schemes) {
+    if (v.starts_with(s)) return;
+  }
+  std::string list;
+  for (auto s : schemes) list += (list.empty() ? "" : ", ") + std::string(s);
+  throw ConfigError(name, "must start with one of: " + list);
+}
+
+const std::vector<Variable>& table() {
+  static const std::vector<Variable> vars = {
+      {{"DATABASE_URL", "(embedded cluster with make run)",
+        "libpq connection string or postgresql:// URL of the platform database"},
+       [](Config& c, const std::string& v) {
+         require_url("DATABASE_URL", v, {"postgres://", "postgresql://", "host=", "dbname=", "user="});
+         c.database_url = v;
+       }},
+      {{"LISTEN", "127.0.0.1:8080", "address and port of the HTTP server (port 0 picks a free one)"},
+       [](Config& c, const std::string& v) {
+         auto colon = v.rfind(':');
+         if (colon == std::string::npos || colon == 0) {
+           throw ConfigError("LISTEN", "expected HOST:PORT, got '" + v + "'");
+         }
+         c.listen_host = v.substr(0, colon);
+         if (c.listen_host.front() == '[' && c.listen_host.back() == ']') {
+           c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+         }
+         c.listen_port = parse_int<std::uint16_t>("LISTEN", v.substr(colon + 1), 0, 65535);
+       }},
+      {{"PUBLIC_URL", "http://LISTEN", "base URL that links printed and e-mailed point at"},
+       [](Config& c, const std::string& v) {
+         require_url("PUBLIC_URL", v, {"http://", "https://"});
+         c.public_url = v;
+       }},
+      {{"STORAGE_DIR", "var/backups", "folder where local backups are kept"},
+       [](Config& c, const std::string& v) { c.storage_dir = v; }},
+      {{"JWT_ALGORITHM", "HS256 (RS256 with JWT_PUBLIC_KEY_FILE)",
+        "the only JWT algorithm accepted: HS256, RS256 or ES256"},
+       [](Config& c, const std::string& v) {
+         if (v == "HS256") c.jwt_algorithm = JwtAlgorithm::kHS256;
+         else if (v == "RS256") c.jwt_algorithm = JwtAlgorithm::kRS256;
+         else if (v == "ES256") c.jwt_algorithm = JwtAlgorithm::kES256;
+         else throw ConfigError("JWT_ALGORITHM", "must be HS256, RS256 or ES256, got '" + v + "'");
+       }},
+      {{"JWT_SECRET", "(none)", "HS256 secret, at least 32 bytes", true},
+       [](Config& c, const std::string& v) {
+         if (v.size() < 32) throw ConfigError("JWT_SECRET", "must be at least 32 bytes long");
+         c.jwt_secret = v;
+       }},
+      {{"JWT_PUBLIC_KEY_FILE", "(none)", "PEM public key for RS256/ES256 tokens"},
+       [](Config& c, const std::string& v) {
+         if (!std::filesystem::is_regular_file(v)) {
+           throw ConfigError("JWT_PUBLIC_KEY_FILE", "'" + v + "' is not a readable file");
+         }
+         c.jwt_public_key_file = v;
+       }},
+      {{"JWT_ISSUER", "(not checked)", "required `iss` claim"},
+       [](Config& c, const std::string& v) { c.jwt_issuer = v; }},
+      {{"JWT_AUDIENCE", "(not checked)", "required `aud` claim"},
+       [](Config& c, const std::string& v) { c.jwt_audience = v; }},
+      {{"JWT_LEEWAY_SECONDS", "30", "clock skew allowed on exp/nbf"},
+       [](Config& c, const std::string& v) {
+         c.jwt_leeway = std::chrono::seconds(parse_int<int>("JWT_LEEWAY_SECONDS", v, 0, 300));
+       }},
+      {{"TELEGRAM_BOT_TOKEN", "(none)", "Bot API token; enables the telegram destination", true},
+       [](Config& c, const std::string& v) {
+         if (v.find(':') == std::string::npos) {
+           throw ConfigError("TELEGRAM_BOT_TOKEN", "expected the form <bot id>:<secret>");
+         }
+         c.telegram_bot_token = v;
+       }},
+      {{"TELEGRAM_API_URL", "https://api.telegram.org", "Bot API base URL"},
+       [](Config& c, const std::string& v) {
+         require_url("TELEGRAM_API_URL", v, {"http://", "https://"});
+         c.telegram_api_url = v;
+         while (c.telegram_api_url.ends_with('/')) c.telegram_api_url.pop_back();
+       }},
+      {{"TELEGRAM_PART_SIZE", "19MiB", "largest Telegram part (getFile fetches at most 20 MB)"},
+       [](Config& c, const std::string& v) {
+         c.telegram_part_size = parse_size("TELEGRAM_PART_SIZE", v);
+         if (c.telegram_part_size > 20ull * 1000 * 1000) {
+           throw ConfigError("TELEGRAM_PART_SIZE", "must be at most 20 MB so getFile can fetch it");
+         }
+       }},
+      {{"SMTP_URL", "(none: no e-mail)", "smtp:// or smtps:// URL of the mail relay"},
+       [](Config& c, const std::string& v) {
+         require_url("SMTP_URL", v, {"smtp://", "smtps://"});
+         c.smtp_url = v;
+       }},
+      {{"SMTP_FROM", "tenant-backup@localhost", "sender address of notices"},
+       [](Config& c, const std::string& v) { c.smtp_from = v; }},
+      {{"WORKER_CONCURRENCY", "2", "jobs run at once per process"},
+       [](Config& c, const std::string& v) {
+         c.worker_concurrency = parse_int<int>("WORKER_CONCURRENCY", v, 1, 256);
+       }},
+      {{"HTTP_THREADS", "2", "I/O threads of the HTTP server"},
+       [](Config& c, const std::string& v) { c.http_threads = parse_int<int>("HTTP_THREADS", v, 1, 64); }},
+      {{"DB_POOL_SIZE", "8", "database connections kept by the API"},
+       [](Config& c, const std::string& v) { c.db_pool_size = parse_int<int>("DB_POOL_SIZE", v, 1, 512); }},
+      {{"JOB_LEASE_SECONDS", "30", "a running job's lease; renewed while it runs"},
+       [](Config& c, const std::string& v) {
+         c.job_lease = std::chrono::seconds(parse_int<int>("JOB_LEASE_SECONDS", v, 2, 3600));
+       }},
+      {{"JOB_MAX_ATTEMPTS", "3", "attempts before a job is failed"},
+       [](Config& c, const std::string& v) {
+         c.job_max_attempts = parse_int<int>("JOB_MAX_ATTEMPTS", v, 1, 100);
+       }},
+      {{"PG_DUMP_TIMEOUT_SECONDS", "21600", "a dump or restore running longer is stopped"},
+       [](Config& c, const std::string& v) {
+         c.pg_dump_timeout = std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
+       }},
+      {{"PG_BIN_DIR", "/usr/lib/postgresql/15/bin", "where pg_dump, pg_restore and psql are"},
+       [](Config& c, const std::string& v) {
+         if (!std::filesystem::is_directory(v)) throw ConfigError("PG_BIN_DIR", "'" + v + "' is not a folder");
+         c.pg_bin_dir = v;
+       }},
+      {{"RATE_LIMIT_PER_MINUTE", "10", "per client IP, on routes that start work"},
+       [](Config& c, const std::string& v) {
+         c.rate_limit_per_minute = parse_int<int>("RATE_LIMIT_PER_MINUTE", v, 1, 1000000);
+       }},
+      {{"READ_RATE_LIMIT_PER_MINUTE", "1200", "per client IP, on reads"},
+       [](Config& c, const std::string& v) {
+         c.read_rate_limit_per_minute = parse_int<int>("READ_RATE_LIMIT_PER_MINUTE", v, 1, 100000000);
+       }},
+      {{"TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed"},
+       [](Config& c, const std::string& v) { c.trusted_proxies = split_list(v); }},
+      {{"DEFAULT_RETENTION_DAYS", "30", "retention of projects without settings"},
+       [](Config& c, const std::string& v) {
+         c.default_retention_days = parse_int<int>("DEFAULT_RETENTION_DAYS", v, 1, 3650);
+       }},
+      {{"RESTORE_KEEP_DAYS", "7", "how long a schema set aside by a restore is kept"},
+       [](Config& c, const std::string& v) {
+         c.restore_keep_days = parse_int<int>("RESTORE_KEEP_DAYS", v, 0, 3650);
+       }},
+      {{"EXPIRY_NOTICE_DAYS", "3", "days before expiry when the notice e-mail is sent"},
+       [](Config& c, const std::string& v) {
+         c.expiry_notice_days = parse_int<int>("EXPIRY_NOTICE_DAYS", v, 0, 365);
+       }},
+      {{"LOG_FORMAT", "text", "text or json"},
+       [](Config& c, const std::string& v) {
+         if (v == "text") c.log_format = LogFormat::kText;
+         else if (v == "json") c.log_format = LogFormat::kJson;
+         else throw ConfigError("LOG_FORMAT", "must be text or json, got '" + v + "'");
+       }},
+      {{"LOG_LEVEL", "info", "debug, info, warn or error"},
+       [](Config& c, const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+           throw ConfigError("LOG_LEVEL", "must be debug, info, warn or error");
+         }
+         c.log_level = v;
+       }},
+  };
+  return vars;
+}
+
+}  // namespace
+
+Lookup environment_lookup() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Config load(const Lookup& lookup, bool require_auth) {
+  Config c;
+  bool algorithm_given = false;
+  for (const auto& var : table()) {
+    auto value = lookup(var.info.name);
+    if (!value || value->empty()) continue;
+    var.set(c, *value);
+    if (var.info.name == "JWT_ALGORITHM") algorithm_given = true;
+  }
+  if (!c.jwt_secret.empty() && !c.jwt_public_key_file.empty()) {
+    throw ConfigError("JWT_SECRET", "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both");
+  }
+  if (!algorithm_given && !c.jwt_public_key_file.empty()) c.jwt_algorithm = JwtAlgorithm::kRS256;
+  if (c.jwt_algorithm == JwtAlgorithm::kHS256 && !c.jwt_public_key_file.empty()) {
+    throw ConfigError("JWT_ALGORITHM", "HS256 needs JWT_SECRET, not a public key");
+  }
+  if (c.jwt_algorithm != JwtAlgorithm::kHS256 && !c.jwt_secret.empty()) {
+    throw ConfigError("JWT_ALGORITHM", "RS256/ES256 need JWT_PUBLIC_KEY_FILE, not a secret");
+  }
+  if (require_auth && c.jwt_secret.empty() && c.jwt_public_key_file.empty()) {
+    throw ConfigError("JWT_SECRET", "set JWT_SECRET (32+ bytes) or JWT_PUBLIC_KEY_FILE");
+  }
+  if (c.public_url.empty()) {
+    std::string host = c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]"
+                                                                      : c.listen_host;
+    c.public_url = "http://" + host + ":" + std::to_string(c.listen_port);
+  }
+  return c;
+}
+
+const std::vector<VariableInfo>& variables() {
+  static const std::vector<VariableInfo> infos = [] {
+    std::vector<VariableInfo> out;
+    for (const auto& v : table()) out.push_back(v.info);
+    return out;
+  }();
+  return infos;
+}
+
+std::string variables_markdown() {
+  std::string out = "| variable | default | meaning |\n| --- | --- | --- |\n";
+  for (const auto& v : variables()) {
+    out += "| `" + v.name + "` | " + v.default_text + " | " + v.description + " |\n";
+  }
+  return out;
+}
+
+std::string variables_text() {
+  std::string out = "Environment variables:\n";
+  for (const auto& v : variables()) {
+    out += "  " + v.name + std::string(v.name.size() < 28 ? 28 - v.name.size() : 1, ' ') +
+           v.description + " [default: " + v.default_text + "]\n";
+  }
+  return out;
+}
+
+}  // namespace tb::config

@@ -1,0 +1,94 @@
+// The service configuration: every environment variable is defined once, in
+// config.cpp's table (name, default, parser, description). `--help` and the
+// README's table are generated from that same table. A bad value stops
+// start-up with a ConfigError naming the variable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tb::config {
+
+enum class JwtAlgorithm { kHS256, kRS256, kES256 };
+enum class LogFormat { kText, kJson };
+
+struct Config {
+  std::string database_url;
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string storage_dir = "var/backups";
+  std::string public_url;  // base URL for links; derived from LISTEN when empty
+
+  // Auth (DESIGN §3): exactly one of secret / public key.
+  JwtAlgorithm jwt_algorithm = JwtAlgorithm::kHS256;
+  std::string jwt_secret;
+  std::string jwt_public_key_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::chrono::seconds jwt_leeway{30};
+
+  std::string telegram_bot_token;
+  std::string telegram_api_url = "https://api.telegram.org";
+  std::uint64_t telegram_part_size = 19ull * 1024 * 1024;
+
+  std::string smtp_url;
+  std::string smtp_from = "tenant-backup@localhost";
+
+  int worker_concurrency = 2;
+  int http_threads = 2;
+  int db_pool_size = 8;
+  std::chrono::seconds job_lease{30};
+  int job_max_attempts = 3;
+  std::chrono::seconds pg_dump_timeout{6 * 3600};
+  std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
+
+  int rate_limit_per_minute = 10;
+  int read_rate_limit_per_minute = 1200;
+  std::vector<std::string> trusted_proxies;  // IPs or CIDRs
+
+  int default_retention_days = 30;
+  int restore_keep_days = 7;
+  int expiry_notice_days = 3;
+
+  LogFormat log_format = LogFormat::kText;
+  std::string log_level = "info";
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string variable, std::string message)
+      : std::runtime_error("invalid " + variable + ": " + message), variable_(std::move(variable)) {}
+  const std::string& variable() const noexcept { return variable_; }
+
+ private:
+  std::string variable_;
+};
+
+// One row of the variable table.
+struct VariableInfo {
+  std::string name;
+  std::string default_text;  // as shown in docs
+  std::string description;
+  bool secret = false;       // never printed
+};
+
+// Looks a variable up; std::nullopt when unset. Defaults to ::getenv.
+using Lookup = std::function<std::optional<std::string>(std::string_view)>;
+Lookup environment_lookup();
+
+// Parses every variable. Throws ConfigError on the first bad value.
+// `require_auth` refuses a configuration without JWT_SECRET / JWT_PUBLIC_KEY_FILE.
+Config load(const Lookup& lookup, bool require_auth = true);
+
+const std::vector<VariableInfo>& variables();
+// A Markdown table of the variables (README) / plain text (--help).
+std::string variables_markdown();
+std::string variables_text();
+
+}  // namespace tb::config
