@@ -2,4 +2,6 @@
 # this file is the architecture, keep it honest.
 tb_module(core    DEPS spdlog::spdlog Boost::json Threads::Threads)
 tb_module(config  DEPS tb_core)
+tb_module(model   DEPS tb_core Boost::json)
+tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto)
 tb_module(app     DEPS tb_config CLI11::CLI11)

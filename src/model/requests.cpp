@@ -1,0 +1,199 @@
+#include "model/requests.hpp"
+
+#include <algorithm>
+#include <regex>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "model/json_body.hpp"
+
+namespace tb::model {
+namespace {
+
+bool is_hhmm(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return false;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!digit(s[0]) || !digit(s[1]) || !digit(s[3]) || !digit(s[4])) return false;
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  return h < 24 && m < 60;
+}
+
+// Five cron fields of digits, *, /, -, and commas (names not accepted).
+bool is_cron_syntax(std::string_view expr) {
+  static const std::regex re(R"(^\s*([0-9*/,\-]+\s+){4}[0-9*/,\-]+\s*$)");
+  return expr.size() <= 100 && std::regex_match(expr.begin(), expr.end(), re);
+}
+
+Schedule parse_schedule(const boost::json::object& obj) {
+  FieldReader r(obj, "schedule");
+  Schedule s;
+  s.kind = r.string("kind", 16).value_or("off");
+  require_one_of("schedule.kind", s.kind, {"off", "daily", "weekly", "cron"});
+  auto time = r.string("time", 5);
+  auto day = r.string("day", 3);
+  auto expr = r.string("expr", 100);
+  if (s.kind == "daily" || s.kind == "weekly") {
+    if (!time || !is_hhmm(*time)) throw_validation("schedule.time", "'schedule.time' must be HH:MM (UTC)");
+    s.time = *time;
+  }
+  if (s.kind == "weekly") {
+    if (!day) throw_validation("schedule.day", "'schedule.day' is required for a weekly schedule");
+    require_one_of("schedule.day", *day, {"mon", "tue", "wed", "thu", "fri", "sat", "sun"});
+    s.day = *day;
+  }
+  if (s.kind == "cron") {
+    if (!expr || !is_cron_syntax(*expr)) {
+      throw_validation("schedule.expr", "'schedule.expr' must be a five-field cron expression");
+    }
+    s.expr = *expr;
+  }
+  r.finish();
+  return s;
+}
+
+}  // namespace
+
+bool is_valid_project_id(std::string_view id) {
+  if (id.empty() || id.size() > 100) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+bool is_plain_email(std::string_view a) {
+  if (a.size() < 3 || a.size() > 254) return false;
+  auto at = a.find('@');
+  if (at == std::string_view::npos || at == 0 || at != a.rfind('@') || at + 1 >= a.size()) return false;
+  auto domain = a.substr(at + 1);
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.') return false;
+  return std::all_of(a.begin(), a.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '<' && c != '>' && c != ',' &&
+           c != ';' && c != '"' && c != '\\' && c != '(' && c != ')' && c != '[' && c != ']' && c != ':';
+  });
+}
+
+bool is_valid_telegram_chat_id(std::string_view id) {
+  static const std::regex re(R"(^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$)");
+  return std::regex_match(id.begin(), id.end(), re);
+}
+
+bool is_valid_storage_path_syntax(std::string_view path) {
+  if (path.empty() || path.size() > 200 || path.front() == '/') return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    auto seg = path.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == ".." || seg.front() == '.') return false;
+    for (char c : seg) {
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                c == '-' || c == '.';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+std::vector<std::string> validate_destinations(const std::string& field, const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  if (in.empty()) throw_validation(field, "'" + field + "' must name at least one destination");
+  for (const auto& d : in) {
+    require_one_of(field, d, {"local", "telegram"});
+    if (std::find(out.begin(), out.end(), d) != out.end()) {
+      throw_validation(field, "'" + field + "' names '" + d + "' twice");
+    }
+    out.push_back(d);
+  }
+  // The local copy is the source of every other destination: always kept.
+  if (std::find(out.begin(), out.end(), "local") == out.end()) out.insert(out.begin(), "local");
+  return out;
+}
+
+ExportRequest parse_export_request(std::string_view body) {
+  auto obj = parse_json_object(body);
+  FieldReader r(obj);
+  ExportRequest req;
+  auto project = r.string("project_id", 100);
+  if (!project) throw_validation("project_id", "'project_id' is required");
+  if (!is_valid_project_id(*project)) {
+    throw_validation("project_id", "'project_id' must match ^[A-Za-z0-9_-]{1,100}$");
+  }
+  req.project_id = *project;
+  req.format = r.string("format", 8).value_or("sql");
+  require_one_of("format", req.format, {"sql", "tar"});
+  bool compress = r.boolean("compress").value_or(true);
+  auto compression = r.string("compression", 8);
+  if (compression) require_one_of("compression", *compression, {"zstd", "gzip"});
+  if (!compress && compression) {
+    throw_validation("compression", "'compression' cannot be set when 'compress' is false");
+  }
+  req.compression = compress ? compression.value_or("zstd") : "none";
+  if (auto d = r.string_array("destinations", 4, 16)) req.destinations = validate_destinations("destinations", *d);
+  req.notify_email = r.string("notify_email", 254);
+  if (req.notify_email && !is_plain_email(*req.notify_email)) {
+    throw_validation("notify_email", "'notify_email' must be a plain e-mail address");
+  }
+  req.storage_path = r.string("storage_path", 200);
+  if (req.storage_path && !is_valid_storage_path_syntax(*req.storage_path)) {
+    throw_validation("storage_path",
+                     "'storage_path' must be a relative path of letters, digits, '-', '_' and '.', without '..'");
+  }
+  r.finish();
+  return req;
+}
+
+RestoreRequest parse_restore_request(std::string_view body) {
+  auto obj = parse_json_object(body);
+  FieldReader r(obj);
+  auto id = r.string("backup_id", 36);
+  if (!id || !is_uuid(*id)) throw_validation("backup_id", "'backup_id' must be a backup id (uuid)");
+  r.finish();
+  return RestoreRequest{*id};
+}
+
+BackupSettings parse_settings_update(std::string_view body, const BackupSettings& current) {
+  auto obj = parse_json_object(body);
+  FieldReader r(obj);
+  BackupSettings s = current;
+  if (const auto* sched = r.object("schedule")) s.schedule = parse_schedule(*sched);
+  if (auto days = r.integer("retention_days", 1, 3650)) s.retention_days = static_cast<int>(*days);
+  if (auto d = r.string_array("destinations", 4, 16)) s.destinations = validate_destinations("destinations", *d);
+  if (r.is_null("telegram_chat_id")) s.telegram_chat_id.reset();
+  if (auto chat = r.string("telegram_chat_id", 40)) {
+    if (chat->empty()) {
+      s.telegram_chat_id.reset();
+    } else if (!is_valid_telegram_chat_id(*chat)) {
+      throw_validation("telegram_chat_id", "'telegram_chat_id' must be a numeric chat id or @channelname");
+    } else {
+      s.telegram_chat_id = *chat;
+    }
+  }
+  if (r.is_null("notify_email")) s.notify_email.reset();
+  if (auto email = r.string("notify_email", 254)) {
+    if (email->empty()) {
+      s.notify_email.reset();
+    } else if (!is_plain_email(*email)) {
+      throw_validation("notify_email", "'notify_email' must be a plain e-mail address");
+    } else {
+      s.notify_email = *email;
+    }
+  }
+  if (auto f = r.string("format", 8)) {
+    require_one_of("format", *f, {"sql", "tar"});
+    s.format = *f;
+  }
+  if (auto c = r.string("compression", 8)) {
+    require_one_of("compression", *c, {"zstd", "gzip", "none"});
+    s.compression = *c;
+  }
+  r.finish();
+  if (std::find(s.destinations.begin(), s.destinations.end(), "telegram") != s.destinations.end() &&
+      !s.telegram_chat_id) {
+    throw_validation("telegram_chat_id", "'telegram_chat_id' is required when Telegram is a destination");
+  }
+  return s;
+}
+
+}  // namespace tb::model
