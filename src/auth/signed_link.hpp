@@ -1,0 +1,22 @@
+// Signed, expiring links: lets the UI hand a plain <a href> to the browser for a
+// download without putting the bearer token in a URL.
+//
+// The token is "<expiry unix seconds>.<base64url HMAC-SHA256>", URL-safe. The MAC
+// covers a fixed purpose label, the resource id and the expiry, so a link for
+// one backup cannot open another, and its expiry cannot be moved.
+#pragma once
+
+#include "core/clock.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace tb::auth {
+
+// Throws tb::Error(kInternal) when `key` is empty.
+std::string sign_link(std::string_view key, std::string_view resource_id, tb::SystemTime expires);
+// True only for a token made by sign_link with the same key and resource id, before it expired.
+bool verify_link(std::string_view key, std::string_view resource_id, std::string_view token,
+                 tb::SystemTime now);
+
+}  // namespace tb::auth
