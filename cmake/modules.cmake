@@ -2,6 +2,11 @@
 # this file is the architecture, keep it honest.
 tb_module(core    DEPS spdlog::spdlog Boost::json Threads::Threads)
 tb_module(config  DEPS tb_core)
+tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json)
+# web: the UI's files under web/, compiled in (cmake/embed_assets.cmake).
+tb_module(web)
+include(cmake/embed_assets.cmake)
+tb_embed_assets(tb_web ${PROJECT_SOURCE_DIR}/web)
 tb_module(model   DEPS tb_core Boost::json)
 tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto)
 tb_module(app     DEPS tb_config CLI11::CLI11)
