@@ -1,0 +1,156 @@
+#include "db/migrate.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+namespace tb::db {
+namespace {
+
+// Arbitrary constant shared by every tenant-backup process ("tbmigr" in ASCII).
+constexpr long long kMigrationLockKey = 0x74626d696772LL;
+
+// Version 1: the control plane of DESIGN §4.
+//
+// Backup statuses: completed (every destination confirmed; the only state a
+// new row is inserted in, from the job's completion transaction), failed
+// (kept for history when a caller records one), deleted (by a user; files
+// removed), expired (removed by retention). There is no "partial": a backup
+// that did not reach every destination is not completed and not recorded.
+const char* kV1 = R"SQL(
+CREATE TABLE control_plane.projects (
+  id          text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{1,100}$'),
+  slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9_]{1,56}$'),
+  name        text NOT NULL DEFAULT '',
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE control_plane.jobs (
+  id               uuid PRIMARY KEY,
+  type             text NOT NULL,
+  project_id       text REFERENCES control_plane.projects(id),
+  payload          jsonb NOT NULL DEFAULT '{}',
+  status           text NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+  attempts         int NOT NULL DEFAULT 0,
+  max_attempts     int NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+  run_at           timestamptz NOT NULL DEFAULT now(),
+  locked_by        text,
+  locked_until     timestamptz,
+  progress         jsonb,
+  result           jsonb,
+  last_error       text,
+  errors           jsonb NOT NULL DEFAULT '[]',
+  cancel_requested boolean NOT NULL DEFAULT false,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  completed_at     timestamptz,
+  idempotency_key  text UNIQUE
+);
+CREATE INDEX jobs_claim_idx ON control_plane.jobs (status, run_at);
+CREATE INDEX jobs_project_idx ON control_plane.jobs (project_id, created_at DESC);
+CREATE INDEX jobs_lease_idx ON control_plane.jobs (locked_until) WHERE status = 'running';
+
+-- New jobs wake idle workers (LISTEN tb_jobs); the payload is the job type.
+CREATE FUNCTION control_plane.notify_job_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('tb_jobs', NEW.type);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER jobs_notify_insert AFTER INSERT ON control_plane.jobs
+  FOR EACH ROW EXECUTE FUNCTION control_plane.notify_job_insert();
+
+CREATE TABLE control_plane.backups (
+  id           uuid PRIMARY KEY,
+  project_id   text NOT NULL REFERENCES control_plane.projects(id),
+  job_id       uuid REFERENCES control_plane.jobs(id) ON DELETE SET NULL,
+  kind         text NOT NULL DEFAULT 'manual' CHECK (kind IN ('manual', 'scheduled')),
+  format       text NOT NULL CHECK (format IN ('sql', 'tar')),
+  compression  text NOT NULL CHECK (compression IN ('zstd', 'gzip', 'none')),
+  status       text NOT NULL DEFAULT 'completed'
+               CHECK (status IN ('completed', 'failed', 'deleted', 'expired')),
+  size_bytes   bigint NOT NULL DEFAULT 0,
+  sha256       text,
+  locations    jsonb NOT NULL DEFAULT '[]',
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  expires_at   timestamptz,
+  deleted_at   timestamptz,
+  error        text
+);
+CREATE INDEX backups_page_idx ON control_plane.backups (project_id, created_at DESC, id DESC);
+CREATE INDEX backups_expiry_idx ON control_plane.backups (expires_at) WHERE status = 'completed';
+CREATE INDEX backups_job_idx ON control_plane.backups (job_id);
+
+CREATE TABLE control_plane.audit_log (
+  id          bigserial PRIMARY KEY,
+  project_id  text,
+  actor       text NOT NULL DEFAULT '',
+  action      text NOT NULL,
+  target      text NOT NULL DEFAULT '',
+  ip          text NOT NULL DEFAULT '',
+  outcome     text NOT NULL DEFAULT '',
+  detail      jsonb NOT NULL DEFAULT '{}',
+  at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX audit_log_project_idx ON control_plane.audit_log (project_id, at DESC, id DESC);
+
+CREATE TABLE control_plane.backup_settings (
+  project_id        text PRIMARY KEY REFERENCES control_plane.projects(id),
+  schedule          text NOT NULL DEFAULT 'off',
+  retention_days    int NOT NULL DEFAULT 30 CHECK (retention_days BETWEEN 1 AND 3650),
+  destinations      jsonb NOT NULL DEFAULT '["local"]',
+  telegram_chat_id  text,
+  notify_email      text,
+  format            text NOT NULL DEFAULT 'sql' CHECK (format IN ('sql', 'tar')),
+  compression       text NOT NULL DEFAULT 'zstd' CHECK (compression IN ('zstd', 'gzip', 'none')),
+  updated_at        timestamptz NOT NULL DEFAULT now()
+);
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "control plane: projects, jobs, backups, audit_log, backup_settings", kV1},
+  };
+  return all;
+}
+
+int migrate(Connection& conn) {
+  Transaction tx(conn);
+  conn.query("SELECT pg_advisory_xact_lock($1::bigint)", kMigrationLockKey);
+  conn.exec_script(
+      "CREATE SCHEMA IF NOT EXISTS control_plane;"
+      "CREATE TABLE IF NOT EXISTS control_plane.schema_migrations ("
+      "  version int PRIMARY KEY, name text NOT NULL,"
+      "  applied_at timestamptz NOT NULL DEFAULT now())");
+  std::set<int> applied;
+  auto r = conn.exec("SELECT version FROM control_plane.schema_migrations");
+  for (int i = 0; i < r.rows(); ++i) applied.insert(static_cast<int>(r.int64(i, 0)));
+  int count = 0;
+  for (const auto& m : migrations()) {
+    if (applied.count(m.version) != 0) continue;
+    spdlog::info("migrate: applying version {} ({})", m.version, m.name);
+    conn.exec_script(m.sql);
+    conn.query("INSERT INTO control_plane.schema_migrations (version, name) VALUES ($1, $2)",
+               m.version, m.name);
+    ++count;
+  }
+  if (!applied.empty() && *applied.rbegin() > migrations().back().version) {
+    spdlog::warn("migrate: the database has version {}, newer than this binary knows ({})",
+                 *applied.rbegin(), migrations().back().version);
+  }
+  tx.commit();
+  return count;
+}
+
+int schema_version(Connection& conn) {
+  auto r = conn.exec(
+      "SELECT CASE WHEN to_regclass('control_plane.schema_migrations') IS NULL THEN 0 END");
+  if (!r.is_null(0, 0)) return 0;
+  auto v = conn.exec("SELECT coalesce(max(version), 0) FROM control_plane.schema_migrations");
+  return static_cast<int>(v.int64(0, 0));
+}
+
+}  // namespace tb::db

@@ -1,0 +1,33 @@
+// Versioned migrations of the control-plane schema (DESIGN §4).
+//
+// Invariants:
+// - Migrations are append-only: never edit a released one, add the next
+//   version. Each is applied once, recorded in control_plane.schema_migrations.
+// - migrate() runs everything in one transaction under a transaction-scoped
+//   advisory lock, so two processes migrating at once are safe (the second
+//   waits, then finds nothing to do) and running it twice is a no-op.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "db/connection.hpp"
+
+namespace tb::db {
+
+struct Migration {
+  int version;
+  std::string name;
+  std::string sql;
+};
+
+// All migrations known to this binary, in version order.
+const std::vector<Migration>& migrations();
+
+// Applies the missing migrations; returns how many were applied.
+int migrate(Connection& conn);
+
+// The highest applied version (0 when the schema does not exist yet).
+int schema_version(Connection& conn);
+
+}  // namespace tb::db
