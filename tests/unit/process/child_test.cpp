@@ -1,0 +1,229 @@
+// The child-process wrapper against real programs: argv is literal (no
+// shell), timeouts and cancellation kill, stderr is a bounded tail, children
+// are always reaped and no descriptor leaks.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "process/child.hpp"
+
+namespace tb::process {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Designated initializers would trip -Wmissing-field-initializers (GCC 12).
+Spec make(std::string program, std::vector<std::string> args = {}) {
+  Spec spec;
+  spec.program = std::move(program);
+  spec.args = std::move(args);
+  return spec;
+}
+
+std::string read_all(Child& c) {
+  std::string out;
+  std::array<std::byte, 4096> buf{};
+  while (std::size_t n = c.read_stdout(buf)) out.append(reinterpret_cast<const char*>(buf.data()), n);
+  return out;
+}
+
+TEST(Child, ArgumentsWithShellMetacharactersArePassedLiterally) {
+  std::vector<std::string> args = {"$(touch /tmp/tb-pwned)", "; rm -rf /", "`id`", "a b", "*", "'\"", "\\n"};
+  Child c = Child::spawn(make("/bin/echo", args));
+  std::string out = read_all(c);
+  auto e = c.wait();
+  EXPECT_TRUE(e.ok()) << e.describe();
+  EXPECT_EQ(out, "$(touch /tmp/tb-pwned) ; rm -rf / `id` a b * '\" \\n\n");
+  EXPECT_FALSE(std::filesystem::exists("/tmp/tb-pwned"));
+}
+
+TEST(Child, EnvironmentIsAddedAndRemoved) {
+  ::setenv("TB_TEST_STRAY", "leak", 1);
+  Child c = Child::spawn([] {
+    Spec s = make("env");
+    s.env_add = {{"TB_TEST_SECRET", "s3cr=t"}, {"HOME", "/nowhere"}};
+    s.env_remove = {"TB_TEST_STRAY"};
+    return s;
+  }());
+  std::string out = read_all(c);
+  EXPECT_TRUE(c.wait().ok());
+  EXPECT_NE(out.find("TB_TEST_SECRET=s3cr=t\n"), std::string::npos);
+  EXPECT_NE(out.find("HOME=/nowhere\n"), std::string::npos);
+  EXPECT_EQ(out.find("HOME=/root"), std::string::npos);
+  EXPECT_EQ(out.find("TB_TEST_STRAY"), std::string::npos);
+  ::unsetenv("TB_TEST_STRAY");
+}
+
+TEST(Child, ExitCodeAndStderrTailAreBounded) {
+  Child c = Child::spawn(
+      make("/bin/sh", {"-c", "head -c 100000 /dev/zero | tr '\\0' a >&2; echo 'pg_dump: error: END' >&2; exit 3"}));
+  std::string out = read_all(c);
+  auto e = c.wait();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(e.code, 3);
+  EXPECT_EQ(e.signal, 0);
+  EXPECT_FALSE(e.ok());
+  EXPECT_LE(e.stderr_tail.size(), kStderrTail);
+  EXPECT_GE(e.stderr_tail.size(), kStderrTail - 100);
+  EXPECT_TRUE(e.stderr_tail.ends_with("aaapg_dump: error: END\n")) << e.stderr_tail.substr(e.stderr_tail.size() - 40);
+}
+
+TEST(Child, TimeoutTerminatesTheChild) {
+  auto start = std::chrono::steady_clock::now();
+  Child c = Child::spawn([] {
+    Spec s = make("sleep", {"30"});
+    s.timeout = 1s;
+    return s;
+  }());
+  std::array<std::byte, 64> buf{};
+  EXPECT_EQ(c.read_stdout(buf), 0u);
+  auto e = c.wait();
+  EXPECT_TRUE(e.timed_out);
+  EXPECT_EQ(e.signal, SIGTERM);
+  EXPECT_FALSE(e.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST(Child, TimeoutAlsoAppliesToWait) {
+  Child c = Child::spawn([] {
+    Spec s = make("sleep", {"30"});
+    s.timeout = 1s;
+    s.stdout_pipe = false;
+    return s;
+  }());
+  auto e = c.wait();
+  EXPECT_TRUE(e.timed_out);
+  EXPECT_EQ(e.signal, SIGTERM);
+}
+
+TEST(Child, SigtermIgnoredMeansSigkillAfterGrace) {
+  Child c = Child::spawn(make("/bin/sh", {"-c", "trap '' TERM; echo ready; exec sleep 30"}));
+  std::array<std::byte, 64> buf{};
+  ASSERT_GT(c.read_stdout(buf), 0u);  // the trap is installed
+  auto start = std::chrono::steady_clock::now();
+  c.terminate(300ms);
+  auto e = c.wait();
+  EXPECT_EQ(e.signal, SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(Child, CancelFlagStopsTheChild) {
+  std::atomic<bool> cancel{false};
+  Child c = Child::spawn([&] {
+    Spec s = make("sleep", {"30"});
+    s.cancel = &cancel;
+    return s;
+  }());
+  std::thread t([&] {
+    std::this_thread::sleep_for(200ms);
+    cancel = true;
+  });
+  std::array<std::byte, 64> buf{};
+  EXPECT_EQ(c.read_stdout(buf), 0u);
+  t.join();
+  auto e = c.wait();
+  EXPECT_TRUE(e.cancelled);
+  EXPECT_FALSE(e.ok());
+}
+
+TEST(Child, StdinPipeCarriesData) {
+  Child c = Child::spawn([] {
+    Spec s = make("wc", {"-c"});
+    s.stdin_pipe = true;
+    return s;
+  }());
+  std::string chunk(1024 * 1024, 'x');
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.write_stdin({reinterpret_cast<const std::byte*>(chunk.data()), chunk.size()}));
+  }
+  c.close_stdin();
+  EXPECT_EQ(read_all(c), "5242880\n");
+  EXPECT_TRUE(c.wait().ok());
+}
+
+TEST(Child, WritingToAChildThatExitedReportsItsStatusNotSigpipe) {
+  Child c = Child::spawn([] {
+    Spec s = make("/bin/sh", {"-c", "echo 'psql: fatal: no' >&2; exit 2"});
+    s.stdin_pipe = true;
+    return s;
+  }());
+  std::string chunk(1024 * 1024, 'x');
+  bool ok = true;
+  for (int i = 0; i < 10 && ok; ++i) ok = c.write_stdin({reinterpret_cast<const std::byte*>(chunk.data()), chunk.size()});
+  EXPECT_FALSE(ok);
+  auto e = c.wait();
+  EXPECT_EQ(e.code, 2);
+  EXPECT_EQ(e.stderr_tail, "psql: fatal: no\n");
+}
+
+TEST(Child, MissingProgramThrowsAndLeaksNothing) {
+  std::size_t before = open_fds();
+  EXPECT_THROW(Child::spawn(make("/nonexistent/pg_dump")), tb::Error);
+  EXPECT_THROW(Child::spawn(make("no-such-program-tb")), tb::Error);
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST(Child, NoFdLeaksAndNoZombies) {
+  std::size_t before = open_fds();
+  pid_t running_pid = 0;
+  {
+    Child running = Child::spawn([] {
+      Spec s = make("sleep", {"30"});
+      s.stdin_pipe = true;
+      return s;
+    }());
+    running_pid = running.pid();
+    // The child sees 0, 1, 2, ls's own directory fd, and whatever this test
+    // process itself inherited without O_CLOEXEC: none of the fds we made.
+    std::set<std::string> expected = {"0", "1", "2", "3"};
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      int fd = std::stoi(e.path().filename().string());
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC) == 0) expected.insert(std::to_string(fd));
+    }
+    ASSERT_EQ(expected.count(std::to_string(running.stdin_fd())), 0u);
+    Child ls = Child::spawn(make("ls", {"-1", "/proc/self/fd"}));
+    std::string out = read_all(ls);
+    EXPECT_TRUE(ls.wait().ok());
+    std::set<std::string> seen;
+    for (std::size_t pos = 0, nl; (nl = out.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      seen.insert(out.substr(pos, nl - pos));
+    }
+    EXPECT_EQ(seen, expected);
+  }  // destructor of `running` terminates and reaps it
+  EXPECT_EQ(::kill(running_pid, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  for (int i = 0; i < 20; ++i) {
+    Child c = Child::spawn([] {
+      Spec s = make("true");
+      s.stdin_pipe = true;
+      return s;
+    }());
+    EXPECT_TRUE(c.wait().ok());
+  }
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST(Child, WaitIsIdempotentAndMoveKeepsOwnership) {
+  Child a = Child::spawn(make("false"));
+  Child b = std::move(a);
+  auto e1 = b.wait();
+  auto e2 = b.wait();
+  EXPECT_EQ(e1.code, 1);
+  EXPECT_EQ(e2.code, 1);
+}
+
+}  // namespace
+}  // namespace tb::process
