@@ -2,6 +2,8 @@
 # this file is the architecture, keep it honest.
 tb_module(core    DEPS spdlog::spdlog Boost::json Threads::Threads)
 tb_module(config  DEPS tb_core)
+tb_module(metrics DEPS tb_core)
+tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json)
 tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json)
 # web: the UI's files under web/, compiled in (cmake/embed_assets.cmake).
 tb_module(web)

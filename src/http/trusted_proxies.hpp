@@ -1,0 +1,52 @@
+// Which client a request comes from, when reverse proxies sit in front.
+//
+// TRUSTED_PROXIES is a list of IPs and CIDRs (IPv4 and IPv6). The client IP is
+// the socket peer, unless the peer is a trusted proxy: then X-Forwarded-For is
+// read from the right, skipping trusted hops, and the first untrusted hop is
+// the client (the rightmost untrusted address: everything left of it may be
+// forged by the client). IPv4-mapped IPv6 addresses (::ffff:1.2.3.4) are
+// treated as their IPv4 address everywhere.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tb::http {
+
+struct IpAddress {
+  bool v4 = false;
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
+
+  // Accepts "1.2.3.4", "::1", "[::1]", "::ffff:1.2.3.4" (→ IPv4). nullopt when invalid.
+  static std::optional<IpAddress> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+class TrustedProxies {
+ public:
+  TrustedProxies() = default;
+  // Entries: "10.0.0.1", "10.0.0.0/8", "fd00::/8". Throws tb::Error
+  // (VALIDATION_ERROR, field "TRUSTED_PROXIES") naming the bad entry.
+  explicit TrustedProxies(const std::vector<std::string>& entries);
+
+  bool empty() const { return nets_.empty(); }
+  bool contains(const IpAddress& ip) const;
+  bool contains(std::string_view ip) const;
+
+  // `peer`: the socket's remote address; `forwarded_for`: the X-Forwarded-For
+  // value(s) joined with ',' ("" when absent).
+  std::string client_ip(std::string_view peer, std::string_view forwarded_for) const;
+
+ private:
+  struct Net {
+    IpAddress base;
+    int prefix;
+  };
+  std::vector<Net> nets_;
+};
+
+}  // namespace tb::http
