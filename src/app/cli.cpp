@@ -4,24 +4,98 @@
 
 #include <iostream>
 
+#include "app/jobs_command.hpp"
+#include "app/serve.hpp"
+#include "app/token_command.hpp"
 #include "config/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace tb::app {
+namespace {
+
+// Loads the environment configuration; prints the error naming the variable.
+std::optional<config::Config> load_config(bool require_auth) {
+  try {
+    auto cfg = config::load(config::environment_lookup(), require_auth);
+    log::init(cfg.log_format == config::LogFormat::kJson ? log::Format::kJson : log::Format::kText,
+              cfg.log_level);
+    if (!cfg.jwt_secret.empty()) log::register_secret(cfg.jwt_secret);
+    if (!cfg.telegram_bot_token.empty()) log::register_secret(cfg.telegram_bot_token);
+    return cfg;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "tenant-backup: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+bool require_database(const config::Config& cfg) {
+  if (cfg.database_url.empty()) {
+    std::cerr << "tenant-backup: DATABASE_URL is not set (make run starts an embedded cluster for you)\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"tenant-backup: backups of tenant schemas of a multi-tenant PostgreSQL platform"};
-  app.footer(config::variables_text());
+  CLI::App app{"tenant-backup: backups of the tenant schemas of a multi-tenant PostgreSQL platform"};
+  app.footer("\n" + config::variables_text());
   app.require_subcommand(1);
-  auto* serve = app.add_subcommand("serve", "run the HTTP API, workers and scheduler");
+
+  ServeOptions serve_opts;
+  auto* serve_cmd = app.add_subcommand("serve", "run the HTTP API, job workers and scheduler in one process");
+  serve_cmd->add_flag("!--no-api", serve_opts.api, "do not start the HTTP API");
+  serve_cmd->add_flag("!--no-worker", serve_opts.worker, "do not run jobs in this process");
+  serve_cmd->add_flag("!--no-scheduler", serve_opts.scheduler, "do not run the scheduler and retention sweep");
+
+  auto* worker_cmd = app.add_subcommand("worker", "run job workers only (no HTTP API)");
+  auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the control_plane tables (idempotent)");
+
+  TokenOptions token_opts;
+  auto* token_cmd = app.add_subcommand("token", "mint an HS256 JWT for a project (development, scripts)");
+  token_cmd->add_option("--project", token_opts.projects, "project id the token may act on (repeatable)");
+  token_cmd->add_option("--role", token_opts.role, "role claim; 'admin' may act on every project");
+  token_cmd->add_option("--sub", token_opts.subject, "subject (who the audit log names)")->capture_default_str();
+  token_cmd->add_option("--ttl", token_opts.ttl, "lifetime: 90s, 30m, 24h, 7d")->capture_default_str();
+
+  ExportCommandOptions export_opts;
+  auto* export_cmd = app.add_subcommand("export", "export a project's schema (queues a job and waits for it)");
+  export_cmd->add_option("--project", export_opts.project_id, "project id")->required();
+  export_cmd->add_option("--format", export_opts.format, "sql or tar")->capture_default_str();
+  export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")->capture_default_str();
+  export_cmd->add_flag("--no-wait", export_opts.no_wait, "print the job id and return at once");
+
+  RestoreCommandOptions restore_opts;
+  auto* restore_cmd = app.add_subcommand("restore", "restore a backup into its project's schema (queues a job)");
+  restore_cmd->add_option("--backup", restore_opts.backup_id, "backup id")->required();
+  restore_cmd->add_flag("--no-wait", restore_opts.no_wait, "print the job id and return at once");
+
   CLI11_PARSE(app, argc, argv);
-  if (serve->parsed()) {
-    try {
-      auto cfg = config::load(config::environment_lookup());
-      (void)cfg;
-    } catch (const config::ConfigError& e) {
-      std::cerr << "tenant-backup: " << e.what() << "\n";
-      return 2;
+
+  try {
+    if (token_cmd->parsed()) {
+      auto cfg = load_config(false);
+      if (!cfg) return 2;
+      std::cout << mint_token(*cfg, token_opts) << "\n";
+      return 0;
     }
+    bool needs_auth = serve_cmd->parsed() && serve_opts.api;
+    auto cfg = load_config(needs_auth);
+    if (!cfg || !require_database(*cfg)) return 2;
+    if (migrate_cmd->parsed()) return migrate(*cfg);
+    if (serve_cmd->parsed()) return serve(*cfg, serve_opts);
+    if (worker_cmd->parsed()) return serve(*cfg, ServeOptions{.api = false, .worker = true, .scheduler = false});
+    if (export_cmd->parsed()) return run_export_command(*cfg, export_opts);
+    if (restore_cmd->parsed()) return run_restore_command(*cfg, restore_opts);
+  } catch (const Error& e) {
+    std::cerr << "tenant-backup: " << e.message() << (e.detail().empty() ? "" : " (" + log::redact(e.detail()) + ")")
+              << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "tenant-backup: " << log::redact(e.what()) << "\n";
+    return 1;
   }
   return 0;
 }

@@ -1,0 +1,154 @@
+// GET /api/projects, GET|PUT /api/projects/{id}/backup-settings,
+// GET /api/projects/{id}/audit.
+#include <boost/json.hpp>
+
+#include "api/routes.hpp"
+#include "model/json_body.hpp"
+#include "model/requests.hpp"
+#include "store/audit.hpp"
+#include "store/projects.hpp"
+#include "store/settings.hpp"
+
+namespace tb::api {
+namespace {
+
+// 400 for a malformed id, 403 when not covered, 404 when unknown — in that
+// order, so a forbidden caller learns nothing about which projects exist.
+store::Project require_project(db::Connection& conn, const auth::Principal& who, const std::string& id) {
+  if (!model::is_valid_project_id(id)) throw_validation("project_id", "'project_id' must match ^[A-Za-z0-9_-]{1,100}$");
+  require_access(who, id);
+  auto project = store::get_project(conn, id);
+  if (!project) throw_not_found("project '" + id + "' not found");
+  return *project;
+}
+
+boost::json::object project_json(const store::Project& p) {
+  return {{"id", p.id}, {"slug", p.slug}, {"name", p.name}, {"schema", "tenant_" + p.slug}};
+}
+
+std::string audit_text(const std::vector<store::AuditEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) {
+    out += (e.at ? format_rfc3339(*e.at) : std::string("-")) + "\t" + e.actor + "\t" + e.action + "\t" + e.target + "\t" + e.ip + "\t" +
+           e.outcome + "\n";
+  }
+  return out;
+}
+
+// Settings travel as JSON with the schedule as an object; the store keeps
+// the schedule as its JSON text ("off" when there is none).
+model::Schedule schedule_from_text(const std::string& text) {
+  model::Schedule s;
+  if (text.empty() || text == "off") return s;
+  auto v = boost::json::parse(text).as_object();
+  auto get = [&](const char* k) {
+    auto* p = v.if_contains(k);
+    return p && p->is_string() ? std::string(p->as_string()) : std::string();
+  };
+  s.kind = get("kind");
+  s.time = get("time");
+  s.day = get("day");
+  s.expr = get("expr");
+  return s;
+}
+
+boost::json::object schedule_json(const model::Schedule& s) {
+  boost::json::object o{{"kind", s.kind}};
+  if (!s.time.empty()) o["time"] = s.time;
+  if (!s.day.empty()) o["day"] = s.day;
+  if (!s.expr.empty()) o["expr"] = s.expr;
+  return o;
+}
+
+model::BackupSettings to_model(const store::BackupSettings& s) {
+  model::BackupSettings m;
+  m.schedule = schedule_from_text(s.schedule);
+  m.retention_days = s.retention_days;
+  m.destinations = s.destinations;
+  m.telegram_chat_id = s.telegram_chat_id;
+  m.notify_email = s.notify_email;
+  m.format = s.format;
+  m.compression = s.compression;
+  return m;
+}
+
+store::BackupSettings to_store(const std::string& project_id, const model::BackupSettings& m) {
+  store::BackupSettings s;
+  s.project_id = project_id;
+  s.schedule = m.schedule.kind == "off" ? "off" : boost::json::serialize(schedule_json(m.schedule));
+  s.retention_days = m.retention_days;
+  s.destinations = m.destinations;
+  s.telegram_chat_id = m.telegram_chat_id;
+  s.notify_email = m.notify_email;
+  s.format = m.format;
+  s.compression = m.compression;
+  return s;
+}
+
+boost::json::object settings_json(const store::BackupSettings& s) {
+  auto o = store::to_json(s);
+  o["schedule"] = schedule_json(schedule_from_text(s.schedule));
+  return o;
+}
+
+}  // namespace
+
+store::Project find_project_for(db::Connection& conn, const auth::Principal& who, const std::string& id);
+store::Project find_project_for(db::Connection& conn, const auth::Principal& who, const std::string& id) {
+  return require_project(conn, who, id);
+}
+
+std::vector<http::Route> project_routes(ApiContext& ctx) {
+  using http::RateClass;
+  using http::Request;
+  return {
+      {"GET", "/api/projects", RateClass::kRead,
+       [&ctx](Request& req) {
+         auto who = authenticate(ctx, req);
+         auto conn = ctx.pool.acquire();
+         boost::json::array out;
+         for (const auto& p : store::list_projects(*conn)) {
+           if (who.can_access(p.id)) out.push_back(project_json(p));
+         }
+         return http::json_data(std::move(out));
+       }},
+      {"GET", "/api/projects/{id}/backup-settings", RateClass::kRead,
+       [&ctx](Request& req) {
+         auto who = authenticate(ctx, req);
+         auto conn = ctx.pool.acquire();
+         auto project = require_project(*conn, who, req.params["id"]);
+         return http::json_data(settings_json(store::get_backup_settings(*conn, project.id)));
+       }},
+      {"PUT", "/api/projects/{id}/backup-settings", RateClass::kRead,
+       [&ctx](Request& req) {
+         auto who = authenticate(ctx, req);
+         auto conn = ctx.pool.acquire();
+         auto project = require_project(*conn, who, req.params["id"]);
+         auto current = store::get_backup_settings(*conn, project.id);
+         auto updated = model::parse_settings_update(req.body, to_model(current));
+         auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));
+         record_audit(*conn, req, who, project.id, "settings.update", project.id, "ok");
+         return http::json_data(settings_json(saved));
+       }},
+      {"GET", "/api/projects/{id}/audit", RateClass::kRead,
+       [&ctx](Request& req) {
+         auto who = authenticate(ctx, req);
+         auto conn = ctx.pool.acquire();
+         auto project = require_project(*conn, who, req.params["id"]);
+         auto format = req.query.contains("format") ? req.query["format"] : "json";
+         model::require_one_of("format", format, {"json", "text"});
+         auto entries = store::list_audit(*conn, project.id, 1000);
+         if (format == "text") {
+           http::Response res;
+           res.content_type = "text/plain; charset=utf-8";
+           res.body = audit_text(entries);
+           return res;
+         }
+         boost::json::array items;
+         for (const auto& e : entries) items.push_back(store::to_json(e));
+         return http::json_data(boost::json::object{{"items", std::move(items)}});
+       }},
+  };
+}
+
+}  // namespace tb::api

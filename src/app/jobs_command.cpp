@@ -1,0 +1,83 @@
+#include "app/jobs_command.hpp"
+
+#include <boost/json.hpp>
+#include <iostream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "db/connection.hpp"
+#include "model/requests.hpp"
+#include "store/backups.hpp"
+#include "store/jobs.hpp"
+#include "store/projects.hpp"
+
+namespace tb::app {
+namespace {
+
+// Follows a job until it ends; prints its final JSON. Exit 0 only when completed.
+int follow(db::Connection& conn, const std::string& job_id) {
+  std::string last_status;
+  for (;;) {
+    auto job = store::get_job(conn, job_id);
+    if (!job) throw Error(ErrorCode::kNotFound, "job " + job_id + " disappeared");
+    std::string status(store::to_string(job->status));
+    if (status != last_status) {
+      std::cerr << "job " << job_id << ": " << status << "\n";
+      last_status = status;
+    }
+    if (store::is_terminal(job->status)) {
+      std::cout << boost::json::serialize(store::to_json(*job)) << "\n";
+      return job->status == store::JobStatus::kCompleted ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+}  // namespace
+
+int run_export_command(const config::Config& config, const ExportCommandOptions& options) {
+  boost::json::object body{{"project_id", options.project_id}, {"format", options.format}};
+  if (options.compression == "none") {
+    body["compress"] = false;
+  } else {
+    body["compression"] = options.compression;
+  }
+  auto request = model::parse_export_request(boost::json::serialize(body));
+  auto conn = db::Connection::open(config.database_url);
+  auto project = store::get_project(conn, request.project_id);
+  if (!project) throw Error(ErrorCode::kNotFound, "project '" + request.project_id + "' not found");
+  store::NewJob job;
+  job.type = "export";
+  job.project_id = project->id;
+  job.payload = {{"kind", "manual"}, {"format", request.format}, {"compression", request.compression},
+                 {"destinations", boost::json::array{"local"}}};
+  job.max_attempts = config.job_max_attempts;
+  auto created = store::enqueue_job(conn, job);
+  std::cerr << "queued export job " << created.id << " (a serve or worker process runs it)\n";
+  if (options.no_wait) {
+    std::cout << created.id << "\n";
+    return 0;
+  }
+  return follow(conn, created.id);
+}
+
+int run_restore_command(const config::Config& config, const RestoreCommandOptions& options) {
+  auto request = model::parse_restore_request(boost::json::serialize(boost::json::object{{"backup_id", options.backup_id}}));
+  auto conn = db::Connection::open(config.database_url);
+  auto backup = store::get_backup(conn, request.backup_id);
+  if (!backup) throw Error(ErrorCode::kNotFound, "backup " + request.backup_id + " not found");
+  store::NewJob job;
+  job.type = "restore";
+  job.project_id = backup->project_id;
+  job.payload = {{"backup_id", backup->id}};
+  job.max_attempts = 1;
+  auto created = store::enqueue_job(conn, job);
+  std::cerr << "queued restore job " << created.id << "\n";
+  if (options.no_wait) {
+    std::cout << created.id << "\n";
+    return 0;
+  }
+  return follow(conn, created.id);
+}
+
+}  // namespace tb::app

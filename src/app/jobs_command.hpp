@@ -1,0 +1,26 @@
+// `tenant-backup export` / `restore`: the same jobs as the API, queued from the
+// command line (a `serve` or `worker` process runs them), then followed until
+// they end unless --no-wait.
+#pragma once
+
+#include <string>
+
+#include "config/config.hpp"
+
+namespace tb::app {
+
+struct ExportCommandOptions {
+  std::string project_id;
+  std::string format = "sql";
+  std::string compression = "zstd";
+  bool no_wait = false;
+};
+struct RestoreCommandOptions {
+  std::string backup_id;
+  bool no_wait = false;
+};
+
+int run_export_command(const config::Config& config, const ExportCommandOptions& options);
+int run_restore_command(const config::Config& config, const RestoreCommandOptions& options);
+
+}  // namespace tb::app

@@ -1,0 +1,128 @@
+#include "app/serve.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "api/context.hpp"
+#include "api/routes.hpp"
+#include "auth/jwt.hpp"
+#include "core/clock.hpp"
+#include "db/migrate.hpp"
+#include "db/pool.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "jobs/worker.hpp"
+#include "metrics/registry.hpp"
+#include "workflows/handlers.hpp"
+
+namespace tb::app {
+namespace {
+
+// Blocks SIGINT/SIGTERM in every thread started after this call; wait_for_signal()
+// then receives them synchronously (no async-signal-safety puzzles).
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int wait_for_signal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+// Signed download links must verify in every serve process of a deployment:
+// with a shared HS256 secret the key is derived from it; with a public key
+// (nothing secret is shared) each process makes its own, so a link works on
+// the process that issued it.
+std::string link_key_for(const config::Config& cfg) {
+  std::string key(32, '\0');
+  if (!cfg.jwt_secret.empty()) {
+    std::string input = "tenant-backup download links\n" + cfg.jwt_secret;
+    unsigned int len = 0;
+    EVP_Digest(input.data(), input.size(), reinterpret_cast<unsigned char*>(key.data()), &len, EVP_sha256(),
+               nullptr);
+  } else {
+    RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size()));
+  }
+  return key;
+}
+
+}  // namespace
+
+int migrate(const config::Config& config) {
+  auto conn = db::Connection::open(config.database_url);
+  db::migrate(conn);
+  std::cout << "migrations applied\n";
+  return 0;
+}
+
+int serve(const config::Config& config, const ServeOptions& options) {
+  auto signals = block_shutdown_signals();
+  std::filesystem::create_directories(config.storage_dir);
+  {
+    // Every process migrates on start (idempotent, serialized by an advisory
+    // lock), so a fresh database works with `serve` alone.
+    auto conn = db::Connection::open(config.database_url);
+    db::migrate(conn);
+  }
+
+  metrics::Registry registry;
+  db::Pool pool(config.database_url, config.db_pool_size);
+
+  std::unique_ptr<jobs::Worker> worker;
+  workflows::Dependencies deps{config, RealClock::instance()};
+  if (options.worker) {
+    jobs::WorkerOptions wopts;
+    wopts.conninfo = config.database_url;
+    wopts.concurrency = config.worker_concurrency;
+    wopts.lease = config.job_lease;
+    worker = std::make_unique<jobs::Worker>(wopts, workflows::job_handlers(deps));
+    worker->start();
+  }
+
+  std::unique_ptr<auth::JwtVerifier> verifier;
+  std::unique_ptr<api::ApiContext> api_ctx;
+  std::unique_ptr<http::Server> server;
+  if (options.api) {
+    verifier = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::from_config(config));
+    api_ctx = std::make_unique<api::ApiContext>(
+        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry, link_key_for(config)});
+    http::ServerOptions sopts;
+    sopts.host = config.listen_host;
+    sopts.port = config.listen_port;
+    sopts.io_threads = config.http_threads;
+    sopts.handler_threads = config.db_pool_size;
+    sopts.read_limit_per_minute = config.read_rate_limit_per_minute;
+    sopts.work_limit_per_minute = config.rate_limit_per_minute;
+    sopts.trusted_proxies = config.trusted_proxies;
+    sopts.log_format = config.log_format == config::LogFormat::kJson ? log::Format::kJson : log::Format::kText;
+    server = std::make_unique<http::Server>(sopts, http::Router(api::build_routes(*api_ctx)), registry);
+    server->start();
+    spdlog::info("listening on http://{}:{}", config.listen_host, server->port());
+    // A machine-readable line for scripts and tests that start us on port 0.
+    std::cout << "LISTENING " << config.listen_host << ":" << server->port() << std::endl;
+  }
+
+  int sig = wait_for_signal(signals);
+  spdlog::info("signal {} received: shutting down", sig);
+  if (server) server->stop();
+  if (worker) worker->stop();
+  if (server) server->wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tb::app

@@ -1,0 +1,23 @@
+// The job types, end to end: what a worker does for an "export" job (and,
+// as they arrive, "telegram_send" and "restore"). Each handler loads what it
+// needs from the control plane, runs the use case from backup/, and returns
+// the rows to record in the same transaction that completes the job.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "jobs/worker.hpp"
+
+namespace tb::workflows {
+
+struct Dependencies {
+  const config::Config& config;
+  const Clock& clock;
+};
+
+std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps);
+
+}  // namespace tb::workflows

@@ -1,0 +1,46 @@
+// The real tenant-backup binary as a child process for e2e tests: started
+// with an environment of the test's choosing, its stdout/stderr kept in a log
+// file, its address read from the "LISTENING host:port" line that `serve`
+// prints. Stopped with SIGTERM (then SIGKILL) by the destructor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tb::test {
+
+// Path of the binary under test: $TB_BINARY (set by CTest).
+std::string binary_path();
+
+class ServiceProcess {
+ public:
+  // Starts `binary args...`; with wait_for_listen, blocks until it printed LISTENING.
+  ServiceProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+                 bool wait_for_listen = true);
+  ~ServiceProcess();
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  const std::string& base_url() const { return base_url_; }
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for exit; returns the exit status (128 + signal when killed), -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::string log() const;  // everything it wrote so far
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::string base_url_;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// Runs the binary to completion (e.g. `migrate`, `token`); returns stdout, throws on failure.
+std::string run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+
+}  // namespace tb::test
