@@ -1,0 +1,73 @@
+// store/backups: the history of backups (DESIGN §4).
+//
+// Statuses: completed (every destination confirmed; normally inserted from the
+// export job's completion transaction), failed (history of a failed attempt,
+// if a caller records one), deleted (by a user; deleted_at set), expired
+// (removed by retention). No "partial": a backup that did not reach every
+// destination is not completed.
+//
+// Pagination is keyset on (created_at DESC, id DESC) with an opaque cursor
+// (base64url of "<created_at microseconds>|<id>"), so pages stay stable while
+// rows are added and equal timestamps never repeat or skip a row.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "db/connection.hpp"
+
+namespace tb::store {
+
+struct Backup {
+  std::string id;  // uuid; insert_backup() generates one when empty
+  std::string project_id;
+  std::optional<std::string> job_id;
+  std::string kind = "manual";         // manual | scheduled
+  std::string format = "sql";          // sql | tar
+  std::string compression = "zstd";    // zstd | gzip | none
+  std::string status = "completed";    // completed | failed | deleted | expired
+  std::int64_t size_bytes = 0;
+  std::optional<std::string> sha256;   // lowercase hex
+  // Where the copies are; shape owned by destinations/, e.g.
+  // [{"type":"local","path":"..."}, {"type":"telegram","chat_id":..,"parts":[..]}].
+  boost::json::value locations = boost::json::array();
+  std::optional<SystemTime> created_at;  // insert: now() when unset
+  std::optional<SystemTime> expires_at;
+  std::optional<SystemTime> deleted_at;
+  std::optional<std::string> error;
+};
+
+// API shape (DESIGN §2): id, job_id, project_id, kind, format, compression,
+// size_bytes, sha256, status, locations, created_at, expires_at, deleted_at.
+boost::json::object to_json(const Backup& backup);
+
+Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row
+std::optional<Backup> get_backup(db::Connection& conn, const std::string& id);  // nullopt for a non-uuid
+std::optional<Backup> get_backup_by_job(db::Connection& conn, const std::string& job_id);
+
+struct BackupPage {
+  std::vector<Backup> items;
+  std::optional<std::string> next_cursor;  // nullopt on the last page
+};
+// Newest first; rows with status "deleted" are left out. Throws
+// VALIDATION_ERROR (field "cursor") for a cursor this function did not make.
+BackupPage list_backups(db::Connection& conn, const std::string& project_id, int limit,
+                        const std::optional<std::string>& cursor = std::nullopt);
+
+// completed|failed|expired -> deleted. False when absent or already deleted.
+bool mark_backup_deleted(db::Connection& conn, const std::string& id);
+// completed -> expired. False when absent or not completed.
+bool mark_backup_expired(db::Connection& conn, const std::string& id);
+// Completed backups whose expires_at <= now, oldest first.
+std::vector<Backup> list_expired_backups(db::Connection& conn, SystemTime now, int limit = 100);
+bool update_backup_locations(db::Connection& conn, const std::string& id,
+                             const boost::json::value& locations);
+
+// The opaque cursor (exposed for tests).
+std::string encode_backup_cursor(SystemTime created_at, const std::string& id);
+
+}  // namespace tb::store

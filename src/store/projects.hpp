@@ -1,0 +1,31 @@
+// store/projects: the platform's projects (tenants). The tenant schema of a
+// project is always "tenant_" + slug, where slug comes from this table (never
+// from request input); the database CHECKs slug ^[a-z0-9_]{1,56}$ and id
+// ^[A-Za-z0-9_-]{1,100}$.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "db/connection.hpp"
+
+namespace tb::store {
+
+struct Project {
+  std::string id;
+  std::string slug;
+  std::string name;
+  SystemTime created_at{};
+
+  std::string schema() const { return "tenant_" + slug; }
+};
+
+std::optional<Project> get_project(db::Connection& conn, const std::string& id);
+// Inserts or updates slug and name (seeding, tests).
+Project upsert_project(db::Connection& conn, const std::string& id, const std::string& slug,
+                       const std::string& name = {});
+std::vector<Project> list_projects(db::Connection& conn);
+
+}  // namespace tb::store

@@ -1,0 +1,39 @@
+// store/settings: a project's backup settings. A project without a row has the
+// defaults below (DESIGN: retention 30 days, local storage, sql, zstd, no
+// schedule); put_backup_settings() upserts. Validation of the values (schedule
+// syntax, e-mail, destinations) is the caller's (model/ or api/) job; the
+// database CHECKs format, compression and retention_days 1..3650.
+#pragma once
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "db/connection.hpp"
+
+namespace tb::store {
+
+struct BackupSettings {
+  std::string project_id;
+  std::string schedule = "off";  // free text owned by the scheduler, "off" = none
+  int retention_days = 30;
+  std::vector<std::string> destinations = {"local"};
+  std::optional<std::string> telegram_chat_id;
+  std::optional<std::string> notify_email;
+  std::string format = "sql";
+  std::string compression = "zstd";
+  std::optional<SystemTime> updated_at;  // nullopt: defaults, never saved
+};
+
+// API shape: project_id, schedule, retention_days, destinations,
+// telegram_chat_id, notify_email, format, compression, updated_at.
+boost::json::object to_json(const BackupSettings& s);
+
+BackupSettings get_backup_settings(db::Connection& conn, const std::string& project_id);
+BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s);
+// Projects whose schedule is not "off" (for the scheduler).
+std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn);
+
+}  // namespace tb::store
