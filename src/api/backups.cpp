@@ -49,6 +49,9 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
     if (!settings.telegram_chat_id) {
       throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
     }
+    // Said plainly rather than accepted and silently skipped: the Telegram
+    // upload is not built yet.
+    throw_validation("destinations", "the Telegram destination is not available on this server yet");
   }
   if (body.storage_path) {
     // Checked on the real filesystem now (symlinks escaping STORAGE_DIR), and

@@ -183,18 +183,6 @@ const std::vector<Variable>& table() {
        }},
       {{"TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed"},
        [](Config& c, const std::string& v) { c.trusted_proxies = split_list(v); }},
-      {{"DEFAULT_RETENTION_DAYS", "30", "retention of projects without settings"},
-       [](Config& c, const std::string& v) {
-         c.default_retention_days = parse_int<int>("DEFAULT_RETENTION_DAYS", v, 1, 3650);
-       }},
-      {{"RESTORE_KEEP_DAYS", "7", "how long a schema set aside by a restore is kept"},
-       [](Config& c, const std::string& v) {
-         c.restore_keep_days = parse_int<int>("RESTORE_KEEP_DAYS", v, 0, 3650);
-       }},
-      {{"EXPIRY_NOTICE_DAYS", "3", "days before expiry when the notice e-mail is sent"},
-       [](Config& c, const std::string& v) {
-         c.expiry_notice_days = parse_int<int>("EXPIRY_NOTICE_DAYS", v, 0, 365);
-       }},
       {{"LOG_FORMAT", "text", "text or json"},
        [](Config& c, const std::string& v) {
          if (v == "text") c.log_format = LogFormat::kText;

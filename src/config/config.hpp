@@ -52,9 +52,6 @@ struct Config {
   int read_rate_limit_per_minute = 1200;
   std::vector<std::string> trusted_proxies;  // IPs or CIDRs
 
-  int default_retention_days = 30;
-  int restore_keep_days = 7;
-  int expiry_notice_days = 3;
 
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

@@ -24,14 +24,6 @@ std::string string_field(const boost::json::object& o, std::string_view key, std
   return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
 }
 
-backup::Format format_of(const std::string& s) { return s == "tar" ? backup::Format::kTar : backup::Format::kSql; }
-
-backup::Compression compression_of(const std::string& s) {
-  if (s == "gzip") return backup::Compression::kGzip;
-  if (s == "none") return backup::Compression::kNone;
-  return backup::Compression::kZstd;
-}
-
 std::string human_size(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);
@@ -60,8 +52,8 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx)
   const auto& job = ctx.job();
   const auto& payload = job.payload;
   auto conn = db::Connection::open(deps.config.database_url);
-  auto project = store::get_project(conn, job.project_id);
-  if (!project) throw jobs::PermanentError("project '" + job.project_id + "' no longer exists");
+  auto project = store::get_project(conn, job.project_id.value_or(""));
+  if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
   auto settings = store::get_backup_settings(conn, project->id);
 
   auto created = deps.clock.now();
@@ -72,11 +64,15 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx)
   // LocalDestination re-checks the folder against the real filesystem: it may
   // have changed (a symlink planted) since the request was accepted.
   destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
-  destinations::ObjectInfo info{project->id,
-                                backup::file_name_for(project->slug, created, format_of(format), compression_of(compression))};
   backup::DumpSource source{deps.config.pg_bin_dir, deps.config.database_url, "tenant_" + project->slug};
-  backup::ExportOptions options{format_of(format), compression_of(compression), 3, deps.config.pg_dump_timeout};
+  backup::ExportOptions options;
+  options.format = backup::parse_format(format);
+  options.compression = backup::parse_compression(compression);
+  options.timeout = deps.config.pg_dump_timeout;
 
+  destinations::ObjectInfo info{project->id,
+                                backup::file_name_for(project->slug, created, options.format, options.compression),
+                                backup::content_type_for(options.format, options.compression)};
   auto started = std::chrono::steady_clock::now();
   auto result = backup::run_export(
       source, options, {&local}, info,
@@ -132,8 +128,8 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
     if (permanent || job.attempts >= job.max_attempts) {
       auto email = string_field(job.payload, "notify_email", "");
       const auto* err = dynamic_cast<const Error*>(&e);
-      notify_by_email(deps, email, "Backup of " + job.project_id + " FAILED",
-                      "The backup of project " + job.project_id + " failed after " + std::to_string(job.attempts) +
+      notify_by_email(deps, email, "Backup of " + job.project_id.value_or("") + " FAILED",
+                      "The backup of project " + job.project_id.value_or("") + " failed after " + std::to_string(job.attempts) +
                           " attempt(s):\n\n" + (err ? err->message() : std::string("internal error")) + "\n");
     }
     throw;

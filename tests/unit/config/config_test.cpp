@@ -24,7 +24,6 @@ TEST(Config, DefaultsFollowTheDesign) {
   EXPECT_EQ(c.telegram_api_url, "https://api.telegram.org");
   EXPECT_EQ(c.telegram_part_size, 19u * 1024 * 1024);
   EXPECT_EQ(c.rate_limit_per_minute, 10);
-  EXPECT_EQ(c.default_retention_days, 30);
   EXPECT_EQ(c.public_url, "http://127.0.0.1:8080");
 }
 
