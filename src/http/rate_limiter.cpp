@@ -70,14 +70,16 @@ RateLimiter::Decision RateLimiter::check(std::string_view key) {
   const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.updated).count());
   b.tokens = std::min(cap, b.tokens + elapsed * rate);
   b.updated = now;
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
+  // The epsilon absorbs rounding: 6 s at 10/min must give back exactly one token.
+  constexpr double kEpsilon = 1e-9;
+  if (b.tokens >= 1.0 - kEpsilon) {
+    b.tokens = std::max(0.0, b.tokens - 1.0);
     d.allowed = true;
   } else {
     d.allowed = false;
     d.retry_after = std::max(std::chrono::seconds(1), ceil_seconds((1.0 - b.tokens) / rate));
   }
-  d.remaining = static_cast<int>(std::floor(b.tokens));
+  d.remaining = static_cast<int>(std::floor(b.tokens + kEpsilon));
   d.reset = ceil_seconds((cap - b.tokens) / rate);
   return d;
 }
