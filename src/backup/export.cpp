@@ -1,0 +1,246 @@
+#include "backup/export.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+
+#include "core/log.hpp"
+#include "io/compress.hpp"
+#include "io/hash.hpp"
+#include "io/sink.hpp"
+#include "process/child.hpp"
+
+namespace tb::backup {
+namespace {
+
+constexpr std::size_t kChunk = 256 * 1024;
+
+// Forwards the stored bytes to every destination.
+class DestinationsSink final : public io::Sink {
+ public:
+  explicit DestinationsSink(const std::vector<destinations::Destination*>& dests) : dests_(dests) {}
+  void write(std::span<const std::byte> data) override {
+    for (auto* d : dests_) d->write(data);
+  }
+  void finish() override {}
+
+ private:
+  const std::vector<destinations::Destination*>& dests_;
+};
+
+// libpq keyword/value quoting: single quotes, backslash-escaped.
+std::string quote_conninfo_value(const char* v) {
+  std::string out = "'";
+  for (const char* p = v; *p != '\0'; ++p) {
+    if (*p == '\'' || *p == '\\') out += '\\';
+    out += *p;
+  }
+  return out + "'";
+}
+
+// The first line of pg_dump's stderr that says what went wrong, without the
+// "pg_dump: error: " prefix, for the public message.
+std::string first_error_line(const std::string& tail) {
+  std::string best;
+  std::size_t pos = 0;
+  while (pos < tail.size()) {
+    std::size_t nl = tail.find('\n', pos);
+    std::string line = tail.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? tail.size() : nl + 1;
+    if (line.empty()) continue;
+    for (const char* prefix : {"pg_dump: error: ", "pg_dump: fatal: ", "pg_dump: "}) {
+      if (line.rfind(prefix, 0) == 0) {
+        line = line.substr(std::strlen(prefix));
+        break;
+      }
+    }
+    if (best.empty()) best = line;
+    if (line.find("error") != std::string::npos || line.find("failed") != std::string::npos ||
+        line.find("no matching") != std::string::npos) {
+      best = line;
+      break;
+    }
+  }
+  if (best.size() > 300) best = best.substr(0, 300) + "...";
+  return best;
+}
+
+std::string scrub(std::string text, const std::string& secret) {
+  if (!secret.empty()) {
+    for (std::size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "***");
+  }
+  return log::redact(text);
+}
+
+std::string password_of(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (opts == nullptr) {
+    PQfreemem(err);
+    return {};
+  }
+  std::string pw;
+  for (auto* o = opts; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) pw = o->val;
+  }
+  PQconninfoFree(opts);
+  return pw;
+}
+
+}  // namespace
+
+std::string_view to_string(Format f) { return f == Format::kTar ? "tar" : "sql"; }
+
+std::string_view to_string(Compression c) {
+  switch (c) {
+    case Compression::kZstd: return "zstd";
+    case Compression::kGzip: return "gzip";
+    case Compression::kNone: return "none";
+  }
+  return "none";
+}
+
+Format parse_format(std::string_view s) {
+  if (s == "sql") return Format::kSql;
+  if (s == "tar") return Format::kTar;
+  throw_validation("format", "format must be \"sql\" or \"tar\"");
+}
+
+Compression parse_compression(std::string_view s) {
+  if (s == "zstd") return Compression::kZstd;
+  if (s == "gzip") return Compression::kGzip;
+  if (s == "none") return Compression::kNone;
+  throw_validation("compression", "compression must be \"zstd\", \"gzip\" or \"none\"");
+}
+
+std::string exact_schema_pattern(std::string_view schema) {
+  std::string out = "\"";
+  for (char c : schema) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
+  if (source.schema.empty() || source.schema.find('\0') != std::string::npos) {
+    throw Error(ErrorCode::kInternal, "internal error", "invalid schema name for pg_dump");
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(source.conninfo.c_str(), &err);
+  if (opts == nullptr) {
+    std::string why = err != nullptr ? err : "out of memory";
+    PQfreemem(err);
+    // The conninfo may hold a password: never put it in the error.
+    throw Error(ErrorCode::kInternal, "invalid database connection settings", "PQconninfoParse: " + why);
+  }
+  PgDumpCommand cmd;
+  std::string conninfo;
+  for (auto* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    std::string_view key = o->keyword;
+    if (key == "password") {
+      cmd.env.emplace_back("PGPASSWORD", o->val);
+      continue;
+    }
+    if (!conninfo.empty()) conninfo += ' ';
+    conninfo += std::string(key) + "=" + quote_conninfo_value(o->val);
+  }
+  PQconninfoFree(opts);
+  cmd.program = source.pg_bin_dir.empty() ? "pg_dump" : source.pg_bin_dir + "/pg_dump";
+  cmd.args = {format == Format::kTar ? "--format=tar" : "--format=plain",
+              "--schema=" + exact_schema_pattern(source.schema),
+              "--strict-names",
+              "--no-owner",
+              "--no-password",
+              "--dbname=" + conninfo};
+  return cmd;
+}
+
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression) {
+  std::time_t t = std::chrono::system_clock::to_time_t(created);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%SZ", &tm);
+  std::string name = std::string(project_slug) + "-" + stamp + (format == Format::kTar ? ".tar" : ".sql");
+  if (compression == Compression::kZstd) name += ".zst";
+  if (compression == Compression::kGzip) name += ".gz";
+  return name;
+}
+
+std::string content_type_for(Format format, Compression compression) {
+  if (compression == Compression::kZstd) return "application/zstd";
+  if (compression == Compression::kGzip) return "application/gzip";
+  return format == Format::kTar ? "application/x-tar" : "application/sql";
+}
+
+ExportResult run_export(const DumpSource& source, const ExportOptions& options,
+                        std::vector<destinations::Destination*> dests, const destinations::ObjectInfo& object,
+                        const ProgressFn& progress, const std::atomic<bool>& cancel) {
+  if (dests.empty()) throw Error(ErrorCode::kInternal, "internal error", "run_export without destinations");
+  PgDumpCommand cmd = pg_dump_command(source, options.format);
+  const std::string password = password_of(source.conninfo);
+
+  ExportResult result;
+  try {
+    for (auto* d : dests) d->begin(object);
+
+    // The chain, built from its end.
+    DestinationsSink to_dests(dests);
+    io::ByteCounter stored(to_dests);
+    io::Sha256 sha(stored);
+    std::unique_ptr<io::Sink> compressor;
+    if (options.compression == Compression::kZstd) {
+      compressor = std::make_unique<io::ZstdCompressor>(sha, options.zstd_level, options.compression_threads);
+    } else if (options.compression == Compression::kGzip) {
+      compressor = std::make_unique<io::GzipCompressor>(sha, options.gzip_level, options.compression_threads);
+    }
+    io::ByteCounter dumped(compressor ? *compressor : static_cast<io::Sink&>(sha), progress);
+
+    process::Spec spec;
+    spec.program = cmd.program;
+    spec.args = cmd.args;
+    spec.env_add = cmd.env;
+    spec.timeout = options.timeout;
+    spec.cancel = &cancel;
+    process::Child child = process::Child::spawn(spec);
+
+    std::vector<std::byte> buf(kChunk);
+    while (std::size_t n = child.read_stdout(buf)) dumped.write(std::span<const std::byte>(buf.data(), n));
+
+    process::Child::Exit exit = child.wait();
+    if (exit.cancelled) throw Cancelled();
+    std::string detail = "pg_dump " + exit.describe() + "; stderr: " + scrub(exit.stderr_tail, password);
+    if (exit.timed_out) {
+      throw Error(ErrorCode::kInternal,
+                  "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s", detail);
+    }
+    if (!exit.ok()) {
+      std::string why = scrub(first_error_line(exit.stderr_tail), password);
+      throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
+    }
+
+    dumped.finish();
+    result.dump_bytes = dumped.count();
+    result.size_bytes = stored.count();
+    result.sha256_hex = sha.hex();
+    for (std::size_t i = 0; i < dests.size(); ++i) {
+      boost::json::object loc = dests[i]->commit(result.sha256_hex, result.size_bytes);
+      result.locations.push_back(std::move(loc));
+      dests[i] = nullptr;  // committed: not aborted below
+    }
+  } catch (...) {
+    // The Child (if any) is already terminated and reaped by its destructor.
+    for (auto* d : dests) {
+      if (d != nullptr) d->abort();
+    }
+    throw;
+  }
+  return result;
+}
+
+}  // namespace tb::backup

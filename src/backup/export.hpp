@@ -1,0 +1,103 @@
+// The export use case: pg_dump of one tenant schema → compression → SHA-256 →
+// every destination, in one pass with bounded memory:
+//
+//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ Sha256 ─▶ ByteCounter ─▶ destinations
+//
+// Invariants: pg_dump is started with an argv (no shell); the password never
+// appears on its command line (PGPASSWORD in its environment); the schema is
+// matched exactly (quoted pattern, --strict-names); on any failure — pg_dump
+// exiting non-zero or killed, timeout, cancel, a destination error — every
+// destination is aborted (no file under a final name) and a tb::Error is
+// thrown whose detail holds pg_dump's own exit status and stderr tail.
+// Destinations are committed in order after the dump succeeded; if commit k
+// fails, destinations k..n are aborted (1..k-1 are already durable: the caller
+// records nothing, so they are orphans for a later clean-up).
+//
+// pg_dump flags, decided: --no-owner (a restore runs as the platform's role,
+// not the original owner; ALTER OWNER to a missing role would fail the
+// all-or-nothing restore); privileges are kept (GRANTs are part of the
+// tenant's schema); --no-password (never prompt); --strict-names.
+#pragma once
+
+#include <atomic>
+#include <boost/json/array.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "destinations/destination.hpp"
+
+namespace tb::backup {
+
+enum class Format { kSql, kTar };
+enum class Compression { kNone, kZstd, kGzip };
+
+std::string_view to_string(Format f);       // "sql", "tar"
+std::string_view to_string(Compression c);  // "none", "zstd", "gzip"
+// Throw tb::Error kValidation with field "format" / "compression".
+Format parse_format(std::string_view s);
+Compression parse_compression(std::string_view s);
+
+struct DumpSource {
+  std::string pg_bin_dir;  // folder of pg_dump; "" = look it up in PATH
+  // libpq keyword/value string or URL. Its password reaches pg_dump through
+  // PGPASSWORD in the child's environment, never argv.
+  std::string conninfo;
+  std::string schema;  // exact name, e.g. "tenant_acme"
+};
+
+struct ExportOptions {
+  Format format = Format::kSql;
+  Compression compression = Compression::kZstd;
+  int zstd_level = 3;
+  int gzip_level = 6;
+  int compression_threads = 2;  // zstd workers / gzip pool size
+  std::chrono::seconds timeout{std::chrono::hours(6)};
+};
+
+struct ExportResult {
+  std::uint64_t size_bytes = 0;  // stored (compressed) bytes
+  std::uint64_t dump_bytes = 0;  // raw bytes from pg_dump
+  std::string sha256_hex;        // of the stored bytes (= sha256sum of the file)
+  boost::json::array locations;  // one record per destination, in order
+};
+
+// Called from the exporting thread after each chunk (<= 256 KiB) with the raw
+// byte count so far; throttle in the callback if it is costly.
+using ProgressFn = std::function<void(std::uint64_t dump_bytes)>;
+
+// Thrown when `cancel` turned true: pg_dump was stopped, nothing was kept.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error(ErrorCode::kConflict, "the export was cancelled") {}
+};
+
+ExportResult run_export(const DumpSource& source, const ExportOptions& options,
+                        std::vector<destinations::Destination*> dests, const destinations::ObjectInfo& object,
+                        const ProgressFn& progress, const std::atomic<bool>& cancel);
+
+// "acme-2026-11-24T10-00-00Z.sql.zst" (UTC; no ':' so it is a safe file
+// name everywhere). Extensions: .sql / .tar, then .zst / .gz.
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression);
+// "application/zstd", "application/gzip", "application/sql", "application/x-tar".
+std::string content_type_for(Format format, Compression compression);
+
+// pg_dump's -n takes a pattern: this quotes the exact name so that "*", "?",
+// ".", uppercase and quotes are literal ("tenant_acme" → "\"tenant_acme\"").
+std::string exact_schema_pattern(std::string_view schema);
+
+// The argv (without argv[0]) and extra environment used to run pg_dump;
+// exposed so tests can check that no secret reaches the command line.
+struct PgDumpCommand {
+  std::string program;
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;
+};
+PgDumpCommand pg_dump_command(const DumpSource& source, Format format);
+
+}  // namespace tb::backup
