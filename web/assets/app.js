@@ -62,8 +62,9 @@ function toast(message) {
   toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
+// The server names the schema; tenant_{slug} is the platform's rule otherwise.
 function schemaOf(project) {
-  return `tenant_${project.slug}`;
+  return project.schema || `tenant_${project.slug}`;
 }
 
 // ---------- views ----------
@@ -541,14 +542,14 @@ function historyRow(b) {
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
     cell('Format', format),
     h('td', { 'data-label': 'Size', class: 'num' }, humanBytes(b.size_bytes)),
-    cell('Expires', b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at) }, relativeTime(b.expires_at)) : 'never'),
+    cell('Expires', b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
     cell('Status', h('span', { class: `badge badge-${b.status}` }, b.status)),
-    h('td', { class: 'row-actions' },
+    h('td', { class: 'row-actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted') : [
       action('Download', (ev) => downloadBackup(b, ev.currentTarget), { disabled: !usable }),
       action('Send to Telegram', (ev) => sendToTelegram(b, ev.currentTarget), { disabled: !usable }),
       action('Restore', () => confirmRestore(b), { disabled: !usable }),
-      action('Delete', () => confirmDelete(b), { danger: true })),
+      action('Delete', () => confirmDelete(b), { danger: true })]),
   );
 }
 
@@ -777,7 +778,7 @@ function readSettingsForm() {
   const chat = $('s-chat').value.trim();
   if (destinations.includes('telegram')) {
     if (!chat) errors['err-telegram_chat_id'] = 'Enter the Telegram chat id to send backups to.';
-    else if (!/^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$/.test(chat)) errors['err-telegram_chat_id'] = 'A chat id is a number such as -1001234567890, or @channelname.';
+    else if (!/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$/.test(chat)) errors['err-telegram_chat_id'] = 'A chat id is a number such as -1001234567890, or @channelname.';
   }
   const email = $('s-email').value.trim();
   if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) errors['err-notify_email'] = 'Enter an e-mail address such as owner@example.com, or leave it empty.';
@@ -875,9 +876,21 @@ function boot() {
   else showSignIn('');
 }
 
+// A sign-in link opened in a tab that already shows the page changes only the
+// fragment: no reload happens, so take the token here too.
+window.addEventListener('hashchange', () => {
+  const token = takeTokenFromFragment();
+  if (token) {
+    setToken(token);
+    signIn(token, { fresh: true });
+  }
+});
+
 // Expiry dates are relative ("in 29 days"): refresh them now and then.
+// Only the words change, so focus and scroll stay where they are.
 setInterval(() => {
-  if (state.project && state.history.loaded && !document.hidden) renderHistory();
+  if (document.hidden) return;
+  for (const t of document.querySelectorAll('time[data-relative]')) t.textContent = relativeTime(t.getAttribute('datetime'));
 }, 60_000);
 
 boot();

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Browser tests of the web UI against the real binary and a real database:
+#   a throwaway embedded PostgreSQL cluster (scripts/pg-embedded.sh), `migrate`,
+#   the demo seed plus a second project "other", `tenant-backup serve` on a free
+#   loopback port, tokens minted by `tenant-backup token` (and one expired token
+#   by python3-jwt), then `node --test` driving Debian's chromium.
+# Screenshots land in tests/ui/artifacts/ (gitignored). Everything started here
+# is stopped on exit, pass or fail. TB_KEEP_TMP=1 keeps the temp folder (logs).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+bin="${TB_BINARY:-$root/build/debug/tenant-backup}"
+pgbin=/usr/lib/postgresql/15/bin
+
+if [[ ! -x "$bin" ]]; then
+  echo "run.sh: $bin is missing; build it first (make build-debug) or set TB_BINARY" >&2
+  exit 1
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "run.sh: /usr/bin/chromium is missing (apt-get install chromium)" >&2
+  exit 1
+fi
+if [[ ! -d "$here/node_modules/playwright-core" ]]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+tmp="$(mktemp -d /tmp/tb-ui.XXXXXX)"
+# As root the cluster runs as the user "tenant-backup", which must reach its folder.
+chmod 755 "$tmp"
+server_pid=""
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  "$root/scripts/pg-embedded.sh" stop "$tmp/pg" || true
+  if [[ $status -ne 0 && -f "$tmp/serve.log" ]]; then
+    echo "---- last lines of the server log ($tmp/serve.log) ----" >&2
+    tail -n 40 "$tmp/serve.log" >&2 || true
+  fi
+  if [[ "${TB_KEEP_TMP:-0}" == 1 ]]; then
+    echo "run.sh: kept $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit $status
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The cluster listens on a unix socket in its own folder; the port only names it.
+export TB_PG_PORT="${TB_PG_PORT:-$(free_port)}"
+base="$("$root/scripts/pg-embedded.sh" start "$tmp/pg")"
+"$pgbin/psql" "$base dbname=postgres" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE tenant_backup" >/dev/null
+export DATABASE_URL="$base dbname=tenant_backup"
+
+"$bin" migrate >"$tmp/migrate.log" 2>&1 || { cat "$tmp/migrate.log" >&2; exit 1; }
+"$pgbin/psql" "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 -f "$root/scripts/demo-seed.sql" >/dev/null
+# A second project that the demo token must never be offered.
+"$pgbin/psql" "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+INSERT INTO control_plane.projects (id, slug, name) VALUES ('other', 'other', 'Other') ON CONFLICT DO NOTHING;
+CREATE SCHEMA IF NOT EXISTS tenant_other;
+CREATE TABLE IF NOT EXISTS tenant_other.notes (id serial PRIMARY KEY, body text NOT NULL);
+INSERT INTO tenant_other.notes (body) VALUES ('secret of other');
+SQL
+
+port="$(free_port)"
+export LISTEN="127.0.0.1:$port"
+export JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
+export STORAGE_DIR="$tmp/storage"
+export LOG_FORMAT="${LOG_FORMAT:-text}"
+mkdir -p "$STORAGE_DIR"
+"$bin" serve >"$tmp/serve.log" 2>&1 &
+server_pid=$!
+
+url="http://$LISTEN"
+for _ in $(seq 1 150); do
+  if curl -fsS -o /dev/null "$url/healthz" 2>/dev/null; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "run.sh: the server exited during start-up" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+curl -fsS -o /dev/null "$url/healthz" || { echo "run.sh: $url/healthz never answered" >&2; exit 1; }
+
+export TB_URL="$url"
+export TB_TOKEN_DEMO="$("$bin" token --project demo --ttl 1h)"
+export TB_TOKEN_MULTI="$("$bin" token --project demo --project other --ttl 1h)"
+# Expired an hour ago (well past the server's leeway); same secret, so only exp is wrong.
+export TB_TOKEN_EXPIRED="$(/usr/bin/python3 -c '
+import jwt, os, time
+now = int(time.time())
+print(jwt.encode({"sub": "ui-test", "project_id": "demo", "iat": now - 7200, "exp": now - 3600},
+                 os.environ["JWT_SECRET"], algorithm="HS256"))')"
+export TB_ARTIFACTS="$here/artifacts"
+export TB_TMP="$tmp"
+mkdir -p "$TB_ARTIFACTS"
+
+cd "$here"
+node --test --test-concurrency=1 ui.test.mjs
