@@ -1,0 +1,379 @@
+#include "jobs/worker.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace tb::jobs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string default_worker_id() {
+  static std::atomic<int> counter{0};
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "localhost");
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(++counter);
+}
+
+// The reason stored in the job (shown to users): public messages only; the
+// internal detail goes to the log.
+std::string public_reason(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return err->message();
+  return "internal error";
+}
+
+std::string log_reason(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) {
+    return err->detail().empty() ? err->message() : err->message() + " (" + err->detail() + ")";
+  }
+  return e.what();
+}
+
+bool is_connection_lost(const std::exception& e) {
+  const auto* err = dynamic_cast<const tb::Error*>(&e);
+  return err != nullptr && err->code() == ErrorCode::kUnavailable;
+}
+
+template <typename F>
+void run_hook(const char* what, const std::string& job_id, F& f) {
+  if (!f) return;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    spdlog::error("job {}: {} hook failed: {}", job_id, what, log_reason(e));
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- JobContext
+
+JobContext::JobContext(store::Job job, db::Connection& conn, std::string worker_id,
+                       std::chrono::milliseconds progress_interval)
+    : job_(std::move(job)),
+      conn_(conn),
+      worker_id_(std::move(worker_id)),
+      progress_interval_(progress_interval) {}
+
+void JobContext::report_progress(boost::json::object progress) {
+  std::lock_guard lock(progress_mutex_);
+  unsent_progress_ = std::move(progress);
+  auto now = Clock::now();
+  if (now - last_progress_ < progress_interval_) return;
+  last_progress_ = now;
+  try {
+    if (!store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_)) {
+      lost_ = true;
+      cancel_ = true;
+    }
+    unsent_progress_.reset();
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: progress update failed: {}", job_.id, log_reason(e));
+  }
+}
+
+void JobContext::flush_progress() {
+  std::lock_guard lock(progress_mutex_);
+  if (!unsent_progress_ || lost_) return;
+  try {
+    store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_);
+    unsent_progress_.reset();
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: progress update failed: {}", job_.id, log_reason(e));
+  }
+}
+
+// ---------------------------------------------------------------- Worker
+
+Worker::Worker(WorkerOptions options, std::map<std::string, Handler> handlers_by_type)
+    : options_(std::move(options)), handlers_(std::move(handlers_by_type)) {
+  if (options_.worker_id.empty()) options_.worker_id = default_worker_id();
+  if (options_.concurrency < 1) options_.concurrency = 1;
+  if (!options_.jitter) options_.jitter = store::default_jitter();
+  for (const auto& [type, handler] : handlers_) types_.push_back(type);
+  sync_slot_.id = options_.worker_id + "/sync";
+}
+
+Worker::~Worker() { stop(); }
+
+int Worker::running_jobs() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(active_.size());
+}
+
+void Worker::start() {
+  if (started_.exchange(true)) return;
+  listener_ = std::make_unique<db::Listener>(options_.conninfo);
+  listener_->listen("tb_jobs");
+  for (int i = 0; i < options_.concurrency; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->id = options_.worker_id + "/" + std::to_string(i);
+    slots_.push_back(std::move(slot));
+  }
+  for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { slot_loop(*s); });
+  maintenance_ = std::thread([this] { maintenance_loop(); });
+  spdlog::info("worker {}: started {} thread(s) for job types [{}]", options_.worker_id,
+               options_.concurrency, fmt::join(types_, ", "));
+}
+
+void Worker::stop() {
+  if (!started_.load() || stopping_.exchange(true)) return;
+  if (listener_) listener_->interrupt();
+  {
+    std::unique_lock lock(mutex_);
+    ++wake_generation_;
+    wake_.notify_all();
+    // Let running jobs finish, up to the bound; then ask them to stop and
+    // hand their jobs back.
+    if (!idle_cv_.wait_for(lock, options_.stop_timeout, [this] { return active_.empty(); })) {
+      spdlog::warn("worker {}: {} job(s) still running after {} ms: cancelling and handing them back",
+                   options_.worker_id, active_.size(), options_.stop_timeout.count());
+      shutdown_abort_ = true;
+      for (auto* ctx : active_) ctx->cancel_ = true;
+    }
+  }
+  for (auto& t : threads_) t.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  threads_.clear();
+  spdlog::info("worker {}: stopped", options_.worker_id);
+}
+
+void Worker::slot_loop(Slot& slot) {
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stopping_) {
+    std::uint64_t seen;
+    {
+      std::lock_guard lock(mutex_);
+      seen = wake_generation_;
+    }
+    bool ran = false;
+    try {
+      ran = run_one(slot);
+      backoff = std::chrono::milliseconds(100);
+    } catch (const std::exception& e) {
+      // Database down or similar: drop the connection, wait, try again.
+      spdlog::warn("worker {}: {}", slot.id, log_reason(e));
+      slot.conn.reset();
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, backoff, [this] { return stopping_.load(); });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    if (ran) continue;  // there may be more
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.poll_interval,
+                   [&] { return stopping_.load() || wake_generation_ != seen; });
+  }
+}
+
+void Worker::maintenance_loop() {
+  auto next_rescue = Clock::now();
+  auto step = std::min({options_.poll_interval, options_.rescue_interval, std::chrono::milliseconds(1000)});
+  while (!stopping_) {
+    auto notes = listener_->wait(step);
+    if (stopping_) break;
+    if (!notes.empty()) {
+      std::lock_guard lock(mutex_);
+      ++wake_generation_;
+      wake_.notify_all();
+    }
+    if (Clock::now() >= next_rescue) {
+      next_rescue = Clock::now() + options_.rescue_interval;
+      try {
+        if (rescue_once() > 0) {
+          std::lock_guard lock(mutex_);
+          ++wake_generation_;
+          wake_.notify_all();
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("worker {}: rescue of expired leases failed: {}", options_.worker_id, log_reason(e));
+        rescue_conn_.reset();
+      }
+    }
+  }
+}
+
+int Worker::rescue_once() {
+  if (!rescue_conn_ || !rescue_conn_->ok()) {
+    rescue_conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+  }
+  int n = store::rescue_expired_jobs(*rescue_conn_, options_.retry);
+  if (n > 0) spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id, n);
+  return n;
+}
+
+bool Worker::run_once() {
+  try {
+    return run_one(sync_slot_);
+  } catch (...) {
+    sync_slot_.conn.reset();
+    throw;
+  }
+}
+
+void Worker::renew_loop(Slot& slot, JobContext& ctx, std::mutex& m, std::condition_variable& cv,
+                        bool& done) {
+  auto period = std::max(options_.lease / 3, std::chrono::milliseconds(10));
+  const auto& job = ctx.job();
+  std::unique_lock lock(m);
+  while (!cv.wait_for(lock, period, [&] { return done; })) {
+    lock.unlock();
+    try {
+      if (!slot.lease_conn || !slot.lease_conn->ok()) {
+        slot.lease_conn = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+      }
+      auto r = store::renew_job(*slot.lease_conn, job.id, slot.id, job.attempts, options_.lease);
+      if (!r.held) {
+        spdlog::warn("job {}: lease lost by {}: stopping its handler", job.id, slot.id);
+        ctx.lost_ = true;
+        ctx.cancel_ = true;
+      } else if (r.cancel_requested && !ctx.user_cancel_) {
+        spdlog::info("job {}: cancel requested", job.id);
+        ctx.user_cancel_ = true;
+        ctx.cancel_ = true;
+      }
+    } catch (const std::exception& e) {
+      // Keep the handler going: the next renewal may succeed before the lease ends.
+      spdlog::warn("job {}: lease renewal failed: {}", job.id, log_reason(e));
+      slot.lease_conn.reset();
+    }
+    lock.lock();
+    if (ctx.lost_) return;
+  }
+}
+
+bool Worker::run_one(Slot& slot) {
+  if (!slot.conn || !slot.conn->ok()) {
+    slot.conn = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+  }
+  if (stopping_ && started_) return false;
+  auto claimed = store::claim_job(*slot.conn, slot.id, options_.lease, types_);
+  if (!claimed) return false;
+  auto it = handlers_.find(claimed->type);
+  if (it == handlers_.end()) throw_internal("claimed a job of unknown type " + claimed->type);
+  spdlog::info("job {}: {} attempt {}/{} started by {}", claimed->id, claimed->type, claimed->attempts,
+               claimed->max_attempts, slot.id);
+  JobContext ctx(std::move(*claimed), *slot.conn, slot.id, options_.progress_interval);
+  // Registered while it runs, so stop() can find it; unregistered on every path.
+  struct Registration {
+    Worker& w;
+    JobContext& ctx;
+    Registration(Worker& worker, JobContext& c) : w(worker), ctx(c) {
+      std::lock_guard lock(w.mutex_);
+      w.active_.insert(&ctx);
+      if (w.shutdown_abort_) ctx.cancel_ = true;
+    }
+    ~Registration() {
+      std::lock_guard lock(w.mutex_);
+      w.active_.erase(&ctx);
+      if (w.active_.empty()) w.idle_cv_.notify_all();
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+  } registration(*this, ctx);
+  finish(slot, ctx, it->second);
+  return true;
+}
+
+void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
+  const auto& job = ctx.job();
+  auto& conn = *slot.conn;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread renewer([&] { renew_loop(slot, ctx, m, cv, done); });
+
+  std::optional<JobOutcome> outcome;
+  std::string error;
+  bool permanent = false;
+  auto t0 = Clock::now();
+  try {
+    outcome = handler(ctx);
+  } catch (const PermanentError& e) {
+    permanent = true;
+    error = public_reason(e);
+    spdlog::warn("job {}: failed permanently: {}", job.id, log_reason(e));
+  } catch (const std::exception& e) {
+    error = public_reason(e);
+    spdlog::warn("job {}: attempt {} failed: {}", job.id, job.attempts, log_reason(e));
+  } catch (...) {
+    error = "internal error";
+    spdlog::error("job {}: attempt {} failed with an unknown exception", job.id, job.attempts);
+  }
+  {
+    std::lock_guard lock(m);
+    done = true;
+  }
+  cv.notify_all();
+  renewer.join();
+  ctx.flush_progress();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+
+  if (ctx.lost_) {
+    spdlog::warn("job {}: lease was lost; the attempt's outcome is discarded", job.id);
+    if (outcome) run_hook("on_discarded", job.id, outcome->on_discarded);
+    return;
+  }
+
+  if (outcome) {
+    try {
+      db::Transaction tx(conn);
+      // Lock the row and re-check ownership and cancel inside the transaction.
+      auto r = conn.query(
+          "SELECT cancel_requested FROM control_plane.jobs WHERE id = $1::uuid AND locked_by = $2 "
+          "AND attempts = $3 AND status = 'running' FOR UPDATE",
+          job.id, slot.id, job.attempts);
+      if (r.empty()) {
+        tx.rollback();
+        spdlog::warn("job {}: no longer ours at completion; outcome discarded", job.id);
+        run_hook("on_discarded", job.id, outcome->on_discarded);
+        return;
+      }
+      if (r.boolean(0, 0)) {
+        store::finish_cancelled_job(conn, job.id, slot.id, job.attempts);
+        tx.commit();
+        spdlog::info("job {}: cancelled (handler finished after the cancel request)", job.id);
+        run_hook("on_discarded", job.id, outcome->on_discarded);
+        return;
+      }
+      store::complete_job(conn, job.id, slot.id, job.attempts, outcome->result);
+      if (outcome->in_completion_tx) outcome->in_completion_tx(conn);
+      tx.commit();
+      spdlog::info("job {}: completed in {} ms", job.id, ms);
+      run_hook("after_commit", job.id, outcome->after_commit);
+      return;
+    } catch (const PermanentError& e) {
+      permanent = true;
+      error = public_reason(e);
+      spdlog::warn("job {}: completion failed permanently: {}", job.id, log_reason(e));
+    } catch (const std::exception& e) {
+      if (is_connection_lost(e)) {
+        // The lease will expire and the job will be rescued and retried.
+        spdlog::error("job {}: database lost while completing: {}", job.id, log_reason(e));
+        run_hook("on_discarded", job.id, outcome->on_discarded);
+        throw;
+      }
+      error = public_reason(e);
+      spdlog::warn("job {}: completion failed: {}", job.id, log_reason(e));
+    }
+    run_hook("on_discarded", job.id, outcome->on_discarded);
+  }
+
+  if (shutdown_abort_ && !ctx.user_cancel_) {
+    if (store::release_job(conn, job.id, slot.id, job.attempts)) {
+      spdlog::info("job {}: handed back for another worker (shutdown)", job.id);
+    }
+    return;
+  }
+  auto status = store::fail_job(conn, job.id, slot.id, job.attempts, error, !permanent, options_.retry,
+                                options_.jitter);
+  if (!status) {
+    spdlog::warn("job {}: no longer ours when recording its failure", job.id);
+  } else {
+    spdlog::info("job {}: attempt {} ended, job is now {}", job.id, job.attempts, store::to_string(*status));
+  }
+}
+
+}  // namespace tb::jobs

@@ -1,0 +1,315 @@
+// The worker runtime against a real database: outcomes committed atomically,
+// retries, cancel, NOTIFY wake-up, several worker PROCESSES sharing one queue
+// (every job runs exactly once), and a worker killed with SIGKILL mid-job.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "db/connection.hpp"
+#include "db/migrate.hpp"
+#include "jobs/worker.hpp"
+#include "store/jobs.hpp"
+#include "store/projects.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace tb::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+using store::JobStatus;
+using tb::test::PgCluster;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    auto& pg = PgCluster::shared();
+    name_ = pg.create_database("queue");
+    info_ = pg.conninfo(name_);
+    conn_.emplace(db::Connection::open(info_));
+    db::migrate(*conn_);
+    store::upsert_project(*conn_, "p1", "p1");
+    conn_->exec("CREATE TABLE runs (job_id uuid PRIMARY KEY, pid int NOT NULL)");
+    conn_->exec("CREATE TABLE dupes (job_id uuid, pid int)");
+  }
+  void TearDown() override {
+    conn_.reset();
+    PgCluster::shared().drop_database(name_);
+  }
+  db::Connection& conn() { return *conn_; }
+  std::string value(const std::string& sql) { return PgCluster::shared().query_value(name_, sql); }
+
+  store::Job enqueue(const std::string& type = "t", int max_attempts = 3) {
+    store::NewJob j;
+    j.type = type;
+    j.project_id = "p1";
+    j.max_attempts = max_attempts;
+    return store::enqueue_job(conn(), j);
+  }
+  WorkerOptions options() {
+    WorkerOptions o;
+    o.conninfo = info_;
+    o.lease = 2s;
+    o.poll_interval = 200ms;
+    o.rescue_interval = 200ms;
+    o.retry = store::RetryPolicy{1ms, 1ms, 0.0};
+    o.stop_timeout = 5s;
+    return o;
+  }
+  // Polls until `pred` or the deadline; returns pred().
+  template <typename P>
+  bool eventually(P pred, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  std::string name_;
+  std::string info_;
+  std::optional<db::Connection> conn_;
+};
+
+TEST_F(WorkerTest, SuccessCommitsResultAndCompletionTxTogether) {
+  auto job = enqueue();
+  bool after = false;
+  Worker w(options(), {{"t", [&](JobContext& ctx) {
+                          ctx.report_progress({{"bytes", 10}});
+                          ctx.report_progress({{"bytes", 20}});  // throttled, flushed at the end
+                          JobOutcome out;
+                          out.result = {{"backup_id", "b1"}};
+                          out.in_completion_tx = [id = ctx.job().id](db::Connection& c) {
+                            c.query("INSERT INTO runs VALUES ($1::uuid, 0)", id);
+                          };
+                          out.after_commit = [&] { after = true; };
+                          return out;
+                        }}});
+  EXPECT_TRUE(w.run_once());
+  EXPECT_FALSE(w.run_once());
+  auto done = store::get_job(conn(), job.id);
+  EXPECT_EQ(done->status, JobStatus::kCompleted);
+  EXPECT_EQ(done->result.at("backup_id").as_string(), "b1");
+  EXPECT_EQ(done->progress.at("bytes").as_int64(), 20);
+  EXPECT_EQ(value("SELECT count(*) FROM runs"), "1");
+  EXPECT_TRUE(after);
+}
+
+TEST_F(WorkerTest, FailingCompletionTxRollsBackTheCompleteAndRetries) {
+  auto job = enqueue();
+  bool discarded = false;
+  int calls = 0;
+  Worker w(options(), {{"t", [&](JobContext& ctx) {
+                          ++calls;
+                          JobOutcome out;
+                          out.result = {{"ok", true}};
+                          out.in_completion_tx = [id = ctx.job().id, calls](db::Connection& c) {
+                            c.query("INSERT INTO runs VALUES ($1::uuid, 0)", id);
+                            if (calls == 1) c.exec("SELECT 1/0");  // the backups insert fails
+                          };
+                          out.on_discarded = [&] { discarded = true; };
+                          return out;
+                        }}});
+  EXPECT_TRUE(w.run_once());
+  auto j = store::get_job(conn(), job.id);
+  EXPECT_EQ(j->status, JobStatus::kPending);  // neither completed nor the row kept
+  EXPECT_EQ(value("SELECT count(*) FROM runs"), "0");
+  EXPECT_TRUE(discarded);
+  std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(w.run_once());
+  EXPECT_EQ(store::get_job(conn(), job.id)->status, JobStatus::kCompleted);
+  EXPECT_EQ(value("SELECT count(*) FROM runs"), "1");
+}
+
+TEST_F(WorkerTest, ExceptionsRetryUntilMaxAttemptsAndPermanentErrorsDoNot) {
+  auto retried = enqueue("flaky", 2);
+  auto permanent = enqueue("bad", 3);
+  Worker w(options(), {{"flaky", [](JobContext&) -> JobOutcome { throw std::runtime_error("/secret/path broke"); }},
+                       {"bad", [](JobContext&) -> JobOutcome { throw PermanentError("project \"x\" no longer exists"); }}});
+  int ran = 0;
+  for (int i = 0; i < 10 && ran < 3; ++i) {
+    if (w.run_once()) ++ran;
+    else std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(ran, 3);
+  auto r = store::get_job(conn(), retried.id);
+  EXPECT_EQ(r->status, JobStatus::kFailed);
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->last_error, "internal error");  // no internal detail in what users see
+  auto p = store::get_job(conn(), permanent.id);
+  EXPECT_EQ(p->status, JobStatus::kFailed);
+  EXPECT_EQ(p->attempts, 1);
+  EXPECT_EQ(p->last_error, "project \"x\" no longer exists");
+}
+
+TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
+  auto job = enqueue();
+  std::atomic<bool> started{false};
+  std::atomic<bool> saw_cancel{false};
+  auto o = options();
+  o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
+  Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
+                  started = true;
+                  for (int i = 0; i < 1000 && !ctx.cancel_requested(); ++i) std::this_thread::sleep_for(10ms);
+                  saw_cancel = ctx.cancel_requested();
+                  throw std::runtime_error("pg_dump killed");
+                }}});
+  w.start();
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  auto c = store::cancel_job(conn(), job.id);
+  EXPECT_TRUE(c->cancel_requested);
+  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 5s));
+  EXPECT_TRUE(saw_cancel);
+  w.stop();
+  EXPECT_EQ(store::get_job(conn(), job.id)->attempts, 1);
+}
+
+TEST_F(WorkerTest, NotifyWakesAnIdleWorkerQuickly) {
+  auto o = options();
+  o.poll_interval = 30s;  // only the NOTIFY can wake it in time
+  o.rescue_interval = 30s;
+  std::atomic<int> ran{0};
+  Worker w(o, {{"t", [&](JobContext&) {
+                  ++ran;
+                  return JobOutcome{};
+                }}});
+  w.start();
+  std::this_thread::sleep_for(300ms);  // idle, waiting
+  auto t0 = std::chrono::steady_clock::now();
+  auto job = enqueue();
+  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  w.stop();
+  EXPECT_EQ(ran.load(), 1);
+}
+
+TEST_F(WorkerTest, StopHandsBackAJobThatDoesNotFinishInTime) {
+  auto job = enqueue();
+  std::atomic<bool> started{false};
+  auto o = options();
+  o.stop_timeout = 200ms;
+  Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
+                  started = true;
+                  while (!ctx.cancel_requested()) std::this_thread::sleep_for(5ms);
+                  throw std::runtime_error("stopped");
+                }}});
+  w.start();
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  w.stop();
+  auto j = store::get_job(conn(), job.id);
+  EXPECT_EQ(j->status, JobStatus::kPending);
+  EXPECT_EQ(j->attempts, 0);  // a shutdown does not use up an attempt
+}
+
+// --- several processes -------------------------------------------------------
+
+// Runs in a forked child: a Worker until no job is left (or a deadline), then _exit.
+[[noreturn]] void child_worker(const std::string& info, WorkerOptions o, std::map<std::string, Handler> handlers) {
+  int code = 0;
+  try {
+    Worker w(std::move(o), std::move(handlers));
+    w.start();
+    auto c = db::Connection::open(info);
+    auto deadline = std::chrono::steady_clock::now() + 90s;
+    while (c.exec("SELECT count(*) FROM control_plane.jobs WHERE status IN ('pending', 'running')").int64(0, 0) > 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        code = 2;
+        break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    w.stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "child worker failed: %s\n", e.what());
+    code = 3;
+  }
+  std::fflush(nullptr);
+  _exit(code);  // no atexit: the shared test cluster belongs to the parent
+}
+
+Handler recording_handler() {
+  return [](JobContext& ctx) {
+    auto r = ctx.db().query("INSERT INTO runs VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING", ctx.job().id,
+                            static_cast<int>(getpid()));
+    if (r.affected() == 0) ctx.db().query("INSERT INTO dupes VALUES ($1::uuid, $2)", ctx.job().id, static_cast<int>(getpid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::hash<std::string>{}(ctx.job().id) % 4));
+    JobOutcome out;
+    out.result = {{"pid", static_cast<int>(getpid())}};
+    return out;
+  };
+}
+
+TEST_F(WorkerTest, ThreeProcessesRunThreeHundredJobsExactlyOnce) {
+  conn().exec(
+      "INSERT INTO control_plane.jobs (id, type, project_id) "
+      "SELECT gen_random_uuid(), 't', 'p1' FROM generate_series(1, 300)");
+  std::vector<pid_t> children;
+  for (int i = 0; i < 3; ++i) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto o = options();
+      o.worker_id = "proc" + std::to_string(i);
+      child_worker(info_, o, {{"t", recording_handler()}});
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  }
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs WHERE status = 'completed' AND attempts = 1"), "300");
+  EXPECT_EQ(value("SELECT count(*) FROM runs"), "300");
+  EXPECT_EQ(value("SELECT count(*) FROM dupes"), "0");
+  // The work was shared: more than one process ran jobs.
+  EXPECT_GE(std::stoi(value("SELECT count(DISTINCT pid) FROM runs")), 2);
+}
+
+TEST_F(WorkerTest, AJobOfAWorkerKilledWithSigkillIsRescuedAndCompletedElsewhere) {
+  auto job = enqueue();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto o = options();
+    o.worker_id = "doomed";
+    Worker w(o, {{"t", [](JobContext&) -> JobOutcome {
+                    for (;;) std::this_thread::sleep_for(1s);  // stuck until SIGKILL
+                  }}});
+    w.start();
+    for (;;) std::this_thread::sleep_for(1s);
+  }
+  ASSERT_TRUE(eventually([&] {
+    auto j = store::get_job(conn(), job.id);
+    return j->status == JobStatus::kRunning && j->locked_by.value_or("").starts_with("doomed");
+  }));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto o = options();
+  o.worker_id = "survivor";
+  Worker w(o, {{"t", recording_handler()}});
+  w.start();
+  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 30s));
+  w.stop();
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  auto j = store::get_job(conn(), job.id);
+  EXPECT_EQ(j->attempts, 2);
+  ASSERT_EQ(j->errors.size(), 1u);
+  EXPECT_EQ(j->errors[0].at("error").as_string(), "lease expired (worker lost)");
+  EXPECT_TRUE(j->locked_by.value_or("").starts_with("survivor"));
+  EXPECT_LT(elapsed, 15s);  // about one lease (2 s), not the poll of a human
+  EXPECT_EQ(value("SELECT count(*) FROM runs"), "1");
+}
+
+}  // namespace
+}  // namespace tb::jobs
