@@ -6,6 +6,7 @@ tb_module(metrics DEPS tb_core)
 tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json)
 tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json)
 tb_module(store   DEPS tb_db)
+tb_module(jobs    DEPS tb_store)
 # web: the UI's files under web/, compiled in (cmake/embed_assets.cmake).
 tb_module(web)
 include(cmake/embed_assets.cmake)
