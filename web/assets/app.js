@@ -536,7 +536,7 @@ function historyRow(b) {
   const cell = (label, ...content) => h('td', { 'data-label': label }, ...content);
   const action = (text, onclick, opts = {}) =>
     h('button', { type: 'button', class: `btn btn-small ${opts.danger ? 'btn-danger-ghost' : ''}`, onclick,
-      disabled: opts.disabled, 'aria-label': `${text} backup from ${when}` }, text);
+      disabled: opts.disabled, 'aria-label': opts.label || `${text} backup from ${when}`, title: opts.label }, text);
   return h('tr', { dataset: { backupId: b.id } },
     cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when)),
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
@@ -545,11 +545,11 @@ function historyRow(b) {
     cell('Expires', b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
     cell('Status', h('span', { class: `badge badge-${b.status}` }, b.status)),
-    h('td', { class: 'row-actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted') : [
+    h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted') : [
       action('Download', (ev) => downloadBackup(b, ev.currentTarget), { disabled: !usable }),
-      action('Send to Telegram', (ev) => sendToTelegram(b, ev.currentTarget), { disabled: !usable }),
+      action('Telegram', (ev) => sendToTelegram(b, ev.currentTarget), { disabled: !usable, label: `Send backup from ${when} to Telegram` }),
       action('Restore', () => confirmRestore(b), { disabled: !usable }),
-      action('Delete', () => confirmDelete(b), { danger: true })]),
+      action('Delete', () => confirmDelete(b), { danger: true })])),
   );
 }
 

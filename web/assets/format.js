@@ -33,14 +33,19 @@ export function relativeTime(iso, now = Date.now()) {
 }
 
 const dateFmt = new Intl.DateTimeFormat('en', {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+const sameYearFmt = new Intl.DateTimeFormat('en', {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
 
-// "Mar 3, 2025, 14:05" in the browser's time zone.
+// "Mar 3, 14:05" this year, "Mar 3, 2024, 14:05" before, in the browser's time zone.
 export function shortDate(iso) {
   if (!iso) return '—';
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? '—' : dateFmt.format(new Date(t));
+  if (Number.isNaN(t)) return '—';
+  const d = new Date(t);
+  return (d.getFullYear() === new Date().getFullYear() ? sameYearFmt : dateFmt).format(d);
 }
 
 // 75 → "1:15", 3725 → "1:02:05" (elapsed time of a running job).
