@@ -631,6 +631,21 @@ struct Server::Impl {
     if (conn_count() > 0) {
       spdlog::warn("http shutdown: closing {} connection(s) still busy after {}s", conn_count(),
                    opts.shutdown_timeout.count());
+      std::vector<std::shared_ptr<Conn>> snapshot;
+      {
+        std::lock_guard lock(mu);
+        snapshot.assign(conns.begin(), conns.end());
+      }
+      // Closing the socket makes the client see the end at once; a handler
+      // still running is waited for in join(), its response discarded.
+      for (auto& c : snapshot) {
+        asio::post(c->stream.get_executor(), [c] {
+          beast::error_code ec;
+          c->stream.socket().close(ec);
+        });
+      }
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(kTuple);
     }
     ioc.stop();
   }
