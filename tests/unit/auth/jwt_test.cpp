@@ -7,6 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 
 #include <array>
@@ -16,6 +21,8 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+
+extern char** environ;
 
 namespace tb::auth {
 namespace {
@@ -44,7 +51,6 @@ std::string read_file(const std::string& path) {
 struct Env {
   std::string dir = test::make_temp_dir("tb-auth-test");
   std::string rsa_pub, ec_pub;
-  int counter = 0;
 
   Env() {
     test::run_command("openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + dir + "/rsa.pem");
@@ -54,39 +60,79 @@ struct Env {
     rsa_pub = read_file(dir + "/rsa.pub");
     ec_pub = read_file(dir + "/ec.pub");
     write_file(dir + "/secret", kSecret);
+    // One Python process serves every request (one JSON line in, one line out):
+    // starting Python and importing PyJWT per token would dominate the run time.
     write_file(dir + "/mint.py", R"PY(
 import sys, json, jwt, hmac, hashlib, base64
-mode, keyfile, a, b = sys.argv[1:5]
-key = open(keyfile, 'rb').read()
 def b64(data): return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
-if mode == 'raw':
-    # HS256 over exactly these header/payload texts (duplicates and all).
-    head = b64(open(a, 'rb').read()) + '.' + b64(open(b, 'rb').read())
-    print(head + '.' + b64(hmac.new(key, head.encode(), hashlib.sha256).digest()))
-elif mode == 'sign':
-    # HS256 over exactly this signing input (already encoded, possibly malformed).
-    head = open(a).read()
-    print(head + '.' + b64(hmac.new(key, head.encode(), hashlib.sha256).digest()))
-elif mode == 'decode':
-    print(json.dumps(jwt.decode(open(a).read().strip(), key, algorithms=['HS256'], options={'verify_exp': False, 'verify_iat': False})))
-else:
-    headers = json.loads(open(b).read()) or None
-    print(jwt.encode(json.loads(open(a).read()), key, algorithm=mode, headers=headers))
+for line in sys.stdin:
+    r = json.loads(line)
+    mode, a, b = r['mode'], r['a'], r['b']
+    key = open(r['key'], 'rb').read()
+    try:
+        if mode == 'raw':
+            # HS256 over exactly these header/payload texts (duplicates and all).
+            head = b64(a.encode()) + '.' + b64(b.encode())
+            out = head + '.' + b64(hmac.new(key, head.encode(), hashlib.sha256).digest())
+        elif mode == 'sign':
+            # HS256 over exactly this signing input (already encoded, possibly malformed).
+            out = a + '.' + b64(hmac.new(key, a.encode(), hashlib.sha256).digest())
+        elif mode == 'decode':
+            out = json.dumps(jwt.decode(a, key, algorithms=['HS256'],
+                                        options={'verify_exp': False, 'verify_iat': False}))
+        else:
+            out = jwt.encode(json.loads(a), key, algorithm=mode, headers=json.loads(b) or None)
+    except Exception as e:
+        out = 'ERROR ' + repr(e)  # repr() keeps it on one line
+    print(out, flush=True)
 )PY");
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+    std::string python = "/usr/bin/python3", script = dir + "/mint.py";
+    char* argv[] = {python.data(), script.data(), nullptr};
+    if (posix_spawn(&pid, python.c_str(), &actions, nullptr, argv, environ) != 0) {
+      throw std::runtime_error("cannot start /usr/bin/python3");
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(to_child[0]);
+    close(from_child[1]);
+    to_python = to_child[1];
+    from_python = fdopen(from_child[0], "r");
   }
-  ~Env() { fs::remove_all(dir); }
+  ~Env() {
+    close(to_python);
+    fclose(from_python);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    fs::remove_all(dir);
+  }
 
   std::string python(const std::string& mode, const std::string& keyfile, const std::string& a,
                      const std::string& b) {
-    std::string fa = dir + "/a" + std::to_string(++counter);
-    std::string fb = dir + "/b" + std::to_string(counter);
-    write_file(fa, a);
-    write_file(fb, b);
-    std::string out = test::run_command("/usr/bin/python3 " + dir + "/mint.py " + mode + " " + keyfile + " " + fa +
-                                        " " + fb);
+    std::string request =
+        json::serialize(json::object{{"mode", mode}, {"key", keyfile}, {"a", a}, {"b", b}}) + "\n";
+    for (std::size_t off = 0; off < request.size();) {
+      ssize_t n = write(to_python, request.data() + off, request.size() - off);
+      if (n <= 0) throw std::runtime_error("the PyJWT helper died");
+      off += static_cast<std::size_t>(n);
+    }
+    char* line = nullptr;
+    std::size_t cap = 0;
+    ssize_t n = getline(&line, &cap, from_python);
+    std::string out = n > 0 ? std::string(line, static_cast<std::size_t>(n)) : std::string();
+    free(line);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (out.empty() || out.rfind("ERROR ", 0) == 0) throw std::runtime_error("PyJWT helper: " + out);
     return out;
   }
+
+  pid_t pid = -1;
+  int to_python = -1;
+  FILE* from_python = nullptr;
 };
 
 Env& env() {
