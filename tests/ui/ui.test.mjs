@@ -119,10 +119,13 @@ test('a sign-in link signs in, leaves the address bar at once, and offers only t
   assert.equal(await page.locator('#project-select').isVisible(), false);
   assert.deepEqual(await page.locator('#project-select option').evaluateAll((os) => os.map((o) => o.value)), ['demo']);
   assert.equal(await page.getByText('Other', { exact: true }).count(), 0);
-  // The session survives a reload (session storage), with no token in the URL.
+  // The session survives a reload (session storage), with no token in the URL;
+  // a remembered project outside the token is not shown either.
+  await page.evaluate(() => sessionStorage.setItem('tb.project', 'other'));
   await page.reload();
   await page.locator('#app-view').waitFor({ state: 'visible' });
   assert.equal(page.url(), `${URL}/`);
+  assert.equal(await page.locator('#project-title').textContent(), 'Demo project');
   assertNoProblems(page);
 });
 
@@ -420,7 +423,7 @@ test('375 px wide: no sideways scrolling, the history becomes cards', async () =
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
   await shot(page, 'settings-375');
   await page.goto(`${URL}/docs`);
-  await page.locator('#reference .op').first().waitFor();
+  await page.locator('#api-reference .op').first().waitFor();
   await shot(page, 'docs-375');
   await page.evaluate(() => sessionStorage.clear());
   await page.goto(`${URL}/`);
@@ -432,20 +435,20 @@ test('375 px wide: no sideways scrolling, the history becomes cards', async () =
 test('docs: explains backups to a project owner and renders every operation of /api/openapi.json', async () => {
   const page = await openPage();
   await page.goto(`${URL}/docs`);
-  await page.locator('#reference .op').first().waitFor();
+  await page.locator('#api-reference .op').first().waitFor();
   const spec = await page.evaluate(async () => (await fetch('/api/openapi.json')).json());
   const expected = [];
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const m of ['get', 'post', 'put', 'patch', 'delete']) if (item[m]) expected.push(`${m.toUpperCase()} ${path}`);
   }
-  const shown = await page.locator('#reference .op').evaluateAll((ops) => ops.map((o) => `${o.dataset.method} ${o.dataset.path}`));
+  const shown = await page.locator('#api-reference .op').evaluateAll((ops) => ops.map((o) => `${o.dataset.method} ${o.dataset.path}`));
   assert.deepEqual(shown.sort(), expected.sort());
   assert.ok(expected.includes('POST /api/backup/export') && expected.includes('GET /api/backup/history'));
   const text = await page.locator('article').textContent();
   for (const needle of ['tenant_{slug}', 'zstd -d', 'gunzip -c', 'pg_restore', 'part001of005', 'cat ', '30 days', 'curl']) {
     assert.ok(text.includes(needle), `the docs mention ${needle}`);
   }
-  await page.locator('#reference .op').filter({ hasText: '/api/backup/export' }).locator('summary').click();
+  await page.locator('#api-reference .op').filter({ hasText: '/api/backup/export' }).locator('summary').click();
   await shot(page, 'docs-1440');
   assertNoProblems(page);
 });

@@ -137,7 +137,7 @@ function operationView(spec, path, method, op) {
 }
 
 function render(spec) {
-  const root = $('reference');
+  const root = $('api-reference');
   const groups = new Map();
   for (const [path, item] of Object.entries(spec.paths || {})) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete']) {

@@ -118,6 +118,21 @@ TEST(WebAssets, PagesUseNoInlineScriptOrStyle) {
   }
 }
 
+TEST(WebAssets, ElementIdsAreUniqueInEachPage) {
+  // The scripts find elements by id: a duplicate silently wires the wrong one.
+  for (const auto& a : all_assets()) {
+    if (!a.path.ends_with(".html")) continue;
+    std::set<std::string> ids;
+    const std::string html(a.data);
+    for (std::size_t pos = html.find(" id=\""); pos != std::string::npos; pos = html.find(" id=\"", pos + 1)) {
+      const auto start = pos + 5;
+      const auto id = html.substr(start, html.find('"', start) - start);
+      EXPECT_TRUE(ids.insert(id).second) << a.path << ": duplicate id \"" << id << "\"";
+    }
+    EXPECT_FALSE(ids.empty()) << a.path;
+  }
+}
+
 TEST(WebAssets, OpenApiDescribesTheDesignRoutes) {
   const Asset* spec = find_asset("/openapi.json");
   ASSERT_NE(spec, nullptr);
