@@ -8,8 +8,9 @@
 namespace tb::api {
 
 auth::Principal authenticate(const ApiContext& ctx, const http::Request& req) {
-  auto token = auth::bearer_token(req.header("Authorization"));
-  return ctx.verifier.verify(token, ctx.clock.now());
+  // bearer_token() returns a view into the header: keep the string alive.
+  const std::string authorization = req.header("Authorization");
+  return ctx.verifier.verify(auth::bearer_token(authorization), ctx.clock.now());
 }
 
 void require_access(const auth::Principal& who, std::string_view project_id) {

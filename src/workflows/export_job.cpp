@@ -51,7 +51,7 @@ void notify_by_email(const Dependencies& deps, const std::string& to, const std:
 jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx) {
   const auto& job = ctx.job();
   const auto& payload = job.payload;
-  auto conn = db::Connection::open(deps.config.database_url);
+  auto& conn = ctx.db();
   auto project = store::get_project(conn, job.project_id.value_or(""));
   if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
   auto settings = store::get_backup_settings(conn, project->id);
