@@ -236,7 +236,9 @@ bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std
 bool release_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                  int attempt) {
   return conn
-             .query(std::string("UPDATE control_plane.jobs SET status = 'pending', "
+             .query(std::string("UPDATE control_plane.jobs SET "
+                                "status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END, "
+                                "completed_at = CASE WHEN cancel_requested THEN now() END, "
                                 "attempts = attempts - 1, run_at = now(), locked_until = NULL "
                                 "WHERE ") +
                         kGuard,

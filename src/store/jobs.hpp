@@ -120,7 +120,7 @@ std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
 bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                           int attempt, const std::string& reason = "cancelled");
 // Hands a running job back without counting the attempt (graceful shutdown):
-// pending, run_at now(), attempts - 1.
+// pending (cancelled if a cancel was requested meanwhile), run_at now(), attempts - 1.
 bool release_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                  int attempt);
 // Running jobs whose lease expired (worker lost): back to pending with backoff

@@ -234,6 +234,10 @@ TEST_F(Queue, ReleaseHandsBackWithoutCountingTheAttempt) {
   EXPECT_EQ(r->status, JobStatus::kPending);
   EXPECT_EQ(r->attempts, 0);
   EXPECT_TRUE(claim_job(conn(), "w2", 30s).has_value());
+  // A job whose cancel was requested is not handed back to run again.
+  cancel_job(conn(), j.id);
+  EXPECT_TRUE(release_job(conn(), j.id, "w2", 1));
+  EXPECT_EQ(get_job(conn(), j.id)->status, JobStatus::kCancelled);
 }
 
 }  // namespace
