@@ -12,6 +12,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/smtp_server.hpp"
 
 namespace tb::test {
 namespace {
@@ -33,7 +34,10 @@ class ApiTest : public ::testing::Test {
     auto& pg = PgCluster::shared();
     db_ = pg.create_database("e2e");
     storage_ = make_temp_dir("tb-e2e-storage");
-    env_ = {{"DATABASE_URL", pg.conninfo(db_)},
+    smtp_ = new SmtpServer();
+    smtp_->start();
+    env_ = {{"SMTP_URL", smtp_->url()},
+            {"SMTP_FROM", "backups@example.com"},{"DATABASE_URL", pg.conninfo(db_)},
             {"LISTEN", "127.0.0.1:0"},
             {"JWT_SECRET", kSecret},
             {"STORAGE_DIR", storage_},
@@ -65,6 +69,8 @@ class ApiTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
+    delete smtp_;
+    smtp_ = nullptr;
   }
 
   static std::string trim(std::string s) {
@@ -134,6 +140,8 @@ class ApiTest : public ::testing::Test {
   static inline std::string storage_;
   static inline std::map<std::string, std::string> env_;
   static inline ServiceProcess* server_ = nullptr;
+  static inline SmtpServer* smtp_ = nullptr;
+  static inline std::size_t emails_seen_ = 0;
   static inline std::string token_, other_token_, admin_token_;
 };
 
@@ -315,6 +323,29 @@ TEST_F(ApiTest, FailedDumpGivesTheRealReasonAndNoFile) {
       << json::serialize(job);
   EXPECT_FALSE(fs::exists(storage_ + "/ghost") && !fs::is_empty(storage_ + "/ghost"));
   EXPECT_EQ(count("SELECT count(*) FROM control_plane.backups WHERE project_id = 'ghost'"), 0);
+}
+
+TEST_F(ApiTest, NotifyEmailArrivesOnSuccessAndOnFailure) {
+  auto job = export_and_wait(R"({"project_id":"acme","notify_email":"owner@example.com"})");
+  ASSERT_EQ(job.at("status").as_string(), "completed");
+  auto sha = std::string(job.at("result").at("sha256").as_string());
+  auto mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(20));
+  emails_seen_ = mails.size();
+  const auto& ok = mails.back();
+  ASSERT_EQ(ok.rcpt_to.size(), 1u);
+  EXPECT_EQ(ok.rcpt_to[0], "owner@example.com");
+  EXPECT_NE(ok.raw.find("completed"), std::string::npos) << ok.raw;
+  EXPECT_NE(ok.raw.find(sha), std::string::npos) << ok.raw;
+
+  PgCluster::shared().exec(db_, "INSERT INTO control_plane.projects (id, slug, name) VALUES ('ghost2', 'ghost2', 'G') ON CONFLICT DO NOTHING");
+  auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"ghost2","notify_email":"owner@example.com"})", admin_token_);
+  ASSERT_EQ(r.status, 202);
+  auto failed = wait_for_job(std::string(r.json().at("data").at("job_id").as_string()), admin_token_);
+  EXPECT_EQ(failed.at("status").as_string(), "failed");
+  mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(20));
+  emails_seen_ = mails.size();
+  EXPECT_NE(mails.back().raw.find("FAILED"), std::string::npos) << mails.back().raw;
+  EXPECT_NE(mails.back().raw.find("tenant_ghost2"), std::string::npos) << mails.back().raw;
 }
 
 TEST_F(ApiTest, SettingsPersistAndRefuseBadFields) {
