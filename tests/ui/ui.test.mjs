@@ -268,7 +268,7 @@ test('settings: changes persist after a reload', async () => {
   assert.equal(await page.getByLabel('Local storage').isChecked(), true);
 
   await page.getByLabel('Run a backup').selectOption('weekly');
-  await page.getByLabel('Day').selectOption('wed');
+  await page.getByLabel('Day', { exact: true }).selectOption('wed');
   await page.getByLabel('At (UTC)').fill('04:15');
   await page.getByLabel('Keep backups for (days)').fill('14');
   await page.getByLabel('Notify e-mail').fill('owner@example.com');
@@ -282,7 +282,7 @@ test('settings: changes persist after a reload', async () => {
   await page.getByRole('tab', { name: 'Settings' }).click();
   await page.locator('#settings-loading').waitFor({ state: 'hidden' });
   assert.equal(await page.getByLabel('Run a backup').inputValue(), 'weekly');
-  assert.equal(await page.getByLabel('Day').inputValue(), 'wed');
+  assert.equal(await page.getByLabel('Day', { exact: true }).inputValue(), 'wed');
   assert.equal(await page.getByLabel('At (UTC)').inputValue(), '04:15');
   assert.equal(await page.getByLabel('Keep backups for (days)').inputValue(), '14');
   assert.equal(await page.getByLabel('Notify e-mail').inputValue(), 'owner@example.com');
