@@ -424,6 +424,7 @@ test('375 px wide: no sideways scrolling, the history becomes cards', async () =
   await shot(page, 'settings-375');
   await page.goto(`${URL}/docs`);
   await page.locator('#api-reference .op').first().waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the docs fit 375 px');
   await shot(page, 'docs-375');
   await page.evaluate(() => sessionStorage.clear());
   await page.goto(`${URL}/`);
