@@ -73,7 +73,8 @@ TEST(WebAssets, EveryFileUnderWebIsEmbeddedByteForByte) {
     on_disk.insert(rel);
     const Asset* a = find_asset(rel);
     ASSERT_NE(a, nullptr) << rel << " is not embedded (rebuild after adding files?)";
-    EXPECT_EQ(a->data, read_file(entry.path())) << rel << " differs from the embedded copy";
+    // EXPECT_TRUE, not EXPECT_EQ: a mismatch names the file instead of printing it whole.
+    EXPECT_TRUE(a->data == read_file(entry.path())) << rel << " differs from the embedded copy (stale build?)";
   }
   std::set<std::string> embedded;
   for (const auto& a : all_assets()) embedded.insert(std::string(a.path));
