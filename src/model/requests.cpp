@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "model/json_body.hpp"
+#include "model/schedule.hpp"
 
 namespace tb::model {
 namespace {
@@ -46,6 +47,7 @@ Schedule parse_schedule(const boost::json::object& obj) {
     if (!expr || !is_cron_syntax(*expr)) {
       throw_validation("schedule.expr", "'schedule.expr' must be a five-field cron expression");
     }
+    CronExpr::parse(*expr);  // ranges and steps: refuses "61 * * * *" by name
     s.expr = *expr;
   }
   r.finish();
@@ -188,6 +190,7 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
     require_one_of("compression", *c, {"zstd", "gzip", "none"});
     s.compression = *c;
   }
+  s.apply_to_existing = r.boolean("apply_to_existing").value_or(false);
   r.finish();
   if (std::find(s.destinations.begin(), s.destinations.end(), "telegram") != s.destinations.end() &&
       !s.telegram_chat_id) {

@@ -48,6 +48,9 @@ struct BackupSettings {
   std::optional<std::string> notify_email;
   std::string format = "sql";
   std::string compression = "zstd";
+  // Request-only (never stored): also recompute expires_at of the project's
+  // completed backups from the new retention_days.
+  bool apply_to_existing = false;
 };
 // PUT body: every field optional; absent fields keep `current`.
 BackupSettings parse_settings_update(std::string_view body, const BackupSettings& current);
