@@ -392,7 +392,6 @@ struct Server::Impl {
       co_return co_await write_error(conn, ex, Error(ErrorCode::kValidation, "malformed request target"));
     }
     req.path = url->path();
-    ex.api = req.path.starts_with("/api/") || req.path == "/api";
     boost::urls::encoding_opts form;
     form.space_as_plus = true;
     for (auto p : url->params(form)) req.query[p.key] = p.value;
@@ -448,6 +447,7 @@ struct Server::Impl {
     ex.method = std::string(h.method_string());
     auto target = h.target();
     ex.log_path = std::string(target.substr(0, target.find('?')));
+    ex.api = ex.log_path.starts_with("/api/") || ex.log_path == "/api";
     auto rid = h["X-Request-Id"];
     ex.request_id = sane_request_id(rid) ? std::string(rid) : new_uuid();
     if (proxies.empty()) {
