@@ -1,0 +1,100 @@
+// The restore use case: a stored backup file → its SHA-256 checked → decompressed
+// → (tar: pg_restore turns it into SQL) → psql, in ONE transaction that first
+// renames the current schema aside and ends with a guard:
+//
+//   file ─▶ sha256 check (whole file, before anything runs)
+//   file ─▶ zstd|gzip|none ─▶ [pg_restore -f -] ─▶ psql stdin:
+//       BEGIN; rename tenant_x → tenant_x__pre_restore_<stamp> (if it exists);
+//       snapshot of the catalogs; <the dump>; guard; COMMIT; commit marker
+//
+// Invariants:
+// - Nothing reaches psql before the whole file matched `expected_sha256`.
+// - The transaction is opened and committed by our own script (not psql -1),
+//   so anything that swallows our epilogue (an unterminated COPY or string in
+//   the dump) leaves the transaction uncommitted → rolled back when psql exits.
+//   Success is proven by a random marker that psql prints only after COMMIT.
+// - psql failing, being killed (cancel, timeout) or the guard raising all
+//   roll back: the schema is exactly as before, no aside schema is left.
+// - The guard compares the catalogs (pg_class, pg_proc, pg_type, pg_namespace,
+//   triggers, rules, policies, defaults, attributes, comments, roles, ...)
+//   before and after the dump and raises when a row outside the new schema
+//   (temp and toast schemas excepted) was created, changed or dropped: a dump
+//   cannot create `public.evil` or touch the set-aside schema.
+// - Programs run with an argv; the password reaches them via PGPASSWORD.
+//
+// Limits, decided and documented: replaying a plain SQL script is running
+// code. The guard stops dumps that stray outside their schema, not a hostile
+// superuser script (one that issues its own COMMIT, or COPY ... TO PROGRAM).
+// The defences are the SHA-256 check (the file is the one we wrote, from our
+// own pg_dump, whose 15.20 output uses psql's \restrict mode against
+// meta-commands), and running the restore as a non-superuser role where the
+// deployment allows (DATABASE_URL's role; the tests use the superuser).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "backup/export.hpp"
+#include "core/error.hpp"
+
+namespace tb::backup {
+
+struct RestoreTarget {
+  std::string pg_bin_dir;  // folder of psql and pg_restore; "" = PATH
+  std::string conninfo;    // libpq string or URL; its password goes to PGPASSWORD
+  std::string schema;      // "tenant_acme": what the dump must (re)create
+  std::string aside_schema;  // where the current schema goes; see aside_schema_name()
+};
+
+struct RestoreOptions {
+  Format format = Format::kSql;
+  Compression compression = Compression::kZstd;
+  std::string expected_sha256;  // lowercase hex of the stored file
+  std::chrono::seconds timeout{std::chrono::hours(6)};
+};
+
+struct RestoreResult {
+  std::uint64_t file_bytes = 0;  // stored bytes read
+  std::uint64_t sql_bytes = 0;   // SQL bytes given to psql (dump only)
+};
+
+// Called after each chunk with the stored bytes read so far.
+using RestoreProgressFn = std::function<void(std::uint64_t file_bytes)>;
+
+// The file does not match its recorded SHA-256: nothing was run.
+class ChecksumMismatch : public Error {
+ public:
+  explicit ChecksumMismatch(std::string detail)
+      : Error(ErrorCode::kConflict,
+              "the backup file does not match its SHA-256: it is damaged, nothing was restored",
+              std::move(detail)) {}
+};
+
+// The dump would create, change or drop objects outside its schema: rolled back.
+class OutsideSchema : public Error {
+ public:
+  OutsideSchema(std::string message, std::string detail) : Error(ErrorCode::kConflict, std::move(message), std::move(detail)) {}
+};
+
+// `cancel` turned true: psql was killed, the transaction rolled back.
+class RestoreCancelled : public Error {
+ public:
+  RestoreCancelled() : Error(ErrorCode::kConflict, "the restore was cancelled; the schema is unchanged") {}
+};
+
+// Verifies, then replays. Throws one of the errors above, or tb::Error
+// (kInternal) with psql's/pg_restore's exit status and stderr tail as detail
+// when the replay failed; in every failing case nothing was committed.
+RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path, const RestoreOptions& options,
+                          const RestoreProgressFn& progress, const std::atomic<bool>& cancel);
+
+// "tenant_acme__pre_restore_20261124_100000" (UTC). Kept within PostgreSQL's
+// 63-byte identifier limit: a long schema name is cut and given an 8-hex hash
+// of the full name so two long names never share an aside schema.
+std::string aside_schema_name(std::string_view schema, SystemTime at);
+inline constexpr std::string_view kAsideMarker = "__pre_restore_";
+
+}  // namespace tb::backup

@@ -1,0 +1,324 @@
+// backup::run_restore against a real cluster with the real pg_dump, psql and
+// pg_restore: a backup made by run_export is restored over changed data for
+// every format × compression (the data equals the backup again, the changed
+// data sits in the set-aside schema); a damaged file, a dump that strays
+// outside its schema, a dump cut inside a COPY, a cancelled and a killed
+// replay all leave the schema exactly as it was.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "backup/export.hpp"
+#include "backup/restore.hpp"
+#include "destinations/local.hpp"
+#include "io/hash.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace tb::backup {
+namespace {
+
+namespace fs = std::filesystem;
+using tb::test::PgCluster;
+
+const char* kSeed = R"SQL(
+CREATE SCHEMA tenant_acme;
+SET search_path = tenant_acme;
+CREATE TABLE "Mixed Case" (id serial PRIMARY KEY, "select" text);
+INSERT INTO "Mixed Case" ("select") VALUES ('Zürich 東京'), (NULL), (E'line\nbreak\ttab \\ back'), ('O''Brien');
+CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, data jsonb, photo bytea,
+                        mixed_id int REFERENCES "Mixed Case"(id));
+INSERT INTO customers SELECT g, 'customer ' || g, jsonb_build_object('k', g), decode(md5(g::text), 'hex'),
+                             1 + g % 4 FROM generate_series(1, 2000) g;
+CREATE SEQUENCE invoice_seq START 1000;
+SELECT setval('invoice_seq', 1234);
+CREATE FUNCTION greet(n text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'hi ' || n $$;
+CREATE VIEW named AS SELECT id, name FROM customers WHERE id < 10;
+COMMENT ON TABLE customers IS 'the customers';
+CREATE TABLE public.platform (x int);
+INSERT INTO public.platform VALUES (42);
+)SQL";
+
+// Changes made "after the backup": the restore must undo all of them.
+const char* kChange = R"SQL(
+UPDATE tenant_acme.customers SET name = 'changed' WHERE id <= 100;
+DELETE FROM tenant_acme.customers WHERE id > 1900;
+CREATE TABLE tenant_acme.added_later (y text);
+INSERT INTO tenant_acme.added_later VALUES ('new');
+SELECT setval('tenant_acme.invoice_seq', 5000);
+)SQL";
+
+class RestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = PgCluster::shared().create_database("restore");
+    PgCluster::shared().exec(db_, kSeed);
+    storage_ = tb::test::make_temp_dir("tb-restore-storage");
+  }
+  void TearDown() override {
+    PgCluster::shared().drop_database(db_);
+    fs::remove_all(storage_);
+  }
+
+  std::string conninfo() const { return PgCluster::shared().conninfo(db_); }
+
+  // Every table of `schema`: name, row count and md5 of its rows; and the sequence.
+  std::string digest(const std::string& schema) const {
+    auto& pg = PgCluster::shared();
+    std::string tables = pg.query_value(
+        db_, "SELECT coalesce(string_agg(tablename || '=' || (xpath('/row/c/text()', query_to_xml(format("
+             "'SELECT count(*) || '':'' || coalesce(md5(string_agg(t::text, '','' ORDER BY t::text)), '''') AS c "
+             "FROM %I.%I t', schemaname, tablename), false, true, '')))[1]::text, ' ' ORDER BY tablename), '') "
+             "FROM pg_tables WHERE schemaname = '" + schema + "'");
+    std::string seq = pg.query_value(db_, "SELECT coalesce((SELECT last_value::text FROM " + schema +
+                                              ".invoice_seq), '-') WHERE to_regclass('" + schema +
+                                              ".invoice_seq') IS NOT NULL");
+    return tables + " seq=" + seq;
+  }
+
+  std::vector<std::string> aside_schemas() const {
+    return PgCluster::shared().query_column(
+        db_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant_acme\\_\\_pre\\_restore\\_%' ORDER BY 1");
+  }
+
+  // A backup of tenant_acme through the real export; returns its path and sha256.
+  std::pair<std::string, std::string> make_backup(Format format, Compression compression) {
+    destinations::LocalDestination local(storage_, "acme");
+    std::string name = file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
+    std::atomic<bool> cancel{false};
+    ExportOptions options;
+    options.format = format;
+    options.compression = compression;
+    auto r = run_export({PgCluster::shared().bin_dir(), conninfo(), "tenant_acme"}, options, {&local},
+                        {"acme", name, content_type_for(format, compression)}, {}, cancel);
+    return {storage_ + "/acme/" + name, r.sha256_hex};
+  }
+
+  // A hand-made plain SQL "backup".
+  std::pair<std::string, std::string> write_sql(const std::string& sql) {
+    std::string path = storage_ + "/handmade.sql";
+    std::ofstream(path, std::ios::binary) << sql;
+    return {path, io::sha256_file(path)};
+  }
+
+  RestoreTarget target(SystemTime at = SystemTime{std::chrono::seconds(1795600000)}) const {
+    return {PgCluster::shared().bin_dir(), conninfo(), "tenant_acme", aside_schema_name("tenant_acme", at)};
+  }
+
+  RestoreResult restore(const std::pair<std::string, std::string>& file, Format format = Format::kSql,
+                        Compression compression = Compression::kNone, const std::atomic<bool>* cancel = nullptr) {
+    static const std::atomic<bool> never{false};
+    RestoreOptions options;
+    options.format = format;
+    options.compression = compression;
+    options.expected_sha256 = file.second;
+    return run_restore(target(), file.first, options, {}, cancel != nullptr ? *cancel : never);
+  }
+
+  std::string db_;
+  std::string storage_;
+};
+
+struct Combo {
+  Format format;
+  Compression compression;
+};
+
+class RestoreRoundTrip : public RestoreTest, public ::testing::WithParamInterface<Combo> {};
+
+TEST_P(RestoreRoundTrip, BringsBackTheBackupAndKeepsTheChangedSchemaAside) {
+  auto [format, compression] = GetParam();
+  auto& pg = PgCluster::shared();
+  const std::string at_backup = digest("tenant_acme");
+  auto file = make_backup(format, compression);
+  pg.exec(db_, kChange);
+  const std::string changed = digest("tenant_acme");
+  ASSERT_NE(changed, at_backup);
+
+  std::uint64_t last_progress = 0;
+  RestoreOptions options;
+  options.format = format;
+  options.compression = compression;
+  options.expected_sha256 = file.second;
+  std::atomic<bool> cancel{false};
+  auto r = run_restore(target(), file.first, options, [&](std::uint64_t n) { last_progress = n; }, cancel);
+
+  EXPECT_EQ(digest("tenant_acme"), at_backup);
+  EXPECT_EQ(r.file_bytes, fs::file_size(file.first));
+  EXPECT_EQ(last_progress, r.file_bytes);
+  EXPECT_GT(r.sql_bytes, 0u);
+  const std::string aside = aside_schema_name("tenant_acme", SystemTime{std::chrono::seconds(1795600000)});
+  EXPECT_EQ(aside, "tenant_acme__pre_restore_20261125_094640");
+  ASSERT_EQ(aside_schemas(), std::vector<std::string>{aside});
+  // The set-aside schema is the changed one, untouched (digest names the schema).
+  std::string aside_digest = digest(aside);
+  EXPECT_EQ(aside_digest, changed);
+  // Views, functions and comments came back; the platform's table was not touched.
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named"), "9");
+  EXPECT_EQ(pg.query_value(db_, "SELECT tenant_acme.greet('x')"), "hi x");
+  EXPECT_EQ(pg.query_value(db_, "SELECT obj_description('tenant_acme.customers'::regclass)"), "the customers");
+  EXPECT_EQ(pg.query_value(db_, "SELECT x FROM public.platform"), "42");
+  // The view in the restored schema reads the restored table, not the aside one.
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named WHERE name = 'changed'"), "0");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllFormats, RestoreRoundTrip,
+    ::testing::Values(Combo{Format::kSql, Compression::kZstd}, Combo{Format::kSql, Compression::kGzip},
+                      Combo{Format::kSql, Compression::kNone}, Combo{Format::kTar, Compression::kZstd},
+                      Combo{Format::kTar, Compression::kGzip}, Combo{Format::kTar, Compression::kNone}),
+    [](const auto& p) {
+      return std::string(to_string(p.param.format)) + "_" + std::string(to_string(p.param.compression));
+    });
+
+TEST_F(RestoreTest, IntoAMissingSchemaSetsNothingAside) {
+  const std::string at_backup = digest("tenant_acme");
+  auto file = make_backup(Format::kSql, Compression::kZstd);
+  PgCluster::shared().exec(db_, "DROP SCHEMA tenant_acme CASCADE");
+  restore(file, Format::kSql, Compression::kZstd);
+  EXPECT_EQ(digest("tenant_acme"), at_backup);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, ADamagedFileIsRefusedBeforeAnythingRuns) {
+  auto file = make_backup(Format::kSql, Compression::kZstd);
+  PgCluster::shared().exec(db_, kChange);
+  const std::string changed = digest("tenant_acme");
+  {
+    std::fstream f(file.first, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(100);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x01);
+    f.seekp(100);
+    f.write(&c, 1);
+  }
+  EXPECT_THROW(restore(file, Format::kSql, Compression::kZstd), ChecksumMismatch);
+  EXPECT_EQ(digest("tenant_acme"), changed);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, ADumpThatCreatesATableInAnotherSchemaIsRolledBack) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql(
+      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nCREATE TABLE public.evil (x int);\n");
+  try {
+    restore(file);
+    FAIL() << "restored";
+  } catch (const OutsideSchema& e) {
+    EXPECT_NE(e.message().find("outside schema tenant_acme"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("public.evil"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT to_regclass('public.evil') IS NULL"), "t");
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, ADumpThatTouchesExistingObjectsElsewhereIsRolledBack) {
+  const std::string before = digest("tenant_acme");
+  for (const std::string& bad :
+       {std::string("INSERT INTO public.platform VALUES (1);\nALTER TABLE public.platform ADD COLUMN y int;\n"),
+        std::string("DROP TABLE public.platform;\n"), std::string("CREATE ROLE tb_evil_role;\n"),
+        std::string("CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"),
+        // The set-aside schema is not the dump's to change either.
+        std::string("DROP TABLE tenant_acme__pre_restore_20261125_094640.customers CASCADE;\n")}) {
+    auto file = write_sql("CREATE SCHEMA tenant_acme;\n" + bad);
+    EXPECT_THROW(restore(file), OutsideSchema) << bad;
+    EXPECT_EQ(digest("tenant_acme"), before) << bad;
+    EXPECT_TRUE(aside_schemas().empty()) << bad;
+  }
+  auto& pg = PgCluster::shared();
+  EXPECT_EQ(pg.query_value(db_, "SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = "
+                                "'public.platform'::regclass AND attnum > 0"),
+            "x");
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_roles WHERE rolname = 'tb_evil_role'"), "0");
+}
+
+TEST_F(RestoreTest, ADumpWithoutTheSchemaIsRefused) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql("SELECT 1;\n");
+  EXPECT_THROW(restore(file), OutsideSchema);
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, ADumpCutInsideACopyNeverCommits) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x text);\nCOPY tenant_acme.t FROM stdin;\n1\n");
+  EXPECT_THROW(restore(file), Error);
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, AFailingStatementRollsEverythingBack) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT 1/0;\n");
+  try {
+    restore(file);
+    FAIL() << "restored";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("division by zero"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    cancel = true;
+  });
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(restore(file, Format::kSql, Compression::kNone, &cancel), RestoreCancelled);
+  canceller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  // The server notices the lost client at its next check; wait for the backend to go.
+  auto& pg = PgCluster::shared();
+  for (int i = 0; i < 100 && pg.query_value(db_, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                                                 "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0";
+       ++i) {
+    pg.exec(db_, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' "
+                 "AND pid <> pg_backend_pid()");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, AReplayKilledMidwayLeavesTheSchemaAsItWas) {
+  const std::string before = digest("tenant_acme");
+  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
+  auto& pg = PgCluster::shared();
+  std::thread killer([&] {
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (pg.query_value(db_, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
+                              "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0") {
+        return;
+      }
+    }
+  });
+  EXPECT_THROW(restore(file), Error);
+  killer.join();
+  EXPECT_EQ(digest("tenant_acme"), before);
+  EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST(AsideSchemaName, FitsPostgresIdentifierLimit) {
+  SystemTime at{std::chrono::seconds(1795600000)};
+  EXPECT_EQ(aside_schema_name("tenant_a", at), "tenant_a__pre_restore_20261125_094640");
+  std::string long1 = "tenant_" + std::string(56, 'a');
+  std::string long2 = "tenant_" + std::string(55, 'a') + "b";
+  auto n1 = aside_schema_name(long1, at);
+  auto n2 = aside_schema_name(long2, at);
+  EXPECT_LE(n1.size(), 63u);
+  EXPECT_NE(n1, n2);
+  EXPECT_NE(n1.find("__pre_restore_20261125_094640"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tb::backup
