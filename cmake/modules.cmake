@@ -19,5 +19,7 @@ tb_module(backup  DEPS tb_io tb_process tb_destinations Boost::json PostgreSQL::
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io)
+# schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
+tb_module(schedule DEPS tb_store tb_model tb_metrics)
 tb_module(api     DEPS tb_http tb_auth tb_store tb_model tb_web tb_workflows tb_destinations)
-tb_module(app     DEPS tb_api tb_workflows tb_jobs tb_db tb_config tb_auth tb_http CLI11::CLI11 OpenSSL::Crypto)
+tb_module(app     DEPS tb_api tb_workflows tb_schedule tb_jobs tb_db tb_config tb_auth tb_http CLI11::CLI11 OpenSSL::Crypto)

@@ -1,0 +1,163 @@
+#include "schedule/scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "model/schedule.hpp"
+#include "store/jobs.hpp"
+
+namespace tb::schedule {
+namespace {
+
+// FNV-1a 64: stable across compilers and runs (std::hash is not specified),
+// so a project keeps its place in the window across restarts and leaders.
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+boost::json::object payload_for(const store::BackupSettings& s, SystemTime slot) {
+  boost::json::array dests;
+  for (const auto& d : s.destinations) dests.push_back(boost::json::string(d));
+  boost::json::object p{{"kind", "scheduled"},
+                        {"format", s.format},
+                        {"compression", s.compression},
+                        {"destinations", std::move(dests)},
+                        {"slot", format_rfc3339(slot)}};
+  if (s.notify_email) p["notify_email"] = *s.notify_email;
+  return p;
+}
+
+}  // namespace
+
+std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seconds window) {
+  if (window.count() <= 0) return std::chrono::seconds(0);
+  return std::chrono::seconds(static_cast<std::int64_t>(fnv1a(project_id) % static_cast<std::uint64_t>(window.count())));
+}
+
+std::string idempotency_key(const std::string& project_id, SystemTime slot) {
+  return "scheduled:" + project_id + ":" + format_rfc3339(slot);
+}
+
+TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOptions& options,
+                       std::map<std::string, SystemTime>* last_enqueued) {
+  TickResult result;
+  result.leader = true;
+  for (const auto& s : store::list_scheduled_settings(conn)) {
+    std::optional<SystemTime> slot;
+    try {
+      slot = model::latest_slot(model::schedule_from_text(s.schedule), now);
+    } catch (const std::exception& e) {
+      // One bad row must not stop every other project's backups.
+      spdlog::warn("scheduler: project '{}' has an unusable schedule '{}': {}", s.project_id, s.schedule, e.what());
+      continue;
+    }
+    if (!slot) continue;
+    // A schedule applies from when it was saved: a slot earlier than that is
+    // not "missed" (grace: the scheduler may not have ticked yet at save time).
+    if (s.updated_at && *slot < *s.updated_at - 2 * options.tick) continue;
+    if (last_enqueued) {
+      auto it = last_enqueued->find(s.project_id);
+      if (it != last_enqueued->end() && it->second >= *slot) continue;
+    }
+    ++result.due;
+    auto key = idempotency_key(s.project_id, *slot);
+    // The pre-check only saves work and tells "new" from "already there"; the
+    // unique key is what makes the enqueue exactly-once under races.
+    bool exists = !conn.query("SELECT 1 FROM control_plane.jobs WHERE idempotency_key = $1", key).empty();
+    if (!exists) {
+      store::NewJob job;
+      job.type = "export";
+      job.project_id = s.project_id;
+      job.payload = payload_for(s, *slot);
+      job.max_attempts = options.max_attempts;
+      job.run_at = *slot + jitter_for(s.project_id, options.jitter_window);
+      job.idempotency_key = key;
+      store::enqueue_job(conn, job);
+      ++result.enqueued;
+      spdlog::info("scheduler: enqueued the {} backup of '{}'", format_rfc3339(*slot), s.project_id);
+    }
+    if (last_enqueued) (*last_enqueued)[s.project_id] = *slot;
+  }
+  return result;
+}
+
+Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
+
+Scheduler::~Scheduler() { resign(); }
+
+void Scheduler::resign() {
+  conn_.reset();  // closing the session releases the advisory lock
+  leader_ = false;
+  last_enqueued_.clear();
+}
+
+bool Scheduler::ensure_leader() {
+  if (conn_ && !conn_->ok()) resign();
+  if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+  if (leader_) {
+    // A session lock lives as long as the session: a round trip proves both.
+    conn_->exec("SELECT 1");
+    return true;
+  }
+  leader_ = conn_->query("SELECT pg_try_advisory_lock($1::bigint)", kLeaderLockKey).boolean(0, 0);
+  if (leader_) spdlog::info("scheduler: this process is now the scheduling leader");
+  return leader_;
+}
+
+TickResult Scheduler::tick(SystemTime now) {
+  TickResult result;
+  try {
+    if (!ensure_leader()) return result;
+    result = enqueue_due(*conn_, now, options_, &last_enqueued_);
+  } catch (const std::exception& e) {
+    spdlog::warn("scheduler: tick failed: {}", e.what());
+    resign();
+    result.leader = false;
+  }
+  return result;
+}
+
+PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> task)
+    : name_(std::move(name)), interval_(interval), task_(std::move(task)) {}
+
+PeriodicTask::~PeriodicTask() { stop(); }
+
+void PeriodicTask::start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+void PeriodicTask::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PeriodicTask::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      task_();
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: {}", name_, e.what());
+    }
+    lock.lock();
+    cv_.wait_for(lock, interval_, [this] { return stopping_; });
+  }
+}
+
+}  // namespace tb::schedule

@@ -1,0 +1,115 @@
+// schedule: the scheduler that turns backup settings' schedules into "export"
+// jobs, and a small periodic-loop helper for background sweeps.
+//
+// Invariants:
+// - Exactly once per (project, slot): every scheduled job carries the
+//   idempotency key "scheduled:<project>:<slot RFC 3339>", and the queue's
+//   unique key makes a second enqueue of the same slot return the first job.
+//   So two schedulers that both believe they lead still enqueue a slot once.
+// - One leader: only the process holding the session advisory lock
+//   kLeaderLockKey (on the scheduler's own connection) enqueues. A lost
+//   connection loses the lock; the next tick reconnects and tries again.
+// - Only the LATEST due slot (<= now) is considered, so a scheduler that was
+//   down for days catches up one slot, never a burst. Slots before the
+//   schedule was saved (settings.updated_at, minus a grace of two ticks) are
+//   not caught up.
+// - Spread: run_at = slot + jitter(project), a deterministic hash of the
+//   project id in [0, jitter_window), so thousands of projects scheduled at
+//   the same minute start over the window; the workers' WORKER_CONCURRENCY
+//   bounds how many run at once.
+// Time is injected: tick(now) does one pass and never sleeps (tests).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "db/connection.hpp"
+#include "store/settings.hpp"
+
+namespace tb::schedule {
+
+// The session advisory lock of the scheduler leader ("tbsched" in ASCII).
+inline constexpr long long kLeaderLockKey = 0x746273636865644LL;
+
+struct SchedulerOptions {
+  std::string conninfo;
+  std::chrono::seconds tick{30};            // how often serve calls tick()
+  std::chrono::seconds jitter_window{300};  // SCHEDULE_JITTER_SECONDS; 0 = none
+  int max_attempts = 3;                     // of the enqueued export jobs
+};
+
+// The deterministic spread of a project's jobs: a value in [0, window).
+std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seconds window);
+// "scheduled:<project>:<slot RFC 3339>".
+std::string idempotency_key(const std::string& project_id, SystemTime slot);
+
+struct TickResult {
+  bool leader = false;
+  int due = 0;       // projects with a due slot considered this tick
+  int enqueued = 0;  // new jobs inserted (an existing key is not counted)
+};
+
+// One pass without leader election (the leader calls it; tests call it from
+// two connections to prove idempotency): for every scheduled project, the
+// latest slot <= now gets its export job. `skip` lets the caller avoid
+// re-asking the database about slots it already enqueued.
+TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOptions& options,
+                       std::map<std::string, SystemTime>* last_enqueued = nullptr);
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Tries to become (or checks it still is) the leader, then enqueues due
+  // slots if it leads. Database errors are logged and end the pass (the
+  // connection is dropped and re-opened next time); never throws.
+  TickResult tick(SystemTime now);
+  bool is_leader() const { return leader_; }
+  // Gives the leadership up (closes the connection), e.g. before stopping.
+  void resign();
+
+ private:
+  bool ensure_leader();
+
+  SchedulerOptions options_;
+  std::unique_ptr<db::Connection> conn_;
+  bool leader_ = false;
+  std::map<std::string, SystemTime> last_enqueued_;  // project -> slot, while leading
+};
+
+// Runs `task` every `interval` on its own thread until stop() (first run at
+// once). Exceptions from the task are logged, never end the loop.
+class PeriodicTask {
+ public:
+  PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> task);
+  ~PeriodicTask();  // stop()
+  PeriodicTask(const PeriodicTask&) = delete;
+  PeriodicTask& operator=(const PeriodicTask&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  void loop();
+
+  std::string name_;
+  std::chrono::milliseconds interval_;
+  std::function<void()> task_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tb::schedule

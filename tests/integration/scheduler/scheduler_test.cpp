@@ -1,0 +1,201 @@
+// The scheduler against a real database with a ManualClock: one job per
+// (project, slot) across two schedulers, leader election by advisory lock,
+// one catch-up after downtime, deterministic jitter, the job's payload.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "db/connection.hpp"
+#include "db/migrate.hpp"
+#include "model/schedule.hpp"
+#include "schedule/scheduler.hpp"
+#include "store/jobs.hpp"
+#include "store/projects.hpp"
+#include "store/settings.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace tb::schedule {
+namespace {
+
+using namespace std::chrono;
+using tb::test::PgCluster;
+
+SystemTime at(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {
+  return SystemTime{sys_days{year{y} / month{mo} / day{d}}} + hours(h) + minutes(mi) + seconds(s);
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    auto& pg = PgCluster::shared();
+    name_ = pg.create_database("sched");
+    info_ = pg.conninfo(name_);
+    conn_.emplace(db::Connection::open(info_));
+    db::migrate(*conn_);
+  }
+  void TearDown() override {
+    conn_.reset();
+    PgCluster::shared().drop_database(name_);
+  }
+  // A project with a schedule saved at `saved_at`.
+  void scheduled(const std::string& id, const std::string& schedule_json, SystemTime saved_at) {
+    store::upsert_project(*conn_, id, id);
+    store::BackupSettings s;
+    s.project_id = id;
+    s.schedule = model::schedule_to_text(model::schedule_from_text(schedule_json));
+    s.notify_email = "ops@example.com";
+    s.compression = "gzip";
+    store::put_backup_settings(*conn_, s);
+    conn_->query("UPDATE control_plane.backup_settings SET updated_at = $1 WHERE project_id = $2", saved_at, id);
+  }
+  std::vector<store::Job> jobs(const std::string& project) { return store::list_jobs(*conn_, project, 100); }
+  SchedulerOptions options() {
+    SchedulerOptions o;
+    o.conninfo = info_;
+    o.tick = seconds(30);
+    o.jitter_window = seconds(300);
+    return o;
+  }
+
+  std::string name_;
+  std::string info_;
+  std::optional<db::Connection> conn_;
+};
+
+TEST_F(SchedulerTest, DueSlotIsEnqueuedOnceAcrossTwoSchedulers) {
+  scheduled("acme", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
+  ManualClock clock(at(2026, 3, 4, 1, 59));
+  Scheduler a(options());
+  Scheduler b(options());
+  // Before the slot: yesterday's slot is due (the schedule is older than it).
+  auto first = a.tick(clock.now());
+  auto second = b.tick(clock.now());
+  EXPECT_TRUE(first.leader);
+  EXPECT_FALSE(second.leader);  // the advisory lock has one holder
+  ASSERT_EQ(jobs("acme").size(), 1u);
+  EXPECT_EQ(jobs("acme")[0].idempotency_key, idempotency_key("acme", at(2026, 3, 3, 2, 0)));
+  // Both tick through the slot many times: one more job, for today's slot.
+  for (int i = 0; i < 10; ++i) {
+    clock.advance(seconds(30));
+    a.tick(clock.now());
+    b.tick(clock.now());
+  }
+  auto list = jobs("acme");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].idempotency_key, idempotency_key("acme", at(2026, 3, 4, 2, 0)));
+  // The leader leaves: the other takes over and enqueues nothing twice.
+  a.resign();
+  clock.advance(minutes(5));
+  EXPECT_TRUE(b.tick(clock.now()).leader);
+  EXPECT_EQ(jobs("acme").size(), 2u);
+}
+
+TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
+  // No leader election here: two connections racing enqueue_due at once, as
+  // two processes that both believe they lead would.
+  for (int p = 0; p < 20; ++p) {
+    scheduled("p" + std::to_string(p), R"({"kind":"cron","expr":"*/15 * * * *"})", at(2026, 3, 1));
+  }
+  auto now = at(2026, 3, 4, 10, 20);
+  std::vector<std::thread> threads;
+  std::atomic<int> enqueued{0};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      auto c = db::Connection::open(info_);
+      for (int round = 0; round < 3; ++round) enqueued += enqueue_due(c, now, options()).enqueued;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(conn_->exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 20);
+  EXPECT_EQ(conn_->exec("SELECT count(DISTINCT idempotency_key) FROM control_plane.jobs "
+                        "WHERE idempotency_key LIKE 'scheduled:%:2026-03-04T10:15:00.000Z'")
+                .int64(0, 0),
+            20);
+  EXPECT_GE(enqueued.load(), 20);
+}
+
+TEST_F(SchedulerTest, MissedSlotsAfterDowntimeAreCaughtUpOnce) {
+  scheduled("acme", R"({"kind":"daily","time":"03:00"})", at(2026, 3, 1));
+  Scheduler s(options());
+  ManualClock clock(at(2026, 3, 1, 3, 5));
+  s.tick(clock.now());
+  ASSERT_EQ(jobs("acme").size(), 1u);
+  // Down for five days: one job for the latest slot, not five.
+  clock.set(at(2026, 3, 6, 12, 0));
+  Scheduler restarted(options());
+  s.resign();
+  restarted.tick(clock.now());
+  restarted.tick(clock.now() + seconds(30));
+  auto list = jobs("acme");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].idempotency_key, idempotency_key("acme", at(2026, 3, 6, 3, 0)));
+}
+
+TEST_F(SchedulerTest, SlotsBeforeTheScheduleWasSavedAreNotCaughtUp) {
+  scheduled("fresh", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 4, 9, 0));
+  Scheduler s(options());
+  s.tick(at(2026, 3, 4, 9, 1));
+  EXPECT_TRUE(jobs("fresh").empty());
+  s.tick(at(2026, 3, 5, 2, 0));
+  EXPECT_EQ(jobs("fresh").size(), 1u);
+}
+
+TEST_F(SchedulerTest, JobCarriesSettingsAndASpreadRunAt) {
+  scheduled("acme", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
+  scheduled("zeta", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
+  conn_->exec("UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = 'zeta'");
+  Scheduler s(options());
+  auto r = s.tick(at(2026, 3, 4, 10, 0));
+  EXPECT_EQ(r.enqueued, 1);  // "off" projects are not listed
+  auto job = jobs("acme").at(0);
+  EXPECT_EQ(job.type, "export");
+  EXPECT_EQ(job.payload.at("kind").as_string(), "scheduled");
+  EXPECT_EQ(job.payload.at("compression").as_string(), "gzip");
+  EXPECT_EQ(job.payload.at("format").as_string(), "sql");
+  EXPECT_EQ(job.payload.at("notify_email").as_string(), "ops@example.com");
+  EXPECT_EQ(job.payload.at("destinations").as_array().size(), 1u);
+  auto slot = at(2026, 3, 4, 10, 0);
+  EXPECT_EQ(job.run_at, slot + jitter_for("acme", seconds(300)));
+  // Jitter is deterministic, inside the window, and spreads projects.
+  std::set<std::int64_t> spread;
+  for (int p = 0; p < 200; ++p) {
+    auto j = jitter_for("project-" + std::to_string(p), seconds(300));
+    EXPECT_GE(j.count(), 0);
+    EXPECT_LT(j.count(), 300);
+    EXPECT_EQ(j, jitter_for("project-" + std::to_string(p), seconds(300)));
+    spread.insert(j.count());
+  }
+  EXPECT_GT(spread.size(), 100u);
+  EXPECT_EQ(jitter_for("acme", seconds(0)).count(), 0);
+}
+
+TEST_F(SchedulerTest, AnUnusableScheduleDoesNotStopTheOthers) {
+  scheduled("good", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
+  scheduled("bad", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
+  conn_->exec("UPDATE control_plane.backup_settings SET schedule = '{\"kind\":\"cron\",\"expr\":\"99 * * * *\"}' "
+              "WHERE project_id = 'bad'");
+  Scheduler s(options());
+  EXPECT_EQ(s.tick(at(2026, 3, 4, 2, 0)).enqueued, 1);
+  EXPECT_EQ(jobs("good").size(), 1u);
+}
+
+TEST_F(SchedulerTest, PeriodicTaskRunsUntilStopped) {
+  std::atomic<int> runs{0};
+  PeriodicTask task("test", milliseconds(10), [&] {
+    ++runs;
+    if (runs == 2) throw std::runtime_error("a failing pass does not end the loop");
+  });
+  task.start();
+  auto deadline = steady_clock::now() + seconds(10);
+  while (runs < 5 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
+  task.stop();
+  int after = runs;
+  EXPECT_GE(after, 5);
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(runs.load(), after);
+}
+
+}  // namespace
+}  // namespace tb::schedule
