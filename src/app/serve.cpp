@@ -21,7 +21,10 @@
 #include "http/server.hpp"
 #include "jobs/worker.hpp"
 #include "metrics/registry.hpp"
+#include "schedule/lifecycle_metrics.hpp"
+#include "schedule/scheduler.hpp"
 #include "workflows/handlers.hpp"
+#include "workflows/retention.hpp"
 
 namespace tb::app {
 namespace {
@@ -89,9 +92,39 @@ int serve(const config::Config& config, const ServeOptions& options) {
     wopts.conninfo = config.database_url;
     wopts.concurrency = config.worker_concurrency;
     wopts.lease = config.job_lease;
+    wopts.stop_timeout = config.shutdown_grace;
     worker = std::make_unique<jobs::Worker>(wopts, workflows::job_handlers(deps));
     worker->start();
   }
+
+  // Scheduler and retention sweep (--no-scheduler turns both off). Several
+  // processes may run them: one leads the scheduling (advisory lock), and
+  // every sweep step is guarded so concurrent sweeps do each thing once.
+  std::unique_ptr<schedule::Scheduler> scheduler;
+  std::unique_ptr<workflows::RetentionSweeper> sweeper;
+  std::vector<std::unique_ptr<schedule::PeriodicTask>> loops;
+  if (options.scheduler) {
+    schedule::SchedulerOptions sched;
+    sched.conninfo = config.database_url;
+    sched.tick = config.scheduler_tick;
+    sched.jitter_window = config.schedule_jitter;
+    sched.max_attempts = config.job_max_attempts;
+    scheduler = std::make_unique<schedule::Scheduler>(sched);
+    workflows::RetentionOptions ret;
+    ret.storage_dir = config.storage_dir;
+    ret.smtp_url = config.smtp_url;
+    ret.smtp_from = config.smtp_from;
+    ret.public_url = config.public_url;
+    ret.expiry_notice = std::chrono::hours(24) * config.expiry_notice_days;
+    ret.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
+    sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);
+    loops.push_back(std::make_unique<schedule::PeriodicTask>(
+        "scheduler", config.scheduler_tick, [&s = *scheduler] { s.tick(RealClock::instance().now()); }));
+    loops.push_back(std::make_unique<schedule::PeriodicTask>(
+        "retention", config.retention_sweep, [&r = *sweeper] { r.run_once(RealClock::instance().now()); }));
+    for (auto& loop : loops) loop->start();
+  }
+  schedule::register_lifecycle_metrics(registry, pool, RealClock::instance());
 
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<api::ApiContext> api_ctx;
@@ -119,6 +152,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
   int sig = wait_for_signal(signals);
   spdlog::info("signal {} received: shutting down", sig);
   if (server) server->stop();
+  for (auto& loop : loops) loop->stop();
+  if (scheduler) scheduler->resign();
   if (worker) worker->stop();
   if (server) server->wait();
   spdlog::info("stopped");

@@ -160,6 +160,11 @@ const std::vector<Variable>& table() {
        [](Config& c, const std::string& v) {
          c.job_lease = std::chrono::seconds(parse_int<int>("JOB_LEASE_SECONDS", v, 2, 3600));
        }},
+      {{"SHUTDOWN_GRACE_SECONDS", "20",
+        "on SIGTERM, how long running jobs may finish before they are handed back"},
+       [](Config& c, const std::string& v) {
+         c.shutdown_grace = std::chrono::seconds(parse_int<int>("SHUTDOWN_GRACE_SECONDS", v, 0, 3600));
+       }},
       {{"JOB_MAX_ATTEMPTS", "3", "attempts before a job is failed"},
        [](Config& c, const std::string& v) {
          c.job_max_attempts = parse_int<int>("JOB_MAX_ATTEMPTS", v, 1, 100);
@@ -167,6 +172,27 @@ const std::vector<Variable>& table() {
       {{"PG_DUMP_TIMEOUT_SECONDS", "21600", "a dump or restore running longer is stopped"},
        [](Config& c, const std::string& v) {
          c.pg_dump_timeout = std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
+       }},
+      {{"SCHEDULER_TICK_SECONDS", "30", "how often the scheduler looks for due backups"},
+       [](Config& c, const std::string& v) {
+         c.scheduler_tick = std::chrono::seconds(parse_int<int>("SCHEDULER_TICK_SECONDS", v, 1, 3600));
+       }},
+      {{"SCHEDULE_JITTER_SECONDS", "300",
+        "scheduled backups start spread over this window after their slot (0: at the slot)"},
+       [](Config& c, const std::string& v) {
+         c.schedule_jitter = std::chrono::seconds(parse_int<int>("SCHEDULE_JITTER_SECONDS", v, 0, 86400));
+       }},
+      {{"RETENTION_SWEEP_SECONDS", "300", "how often expired backups, old pre-restore schemas and orphan files are removed"},
+       [](Config& c, const std::string& v) {
+         c.retention_sweep = std::chrono::seconds(parse_int<int>("RETENTION_SWEEP_SECONDS", v, 1, 86400));
+       }},
+      {{"EXPIRY_NOTICE_DAYS", "3", "days before expiry that the notify e-mail is told (once) what will be deleted"},
+       [](Config& c, const std::string& v) {
+         c.expiry_notice_days = parse_int<int>("EXPIRY_NOTICE_DAYS", v, 0, 365);
+       }},
+      {{"RESTORE_KEEP_DAYS", "7", "days a schema set aside by a restore is kept before it is dropped"},
+       [](Config& c, const std::string& v) {
+         c.restore_keep_days = parse_int<int>("RESTORE_KEEP_DAYS", v, 1, 3650);
        }},
       {{"PG_BIN_DIR", "/usr/lib/postgresql/15/bin", "where pg_dump, pg_restore and psql are"},
        [](Config& c, const std::string& v) {

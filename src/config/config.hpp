@@ -44,6 +44,7 @@ struct Config {
   int http_threads = 2;
   int db_pool_size = 8;
   std::chrono::seconds job_lease{30};
+  std::chrono::seconds shutdown_grace{20};
   int job_max_attempts = 3;
   std::chrono::seconds pg_dump_timeout{6 * 3600};
   std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
@@ -51,6 +52,13 @@ struct Config {
   int rate_limit_per_minute = 10;
   int read_rate_limit_per_minute = 1200;
   std::vector<std::string> trusted_proxies;  // IPs or CIDRs
+
+  // Schedules and retention (schedule/, workflows/retention).
+  std::chrono::seconds scheduler_tick{30};
+  std::chrono::seconds schedule_jitter{300};
+  std::chrono::seconds retention_sweep{300};
+  int expiry_notice_days = 3;
+  int restore_keep_days = 7;
 
 
   LogFormat log_format = LogFormat::kText;

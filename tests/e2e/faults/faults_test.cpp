@@ -1,0 +1,208 @@
+// Faults on purpose, then check what a user would: the backup listed as
+// completed restores, a stuck dump fails with a clear reason, a killed worker's
+// job is finished by another, and the API survives a database restart.
+#include <libpq-fe.h>
+#include <signal.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/http_client.hpp"
+#include "support/pg_cluster.hpp"
+#include "support/service_process.hpp"
+
+namespace tb::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const std::string kSecret = "a-fault-test-secret-that-is-long-enough-0123456789";
+
+// A database with the control plane and one seeded tenant, plus the env for
+// the binary.
+struct Deployment {
+  std::string db;
+  std::string storage;
+  std::map<std::string, std::string> env;
+  std::string token;
+
+  explicit Deployment(std::map<std::string, std::string> extra = {}) {
+    auto& pg = PgCluster::shared();
+    db = pg.create_database("faults");
+    storage = make_temp_dir("tb-faults");
+    env = {{"DATABASE_URL", pg.conninfo(db)}, {"LISTEN", "127.0.0.1:0"},       {"JWT_SECRET", kSecret},
+           {"STORAGE_DIR", storage},          {"JOB_LEASE_SECONDS", "3"},     {"RATE_LIMIT_PER_MINUTE", "1000"}};
+    for (const auto& [k, v] : extra) env[k] = v;
+    run_binary({"migrate"}, env);
+    pg.exec(db, R"sql(
+      INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme');
+      CREATE SCHEMA tenant_acme;
+      CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
+      INSERT INTO tenant_acme.items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g;
+    )sql");
+    token = run_binary({"token", "--project", "acme"}, env);
+    token = token.substr(0, token.find('\n'));
+  }
+
+  std::string value(const std::string& sql) const { return PgCluster::shared().query_value(db, sql); }
+};
+
+// Holds a table lock on its own connection, so pg_dump blocks (it needs
+// ACCESS SHARE) until release().
+class TableLock {
+ public:
+  TableLock(const std::string& conninfo, const std::string& table) : conn_(PQconnectdb(conninfo.c_str())) {
+    exec("BEGIN");
+    exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+  }
+  ~TableLock() { PQfinish(conn_); }
+  void release() { exec("ROLLBACK"); }
+
+ private:
+  void exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn_);
+    PQclear(r);
+  }
+  PGconn* conn_;
+};
+
+json::object job_json(const std::string& base, const std::string& token, const std::string& id) {
+  auto r = http_get(base + "/api/jobs/" + id, token);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.json().at("data").as_object();
+}
+
+json::object wait_for(const std::string& base, const std::string& token, const std::string& id,
+                      const std::function<bool(const json::object&)>& done, int seconds = 90) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  json::object job;
+  while (std::chrono::steady_clock::now() < deadline) {
+    job = job_json(base, token, id);
+    if (done(job)) return job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "timed out waiting for job " << id << ": " << json::serialize(job);
+  return job;
+}
+
+bool ended(const json::object& job) {
+  auto s = job.at("status").as_string();
+  return s == "completed" || s == "failed" || s == "cancelled";
+}
+
+std::string start_export(const std::string& base, const std::string& token) {
+  auto r = http_post_json(base + "/api/backup/export", R"({"project_id":"acme"})", token);
+  EXPECT_EQ(r.status, 202) << r.body;
+  return std::string(r.json().at("data").at("job_id").as_string());
+}
+
+TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
+  Deployment d;
+  ServiceProcess api({"serve", "--no-worker"}, d.env);
+  TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
+  auto worker_a = std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
+  auto id = start_export(api.base_url(), d.token);
+  wait_for(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+
+  worker_a->signal(SIGKILL);
+  worker_a->wait();
+  worker_a.reset();
+  lock.release();
+  ServiceProcess worker_b({"worker"}, d.env, false);
+
+  auto job = wait_for(api.base_url(), d.token, id, ended);
+  ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
+  EXPECT_EQ(job.at("attempts").as_int64(), 2);
+  EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos) << json::serialize(job);
+  // Exactly one backup, and it is whole: restore it and compare.
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
+  auto backup_id = std::string(job.at("result").at("backup_id").as_string());
+  auto dl = http_get(api.base_url() + "/api/backups/" + backup_id + "/download", d.token);
+  ASSERT_EQ(dl.status, 200);
+  auto dir = make_temp_dir("tb-faults-dl");
+  {
+    std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body;
+  }
+  auto& pg = PgCluster::shared();
+  auto target = pg.create_database("faults_restore");
+  run_command("zstd -dc " + dir + "/dump.sql.zst | " + pg.bin_dir() + "/psql -q -v ON_ERROR_STOP=1 '" +
+              pg.conninfo(target) + "'");
+  const std::string digest = "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
+  EXPECT_EQ(pg.query_value(target, digest), pg.query_value(d.db, digest));
+}
+
+TEST(Faults, HangingDumpTimesOutWithAClearErrorAndLeavesNoFile) {
+  Deployment d(std::map<std::string, std::string>{{"PG_DUMP_TIMEOUT_SECONDS", "2"}, {"JOB_MAX_ATTEMPTS", "1"}});
+  ServiceProcess service({"serve"}, d.env);
+  TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
+  auto id = start_export(service.base_url(), d.token);
+  auto job = wait_for(service.base_url(), d.token, id, ended, 60);
+  lock.release();
+  EXPECT_EQ(job.at("status").as_string(), "failed");
+  EXPECT_NE(std::string(job.at("last_error").as_string()).find("timed out"), std::string::npos) << json::serialize(job);
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
+  for (const auto& entry : fs::recursive_directory_iterator(d.storage)) {
+    EXPECT_FALSE(entry.is_regular_file()) << "left behind: " << entry.path();
+  }
+  // The service keeps serving.
+  EXPECT_EQ(http_get(service.base_url() + "/healthz").status, 200);
+}
+
+TEST(Faults, SigtermDuringAnExportExitsPromptlyAndTheJobIsFinishedLater) {
+  Deployment d(std::map<std::string, std::string>{{"SHUTDOWN_GRACE_SECONDS", "2"}});
+  auto service = std::make_unique<ServiceProcess>(std::vector<std::string>{"serve"}, d.env);
+  auto base = service->base_url();
+  TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
+  auto id = start_export(base, d.token);
+  wait_for(base, d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  auto t0 = std::chrono::steady_clock::now();
+  service->signal(SIGTERM);
+  int status = service->wait(std::chrono::seconds(45));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(status, 0) << service->log();
+  EXPECT_LT(took, std::chrono::seconds(15));
+  service.reset();
+  lock.release();
+  // Nothing half-done is listed; a new process finishes the job.
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
+  ServiceProcess again({"serve"}, d.env);
+  auto job = wait_for(again.base_url(), d.token, id, ended);
+  EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job);
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups WHERE status = 'completed'"), "1");
+}
+
+// Last: it restarts the shared cluster.
+TEST(FaultsZ, DatabaseRestartGives503ThenRecoversAndJobsStillRun) {
+  Deployment d;
+  ServiceProcess service({"serve"}, d.env);
+  auto base = service.base_url();
+  ASSERT_EQ(http_get(base + "/readyz").status, 200);
+  auto& pg = PgCluster::shared();
+  pg.stop();
+  auto down = http_get(base + "/readyz");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.json().at("error").at("code").as_string(), "UNAVAILABLE");
+  auto api_down = http_get(base + "/api/backup/history?project_id=acme", d.token);
+  EXPECT_EQ(api_down.status, 503) << api_down.body;
+  EXPECT_EQ(http_get(base + "/healthz").status, 200);  // alive, just not ready
+  pg.start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  long ready = 0;
+  while (std::chrono::steady_clock::now() < deadline && ready != 200) {
+    ready = http_get(base + "/readyz").status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(ready, 200);
+  // The worker reconnected (LISTEN re-established or polling): a new export completes.
+  auto id = start_export(base, d.token);
+  auto job = wait_for(base, d.token, id, ended, 60);
+  EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << service.log();
+}
+
+}  // namespace
+}  // namespace tb::test
