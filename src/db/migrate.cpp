@@ -108,11 +108,19 @@ CREATE TABLE control_plane.backup_settings (
 );
 )SQL";
 
+// Version 2: expiry notices (workflows/retention). expiry_notice_for is the
+// expires_at a notice was sent for: NULL or a different date (retention
+// applied to existing backups) means a notice is still due.
+const char* kV2 = R"SQL(
+ALTER TABLE control_plane.backups ADD COLUMN expiry_notice_for timestamptz;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
       {1, "control plane: projects, jobs, backups, audit_log, backup_settings", kV1},
+      {2, "backups.expiry_notice_for (expiry notices)", kV2},
   };
   return all;
 }

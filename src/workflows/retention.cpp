@@ -1,0 +1,294 @@
+#include "workflows/retention.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/error.hpp"
+#include "db/connection.hpp"
+#include "notify/email.hpp"
+#include "workflows/files.hpp"
+
+namespace tb::workflows {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+std::string size_text(std::int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string normal(const fs::path& p) { return fs::absolute(p).lexically_normal().string(); }
+
+bool has_backup_extension(const std::string& name) {
+  for (const char* ext : {".sql", ".tar", ".zst", ".gz"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+// ".<name>.tmp-<random>", as LocalDestination names its temporary files.
+bool is_temp_name(const std::string& name) {
+  return name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos;
+}
+
+std::optional<SystemTime> mtime_of(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
+  return SystemTime{duration_cast<SystemTime::duration>(seconds(st.st_mtim.tv_sec) + nanoseconds(st.st_mtim.tv_nsec))};
+}
+
+struct Notice {
+  std::string id;
+  SystemTime created_at;
+  SystemTime expires_at;
+  std::int64_t size_bytes;
+  std::string format;
+  std::string compression;
+};
+
+std::string notice_text(const RetentionOptions& options, const std::string& project_id,
+                        const std::vector<Notice>& items) {
+  std::string base = options.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string text = "These backups of project " + project_id +
+                     " will be deleted by the retention policy on the dates shown:\n\n";
+  for (const auto& n : items) {
+    text += "Backup:   " + n.id + "\n";
+    text += "Created:  " + format_rfc3339(n.created_at) + "\n";
+    text += "Expires:  " + format_rfc3339(n.expires_at) + "\n";
+    text += "Size:     " + size_text(n.size_bytes) + " (" + n.format + ", " + n.compression + ")\n";
+    text += "Download: " + base + "/api/backups/" + n.id + "/download\n\n";
+  }
+  text +=
+      "To keep a backup, download it before it expires (the links above need your API token), "
+      "or raise the project's retention_days in its backup settings and apply it to existing "
+      "backups (PUT /api/projects/" +
+      project_id + "/backup-settings with \"apply_to_existing\": true).\n";
+  return text;
+}
+
+}  // namespace
+
+std::vector<store::Backup> mark_expired_backups(db::Connection& conn, SystemTime now, int limit) {
+  std::vector<store::Backup> marked;
+  for (auto& b : store::list_expired_backups(conn, now, limit)) {
+    // Guarded (completed -> expired): a concurrent sweeper or a user's delete
+    // wins the row, and then its files are theirs to remove.
+    if (store::mark_backup_expired(conn, b.id)) {
+      b.status = "expired";
+      marked.push_back(std::move(b));
+    }
+  }
+  return marked;
+}
+
+int remove_backup_files(db::Connection& conn, const RetentionOptions& options,
+                        const std::vector<store::Backup>& expired) {
+  int removed = 0;
+  for (const auto& b : expired) {
+    try {
+      if (auto path = local_file_of(options.storage_dir, b.locations)) {
+        std::error_code ec;
+        if (fs::remove(*path, ec)) ++removed;
+        if (ec) spdlog::warn("retention: cannot remove '{}' of backup {}: {}", *path, b.id, ec.message());
+      }
+    } catch (const std::exception& e) {
+      // A location that fails the storage checks is left for an operator.
+      spdlog::warn("retention: local copy of backup {} not removed: {}", b.id, e.what());
+    }
+    if (options.delete_remote_copies) {
+      try {
+        options.delete_remote_copies(conn, b);
+      } catch (const std::exception& e) {
+        spdlog::warn("retention: remote copies of backup {} not removed: {}", b.id, e.what());
+      }
+    }
+  }
+  return removed;
+}
+
+int expire_backups(db::Connection& conn, const RetentionOptions& options, SystemTime now, SweepReport* report) {
+  auto marked = mark_expired_backups(conn, now, options.batch);
+  int files = remove_backup_files(conn, options, marked);
+  if (report) {
+    report->expired += static_cast<int>(marked.size());
+    report->files_removed += files;
+  }
+  if (!marked.empty()) spdlog::info("retention: {} backup(s) expired, {} file(s) removed", marked.size(), files);
+  return static_cast<int>(marked.size());
+}
+
+int send_expiry_notices(db::Connection& conn, const RetentionOptions& options, SystemTime now) {
+  if (options.smtp_url.empty()) return 0;
+  // Claim first (one statement: concurrent sweepers claim disjoint rows).
+  auto r = conn.query(
+      "UPDATE control_plane.backups b SET expiry_notice_for = b.expires_at "
+      "FROM control_plane.backup_settings s "
+      "WHERE b.id IN (SELECT b2.id FROM control_plane.backups b2 "
+      "               JOIN control_plane.backup_settings s2 ON s2.project_id = b2.project_id "
+      "               WHERE b2.status = 'completed' AND b2.expires_at > $1::timestamptz "
+      "                 AND b2.expires_at <= $1::timestamptz + $2::interval "
+      "                 AND b2.expiry_notice_for IS DISTINCT FROM b2.expires_at "
+      "                 AND coalesce(s2.notify_email, '') <> '' "
+      "               ORDER BY b2.expires_at LIMIT 500 FOR UPDATE OF b2 SKIP LOCKED) "
+      "  AND s.project_id = b.project_id "
+      "RETURNING b.id, b.project_id, b.created_at, b.expires_at, b.size_bytes, b.format, b.compression, "
+      "          s.notify_email",
+      now, options.expiry_notice);
+  std::map<std::pair<std::string, std::string>, std::vector<Notice>> by_project;  // (project, email)
+  for (int i = 0; i < r.rows(); ++i) {
+    by_project[{r.text(i, 1), r.text(i, 7)}].push_back(
+        Notice{r.text(i, 0), r.time(i, 2), r.time(i, 3), r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
+  }
+  int sent = 0;
+  for (auto& [key, items] : by_project) {
+    const auto& [project_id, email] = key;
+    std::sort(items.begin(), items.end(), [](const Notice& a, const Notice& b) { return a.expires_at < b.expires_at; });
+    std::string subject = std::to_string(items.size()) + " backup(s) of " + project_id + " expire soon";
+    try {
+      notify::send_email(notify::SmtpOptions{options.smtp_url, options.smtp_from},
+                         notify::Email{email, subject, notice_text(options, project_id, items)});
+      ++sent;
+    } catch (const std::exception& e) {
+      spdlog::warn("retention: expiry notice for '{}' to {} failed (retried next sweep): {}", project_id, email,
+                   e.what());
+      std::vector<std::string> ids;
+      for (const auto& n : items) ids.push_back(n.id);
+      conn.query("UPDATE control_plane.backups SET expiry_notice_for = NULL WHERE id = ANY($1::uuid[])",
+                 db::text_array(ids));
+    }
+  }
+  return sent;
+}
+
+std::optional<SystemTime> pre_restore_schema_time(const std::string& schema) {
+  static constexpr std::string_view kMarker = "__pre_restore_";
+  auto at = schema.rfind(kMarker);
+  if (!schema.starts_with("tenant_") || at == std::string::npos) return std::nullopt;
+  std::string digits;
+  for (char c : schema.substr(at + kMarker.size())) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      digits += c;
+    } else if (c != 't' && c != 'T' && c != 'z' && c != 'Z' && c != '_' && c != '-') {
+      return std::nullopt;
+    }
+  }
+  auto num = [&](std::size_t pos, std::size_t len) { return std::stoi(digits.substr(pos, len)); };
+  if (digits.size() == 14 || digits.size() == 8) {
+    year_month_day ymd{year{num(0, 4)}, month{static_cast<unsigned>(num(4, 2))}, day{static_cast<unsigned>(num(6, 2))}};
+    if (!ymd.ok()) return std::nullopt;
+    SystemTime t{sys_days{ymd}};
+    if (digits.size() == 14) {
+      int h = num(8, 2), m = num(10, 2), s = num(12, 2);
+      if (h > 23 || m > 59 || s > 60) return std::nullopt;
+      t += hours(h) + minutes(m) + seconds(s);
+    }
+    return t;
+  }
+  if (digits.size() == 10) return SystemTime{seconds(std::stoll(digits))};
+  if (digits.size() == 13) return SystemTime{milliseconds(std::stoll(digits))};
+  return std::nullopt;
+}
+
+int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chrono::hours keep) {
+  auto r = conn.exec(
+      "SELECT nspname, quote_ident(nspname) FROM pg_namespace "
+      "WHERE nspname LIKE 'tenant\\_%\\_\\_pre\\_restore\\_%' ORDER BY nspname");
+  int dropped = 0;
+  for (int i = 0; i < r.rows(); ++i) {
+    auto name = r.text(i, 0);
+    auto made = pre_restore_schema_time(name);
+    if (!made) {
+      spdlog::warn("retention: kept schema '{}': its timestamp cannot be read", name);
+      continue;
+    }
+    if (now - *made < keep) continue;
+    // IF EXISTS: another sweeper may have dropped it a moment ago.
+    conn.exec("DROP SCHEMA IF EXISTS " + r.text(i, 1) + " CASCADE");
+    spdlog::info("retention: dropped pre-restore schema '{}'", name);
+    ++dropped;
+  }
+  return dropped;
+}
+
+int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, SystemTime now) {
+  std::error_code ec;
+  if (!fs::is_directory(options.storage_dir, ec)) return 0;
+  std::set<std::string> referenced;
+  auto r = conn.exec("SELECT locations FROM control_plane.backups WHERE status = 'completed'");
+  for (int i = 0; i < r.rows(); ++i) {
+    try {
+      if (auto path = local_file_of(options.storage_dir, r.json(i, 0))) referenced.insert(normal(*path));
+    } catch (const std::exception&) {
+      // A location outside the storage checks: nothing of ours to protect or remove.
+    }
+  }
+  int removed = 0;
+  fs::recursive_directory_iterator it(options.storage_dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto& entry = *it;
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec)) continue;
+    auto name = entry.path().filename().string();
+    bool temp = is_temp_name(name);
+    if (!temp && (!has_backup_extension(name) || referenced.count(normal(entry.path())) != 0)) continue;
+    auto mtime = mtime_of(entry.path());
+    if (!mtime || now - *mtime < options.orphan_grace) continue;
+    std::error_code rm_ec;
+    if (fs::remove(entry.path(), rm_ec)) {
+      spdlog::info("retention: removed orphan file '{}'", entry.path().string());
+      ++removed;
+    }
+  }
+  if (ec) spdlog::warn("retention: orphan sweep of '{}' stopped: {}", options.storage_dir, ec.message());
+  return removed;
+}
+
+int apply_retention_to_existing(db::Connection& conn, const std::string& project_id, int retention_days) {
+  auto r = conn.query(
+      "UPDATE control_plane.backups SET expires_at = created_at + make_interval(days => $2::int) "
+      "WHERE project_id = $1 AND status = 'completed'",
+      project_id, retention_days);
+  return static_cast<int>(r.affected());
+}
+
+RetentionSweeper::RetentionSweeper(std::string conninfo, RetentionOptions options)
+    : conninfo_(std::move(conninfo)), options_(std::move(options)) {}
+
+SweepReport RetentionSweeper::run_once(SystemTime now) {
+  SweepReport report;
+  auto step = [&](const char* name, const std::function<void(db::Connection&)>& body) {
+    try {
+      if (conn_ && !conn_->ok()) conn_.reset();
+      if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(conninfo_));
+      body(*conn_);
+    } catch (const std::exception& e) {
+      spdlog::warn("retention: {} failed: {}", name, e.what());
+      if (conn_ && !conn_->idle()) conn_.reset();
+    }
+  };
+  step("expiry", [&](db::Connection& c) { expire_backups(c, options_, now, &report); });
+  step("expiry notices", [&](db::Connection& c) { report.notices_sent = send_expiry_notices(c, options_, now); });
+  step("pre-restore schemas",
+       [&](db::Connection& c) { report.schemas_dropped = drop_old_pre_restore_schemas(c, now, options_.restore_keep); });
+  step("orphan files", [&](db::Connection& c) { report.orphans_removed = remove_orphan_files(c, options_, now); });
+  return report;
+}
+
+}  // namespace tb::workflows
