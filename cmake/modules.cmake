@@ -18,7 +18,9 @@ tb_module(destinations DEPS tb_io Boost::json)
 tb_module(backup  DEPS tb_io tb_process tb_destinations Boost::json PostgreSQL::PostgreSQL)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
-tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io)
+# telegram: the Bot API client and backups as parts in a chat (libcurl).
+tb_module(telegram DEPS tb_io CURL::libcurl Boost::json)
+tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io tb_telegram)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
 tb_module(schedule DEPS tb_store tb_model tb_metrics)
 tb_module(api     DEPS tb_http tb_auth tb_store tb_model tb_web tb_workflows tb_destinations)

@@ -1,5 +1,6 @@
 // POST /api/backup/export, GET /api/backup/history, GET|DELETE /api/backups/{id},
-// GET /api/backups/{id}/download, POST /api/backups/{id}/download-link.
+// GET /api/backups/{id}/download (from the Telegram parts when the local copy
+// is gone), POST /api/backups/{id}/download-link, POST /api/backups/{id}/telegram.
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include "api/routes.hpp"
 #include "auth/signed_link.hpp"
 #include "workflows/files.hpp"
+#include "workflows/telegram.hpp"
 #include "destinations/local.hpp"
 #include "model/requests.hpp"
 #include "store/backups.hpp"
@@ -49,9 +51,6 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
     if (!settings.telegram_chat_id) {
       throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
     }
-    // Said plainly rather than accepted and silently skipped: the Telegram
-    // upload is not built yet.
-    throw_validation("destinations", "the Telegram destination is not available on this server yet");
   }
   if (body.storage_path) {
     // Checked on the real filesystem now (symlinks escaping STORAGE_DIR), and
@@ -66,6 +65,8 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   auto email = body.notify_email ? body.notify_email : settings.notify_email;
   if (email) payload["notify_email"] = *email;
   if (body.storage_path) payload["storage_path"] = *body.storage_path;
+  // The chat checked here is the one the job sends to.
+  if (contains(destinations, "telegram")) payload["telegram_chat_id"] = *settings.telegram_chat_id;
 
   store::NewJob job;
   job.type = "export";
@@ -127,7 +128,17 @@ http::Response download(ApiContext& ctx, http::Request& req) {
   if (backup->status != "completed") throw_conflict("backup is " + backup->status + ", not downloadable");
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup->locations);
   if (!path || !std::filesystem::exists(*path)) {
-    throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
+    // The local copy is gone: a verified copy fetched from the Telegram parts.
+    if (!workflows::telegram_location_of(backup->locations)) {
+      throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
+    }
+    try {
+      path = workflows::cached_copy_from_telegram(ctx.config, *backup);
+    } catch (const Error& e) {
+      record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "failed: " + e.message());
+      if (e.code() == ErrorCode::kNotFound || e.code() == ErrorCode::kConflict) throw;
+      throw Error(ErrorCode::kInternal, "the backup could not be fetched from Telegram: " + e.message(), e.detail());
+    }
   }
   if (!backup->sha256 || workflows::sha256_of_file(*path) != *backup->sha256) {
     record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "refused: checksum mismatch");
@@ -137,6 +148,40 @@ http::Response download(ApiContext& ctx, http::Request& req) {
   record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "ok");
   auto name = std::filesystem::path(*path).filename().string();
   return http::file_response(*path, name, workflows::content_type_for_name(name));
+}
+
+// POST /api/backups/{id}/telegram: a job that sends the local copy to the
+// project's chat. Refused before any job exists when Telegram is not set up,
+// the backup is not completed, its local copy is gone, or it is already there.
+http::Response send_to_telegram(ApiContext& ctx, http::Request& req) {
+  auto who = authenticate(ctx, req);
+  auto id = require_uuid_param(req, "id", "backup");
+  auto conn = ctx.pool.acquire();
+  auto backup = visible_backup(*conn, who, id);
+  if (ctx.config.telegram_bot_token.empty()) {
+    throw_validation("destinations", "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+  }
+  auto settings = store::get_backup_settings(*conn, backup.project_id);
+  if (!settings.telegram_chat_id) {
+    throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
+  }
+  if (backup.status != "completed") throw_conflict("backup is " + backup.status + ", it cannot be sent");
+  if (workflows::telegram_location_of(backup.locations)) throw_conflict("this backup is already in Telegram");
+  auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
+  if (!path || !std::filesystem::exists(*path)) throw_conflict("the local copy of this backup is gone");
+
+  store::NewJob job;
+  job.type = "telegram_send";
+  job.project_id = backup.project_id;
+  job.payload = boost::json::object{{"backup_id", backup.id}, {"telegram_chat_id", *settings.telegram_chat_id}};
+  job.max_attempts = ctx.config.job_max_attempts;
+  auto created = store::enqueue_job(*conn, job);
+  record_audit(*conn, req, who, backup.project_id, "backup.telegram", id, "accepted");
+  return http::json_data(boost::json::object{{"job_id", created.id},
+                                             {"status", store::to_string(created.status)},
+                                             {"project_id", backup.project_id},
+                                             {"created_at", format_rfc3339(created.created_at)}},
+                         202);
 }
 
 }  // namespace
@@ -165,10 +210,21 @@ std::vector<http::Route> backup_routes(ApiContext& ctx) {
          // unlisted file (swept later), never a listed backup without its file.
          store::mark_backup_deleted(*conn, id);
          workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
-         record_audit(*conn, req, who, backup.project_id, "backup.delete", id, "ok");
+         workflows::remove_telegram_cache(ctx.config, id);
+         std::string outcome = "ok";
+         if (workflows::telegram_location_of(backup.locations)) {
+           // Bots may delete messages for 48 hours only: what Telegram refuses
+           // is recorded as remaining, the delete itself does not fail.
+           auto locations = workflows::delete_telegram_copies(ctx.config, backup.locations);
+           store::update_backup_locations(*conn, id, locations);
+           auto tg = workflows::telegram_location_of(locations);
+           if (tg && tg->contains("remote_remains")) outcome = "ok: the Telegram copy remains";
+         }
+         record_audit(*conn, req, who, backup.project_id, "backup.delete", id, outcome);
          return http::json_data(store::to_json(*store::get_backup(*conn, id)));
        }},
       {"GET", "/api/backups/{id}/download", RateClass::kRead, [&ctx](Request& req) { return download(ctx, req); }},
+      {"POST", "/api/backups/{id}/telegram", RateClass::kWork, [&ctx](Request& req) { return send_to_telegram(ctx, req); }},
       {"POST", "/api/backups/{id}/download-link", RateClass::kRead,
        [&ctx](Request& req) {
          auto who = authenticate(ctx, req);

@@ -1,0 +1,411 @@
+#include "telegram/bot_api.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cmath>
+#include <random>
+#include <thread>
+
+namespace tb::telegram {
+namespace {
+
+namespace json = boost::json;
+
+struct Easy {
+  CURL* h = curl_easy_init();
+  curl_slist* headers = nullptr;
+  curl_mime* mime = nullptr;
+  ~Easy() {
+    if (mime) curl_mime_free(mime);
+    if (headers) curl_slist_free_all(headers);
+    if (h) curl_easy_cleanup(h);
+  }
+};
+
+std::size_t append_body(char* data, std::size_t size, std::size_t n, void* arg) {
+  static_cast<std::string*>(arg)->append(data, size * n);
+  return size * n;
+}
+
+struct HeaderCapture {
+  std::string retry_after;
+};
+std::size_t capture_header(char* data, std::size_t size, std::size_t n, void* arg) {
+  std::string_view line(data, size * n);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    std::string lower(line.substr(0, kName.size()));
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower == kName) {
+      auto v = line.substr(kName.size());
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+      static_cast<HeaderCapture*>(arg)->retry_after = std::string(v);
+    }
+  }
+  return size * n;
+}
+
+int on_progress(void* arg, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* cancel = static_cast<const std::atomic<bool>*>(arg);
+  return cancel && cancel->load() ? 1 : 0;
+}
+
+// A byte range of an open file, read by curl for the multipart "document".
+struct FileRange {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::uint64_t pos = 0;
+};
+std::size_t read_range(char* buffer, std::size_t size, std::size_t n, void* arg) {
+  auto* r = static_cast<FileRange*>(arg);
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size * n, r->length - r->pos));
+  std::size_t got = 0;
+  while (got < want) {
+    ssize_t k = ::pread(r->fd, buffer + got, want - got, static_cast<off_t>(r->offset + r->pos + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return CURL_READFUNC_ABORT;  // error, or the file shrank
+    got += static_cast<std::size_t>(k);
+  }
+  r->pos += got;
+  return got;
+}
+int seek_range(void* arg, curl_off_t offset, int origin) {
+  auto* r = static_cast<FileRange*>(arg);
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > r->length) return CURL_SEEKFUNC_FAIL;
+  r->pos = static_cast<std::uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+double default_jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string string_of(const json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_int64()) return std::to_string(v.as_int64());
+  if (v.is_uint64()) return std::to_string(v.as_uint64());
+  return json::serialize(v);
+}
+
+}  // namespace
+
+ApiError::ApiError(bool permanent, int error_code, std::string description, std::string detail)
+    : tb::Error(ErrorCode::kInternal, "telegram destination failed: " + description, std::move(detail)),
+      permanent_(permanent),
+      error_code_(error_code),
+      description_(std::move(description)) {}
+
+std::chrono::milliseconds ChatPacer::reserve(const std::string& chat_id) {
+  std::lock_guard lock(mutex_);
+  auto now = clock_.steady_now();
+  auto& next = next_[chat_id];
+  auto slot = std::max(now, next);
+  next = slot + interval_;
+  return std::chrono::ceil<std::chrono::milliseconds>(slot - now);
+}
+
+ChatPacer& ChatPacer::shared() {
+  static ChatPacer pacer(RealClock::instance());
+  return pacer;
+}
+
+struct BotApi::Reply {
+  CURLcode curl = CURLE_OK;
+  std::string curl_error;
+  long status = 0;
+  std::string body;
+  std::string retry_after_header;
+  bool json_expected = true;
+  json::value json;  // the parsed body when json_expected
+};
+
+BotApi::BotApi(BotOptions options) : options_(std::move(options)) {
+  if (!options_.clock) options_.clock = &RealClock::instance();
+  if (!options_.jitter) options_.jitter = default_jitter;
+  if (!options_.pacer) options_.pacer = &ChatPacer::shared();
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+}
+
+std::string BotApi::scrub(std::string text) const {
+  if (options_.token.empty()) return text;
+  for (auto at = text.find(options_.token); at != std::string::npos; at = text.find(options_.token, at)) {
+    text.replace(at, options_.token.size(), "<token>");
+  }
+  return text;
+}
+
+void BotApi::check_cancel() const {
+  if (options_.cancel && options_.cancel->load()) throw Cancelled();
+}
+
+void BotApi::wait(std::chrono::milliseconds d) {
+  if (d <= std::chrono::milliseconds::zero()) return;
+  if (options_.sleep) {
+    options_.sleep(d);
+    check_cancel();
+    return;
+  }
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+    check_cancel();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(100), until - std::chrono::steady_clock::now()));
+  }
+  check_cancel();
+}
+
+template <class Attempt>
+BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
+  std::string last;
+  int last_code = 0;
+  int backoffs = 0;
+  for (int n = 1; n <= options_.max_attempts; ++n) {
+    check_cancel();
+    Reply r = attempt();
+    check_cancel();
+    std::chrono::milliseconds delay{0};
+    bool retry_after_given = false;
+    if (r.curl != CURLE_OK) {
+      if (r.curl == CURLE_ABORTED_BY_CALLBACK) throw Cancelled();
+      last = "network error: " + scrub(r.curl_error.empty() ? curl_easy_strerror(r.curl) : r.curl_error);
+      last_code = 0;
+    } else {
+      bool ok_reply = r.status >= 200 && r.status < 300;
+      const json::object* obj = r.json.is_object() ? &r.json.as_object() : nullptr;
+      if (!r.json_expected && ok_reply) return r;
+      if (obj && ok_reply && obj->contains("ok") && obj->at("ok").is_bool() && obj->at("ok").as_bool() && obj->contains("result")) return r;
+      int code = static_cast<int>(r.status);
+      std::string description;
+      std::int64_t retry_after = -1;
+      if (obj && obj->contains("ok")) {
+        if (auto* c = obj->if_contains("error_code"); c && c->is_int64()) code = static_cast<int>(c->as_int64());
+        if (auto* d = obj->if_contains("description"); d && d->is_string()) description = std::string(d->as_string());
+        if (auto* p = obj->if_contains("parameters"); p && p->is_object()) {
+          if (auto* ra = p->as_object().if_contains("retry_after"); ra && ra->is_int64()) retry_after = ra->as_int64();
+        }
+      }
+      if (retry_after < 0 && !r.retry_after_header.empty()) {
+        retry_after = std::strtoll(r.retry_after_header.c_str(), nullptr, 10);
+      }
+      if (description.empty()) {
+        if (ok_reply) description = "unreadable reply from the Bot API";
+        else if (code == 413) description = "Request Entity Too Large";
+        else description = "HTTP " + std::to_string(r.status);
+      }
+      description = scrub(description);
+      last = description;
+      last_code = code;
+      if (ok_reply) {
+        // A truncated or malformed answer: the call may or may not have been
+        // done; retrying is what the Bot API docs expect of clients.
+      } else if (code == 429) {
+        if (retry_after < 0) retry_after = 1;
+        delay = std::chrono::seconds(retry_after);
+        retry_after_given = true;
+        if (delay > options_.max_retry_after) {
+          throw ApiError(false, 429, description, what + ": retry_after " + std::to_string(retry_after) + " s is too long");
+        }
+      } else if (code >= 500 || r.status >= 500) {
+        // retried below
+      } else {
+        throw ApiError(true, code, description, what + ": HTTP " + std::to_string(r.status));
+      }
+    }
+    if (n == options_.max_attempts) break;
+    if (!retry_after_given) {
+      auto base = options_.backoff_base.count() * std::pow(2.0, backoffs++);
+      auto capped = std::min<double>(base, static_cast<double>(options_.backoff_cap.count()));
+      delay = std::chrono::milliseconds(static_cast<std::int64_t>(capped * (0.5 + options_.jitter())));
+    }
+    spdlog::warn("telegram {}: attempt {} failed ({}); retrying in {} ms", what, n, last, delay.count());
+    wait(delay);
+  }
+  throw ApiError(false, last_code, last,
+                 what + ": gave up after " + std::to_string(options_.max_attempts) + " attempts");
+}
+
+namespace {
+
+// One HTTP exchange; never throws for HTTP or transport failures.
+template <class Setup>
+void perform(const BotOptions& o, Easy& e, const std::string& url, std::string& body, HeaderCapture& hc,
+             long& status, CURLcode& code, std::string& error, Setup setup) {
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(e.h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e.h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(e.h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e.h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o.connect_timeout.count()));
+  curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::max<std::int64_t>(1, o.idle_timeout.count())));
+  curl_easy_setopt(e.h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(e.h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(e.h, CURLOPT_HEADERFUNCTION, capture_header);
+  curl_easy_setopt(e.h, CURLOPT_HEADERDATA, &hc);
+  curl_easy_setopt(e.h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(e.h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(e.h, CURLOPT_XFERINFODATA, o.cancel);
+  curl_easy_setopt(e.h, CURLOPT_PROTOCOLS_STR, "http,https");
+  e.headers = curl_slist_append(e.headers, "Expect:");
+  setup(e);
+  curl_easy_setopt(e.h, CURLOPT_HTTPHEADER, e.headers);
+  code = curl_easy_perform(e.h);
+  error = errbuf;
+  curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &status);
+}
+
+void parse_json_into(const std::string& body, json::value& out) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (!ec) out = std::move(v);
+}
+
+}  // namespace
+
+SentDocument BotApi::send_document(const std::string& chat_id, const std::string& path, std::uint64_t offset,
+                                   std::uint64_t length, const std::string& file_name, const std::string& caption) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::kInternal, "backup file cannot be read", path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  std::string url = options_.api_url + "/bot" + options_.token + "/sendDocument";
+  auto reply = with_retries("sendDocument", [&] {
+    // The pacer is asked before every call, retries included: each is a message.
+    wait(options_.pacer->reserve(chat_id));
+    Reply r;
+    Easy e;
+    FileRange range{fd, offset, length, 0};
+    e.mime = curl_mime_init(e.h);
+    auto* p = curl_mime_addpart(e.mime);
+    curl_mime_name(p, "chat_id");
+    curl_mime_data(p, chat_id.c_str(), CURL_ZERO_TERMINATED);
+    if (!caption.empty()) {
+      p = curl_mime_addpart(e.mime);
+      curl_mime_name(p, "caption");
+      curl_mime_data(p, caption.c_str(), CURL_ZERO_TERMINATED);
+    }
+    p = curl_mime_addpart(e.mime);
+    curl_mime_name(p, "document");
+    curl_mime_filename(p, file_name.c_str());
+    curl_mime_type(p, "application/octet-stream");
+    // A known size: curl sends a Content-Length, not chunked encoding.
+    curl_mime_data_cb(p, static_cast<curl_off_t>(length), read_range, seek_range, nullptr, &range);
+    HeaderCapture hc;
+    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error,
+            [&](Easy& x) { curl_easy_setopt(x.h, CURLOPT_MIMEPOST, x.mime); });
+    r.retry_after_header = hc.retry_after;
+    parse_json_into(r.body, r.json);
+    return r;
+  });
+  const auto& msg = reply.json.at("result").as_object();
+  SentDocument out;
+  try {
+    out.message_id = msg.at("message_id").to_number<std::int64_t>();
+    out.chat_id = string_of(msg.at("chat").at("id"));
+    const auto& doc = msg.at("document").as_object();
+    out.file_id = std::string(doc.at("file_id").as_string());
+    out.file_unique_id = std::string(doc.at("file_unique_id").as_string());
+    if (auto* s = doc.if_contains("file_size")) out.file_size = s->to_number<std::uint64_t>();
+    if (auto* n = doc.if_contains("file_name"); n && n->is_string()) out.file_name = std::string(n->as_string());
+  } catch (const std::exception& e) {
+    throw ApiError(false, 0, "unexpected sendDocument reply", scrub(e.what()));
+  }
+  if (out.file_size != 0 && out.file_size != length) {
+    throw ApiError(false, 0, "Telegram stored " + std::to_string(out.file_size) + " bytes of a " +
+                                 std::to_string(length) + "-byte part");
+  }
+  return out;
+}
+
+namespace {
+std::string post_json_body(const json::object& o) { return json::serialize(o); }
+}  // namespace
+
+std::string BotApi::get_file_path(const std::string& file_id) {
+  std::string url = options_.api_url + "/bot" + options_.token + "/getFile";
+  std::string payload = post_json_body(json::object{{"file_id", file_id}});
+  auto reply = with_retries("getFile", [&] {
+    Reply r;
+    Easy e;
+    HeaderCapture hc;
+    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
+      x.headers = curl_slist_append(x.headers, "Content-Type: application/json");
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, payload.c_str());
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    });
+    r.retry_after_header = hc.retry_after;
+    parse_json_into(r.body, r.json);
+    return r;
+  });
+  const auto& result = reply.json.at("result").as_object();
+  auto* fp = result.if_contains("file_path");
+  if (!fp || !fp->is_string()) throw ApiError(true, 0, "Telegram gave no file_path for a part");
+  return std::string(fp->as_string());
+}
+
+void BotApi::download(const std::string& file_path, const std::function<void(const char*, std::size_t)>& on_data,
+                      const std::function<void()>& on_restart) {
+  std::string url = options_.api_url + "/file/bot" + options_.token + "/" + file_path;
+  bool first = true;
+  struct Sink {
+    const std::function<void(const char*, std::size_t)>* on_data;
+    long status = 0;
+    CURL* h = nullptr;
+    std::string error_body;
+  };
+  with_retries("file download", [&] {
+    if (!first && on_restart) on_restart();
+    first = false;
+    Reply r;
+    r.json_expected = false;
+    Easy e;
+    HeaderCapture hc;
+    Sink sink{&on_data, 0, e.h, {}};
+    // Bytes go to on_data only for a 200; an error page is kept for its description.
+    auto write = +[](char* data, std::size_t size, std::size_t n, void* arg) -> std::size_t {
+      auto* s = static_cast<Sink*>(arg);
+      if (s->status == 0) curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+      if (s->status == 200) (*s->on_data)(data, size * n);
+      else if (s->error_body.size() < 4096) s->error_body.append(data, size * n);
+      return size * n;
+    };
+    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
+      curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, write);
+      curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &sink);
+    });
+    r.body = sink.error_body;
+    r.retry_after_header = hc.retry_after;
+    if (r.status != 200) parse_json_into(r.body, r.json);
+    return r;
+  });
+}
+
+void BotApi::delete_message(const std::string& chat_id, std::int64_t message_id) {
+  std::string url = options_.api_url + "/bot" + options_.token + "/deleteMessage";
+  std::string payload = post_json_body(json::object{{"chat_id", chat_id}, {"message_id", message_id}});
+  with_retries("deleteMessage", [&] {
+    Reply r;
+    Easy e;
+    HeaderCapture hc;
+    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
+      x.headers = curl_slist_append(x.headers, "Content-Type: application/json");
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, payload.c_str());
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    });
+    r.retry_after_header = hc.retry_after;
+    parse_json_into(r.body, r.json);
+    return r;
+  });
+}
+
+}  // namespace tb::telegram

@@ -1,0 +1,175 @@
+#include "workflows/telegram.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "core/error.hpp"
+#include "workflows/files.hpp"
+
+namespace tb::workflows {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+std::string cache_dir(const config::Config& config, const std::string& backup_id) {
+  return config.storage_dir + "/.cache/telegram/" + backup_id;
+}
+
+}  // namespace
+
+telegram::BotOptions bot_options(const config::Config& config, const std::atomic<bool>* cancel) {
+  telegram::BotOptions o;
+  o.api_url = config.telegram_api_url;
+  o.token = config.telegram_bot_token;
+  o.cancel = cancel;
+  return o;
+}
+
+std::optional<json::object> telegram_location_of(const json::value& locations) {
+  if (!locations.is_array()) return std::nullopt;
+  for (const auto& loc : locations.as_array()) {
+    if (!loc.is_object()) continue;
+    auto* type = loc.as_object().if_contains("type");
+    if (type && type->is_string() && type->as_string() == "telegram") return loc.as_object();
+  }
+  return std::nullopt;
+}
+
+std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
+                                       const std::string& dest_path, const std::atomic<bool>* cancel) {
+  auto location = telegram_location_of(backup.locations);
+  if (!location) throw Error(ErrorCode::kNotFound, "this backup has no copy in Telegram");
+  if (config.telegram_bot_token.empty()) {
+    throw Error(ErrorCode::kNotFound, "the backup's Telegram copy cannot be read: TELEGRAM_BOT_TOKEN is unset");
+  }
+  telegram::BotApi api(bot_options(config, cancel));
+  telegram::fetch_file(api, *location, backup.sha256.value_or(""), dest_path);
+  return dest_path;
+}
+
+std::string cached_copy_from_telegram(const config::Config& config, const store::Backup& backup) {
+  auto location = telegram_location_of(backup.locations);
+  if (!location) throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
+  std::string name = "backup";
+  if (auto* n = location->if_contains("file_name"); n && n->is_string() && !n->as_string().empty()) {
+    name = std::string(n->as_string());
+  }
+  if (name.find('/') != std::string::npos || name.starts_with(".")) name = "backup";
+  auto dir = cache_dir(config, backup.id);
+  auto path = dir + "/" + name;
+  if (fs::exists(path) && backup.sha256 && sha256_of_file(path) == *backup.sha256) return path;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::kInternal, "cannot prepare the download", dir + ": " + ec.message());
+  return fetch_backup_from_telegram(config, backup, path);
+}
+
+void remove_telegram_cache(const config::Config& config, const std::string& backup_id) {
+  std::error_code ec;
+  fs::remove_all(cache_dir(config, backup_id), ec);
+}
+
+json::value delete_telegram_copies(const config::Config& config, const json::value& locations) {
+  if (!locations.is_array()) return locations;
+  json::array out;
+  for (const auto& loc : locations.as_array()) {
+    auto* type = loc.is_object() ? loc.as_object().if_contains("type") : nullptr;
+    if (!type || !type->is_string() || type->as_string() != "telegram") {
+      out.push_back(loc);
+      continue;
+    }
+    auto o = loc.as_object();
+    if (config.telegram_bot_token.empty()) {
+      o["remote_remains"] = true;
+      out.push_back(std::move(o));
+      continue;
+    }
+    try {
+      telegram::BotApi api(bot_options(config));
+      auto r = telegram::delete_parts(api, std::move(o));
+      out.push_back(std::move(r.location));
+    } catch (const std::exception& e) {
+      auto kept = loc.as_object();
+      kept["remote_remains"] = true;
+      spdlog::warn("telegram: deleting a backup's parts failed: {}", e.what());
+      out.push_back(std::move(kept));
+    }
+  }
+  return out;
+}
+
+json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx, const TelegramUpload& upload,
+                                const json::object& progress_base) {
+  if (config.telegram_bot_token.empty()) {
+    throw jobs::PermanentError("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
+  }
+  if (upload.chat_id.empty()) {
+    throw jobs::PermanentError("telegram destination failed: the project has no Telegram chat id");
+  }
+  // Parts an earlier attempt confirmed for this very file and chat.
+  std::vector<telegram::Part> confirmed;
+  if (ctx.job().progress.is_object()) {
+    if (auto* t = ctx.job().progress.as_object().if_contains("telegram"); t && t->is_object()) {
+      const auto& to = t->as_object();
+      auto* sha = to.if_contains("sha256");
+      auto* chat = to.if_contains("chat_id");
+      auto* parts = to.if_contains("parts");
+      if (sha && sha->is_string() && sha->as_string() == upload.sha256 && chat && chat->is_string() &&
+          chat->as_string() == upload.chat_id && parts && parts->is_array()) {
+        for (const auto& p : parts->as_array()) {
+          try {
+            confirmed.push_back(telegram::part_from_json(p));
+          } catch (const std::exception&) {
+            // A record we cannot read: that part is sent again.
+          }
+        }
+      }
+    }
+  }
+  if (!confirmed.empty()) {
+    spdlog::info("job {}: {} Telegram part(s) confirmed by an earlier attempt are reused", ctx.job().id,
+                 confirmed.size());
+  }
+
+  telegram::UploadSpec spec;
+  spec.path = upload.path;
+  spec.file_name = upload.file_name;
+  spec.chat_id = upload.chat_id;
+  spec.size = upload.size;
+  spec.sha256 = upload.sha256;
+  spec.part_size = config.telegram_part_size;
+  spec.project_id = upload.project_id;
+  spec.created_at = upload.created_at;
+  const int count = telegram::part_count(spec.size, spec.part_size);
+
+  auto report = [&](const std::vector<telegram::Part>& parts) {
+    json::array arr;
+    std::uint64_t bytes = 0;
+    for (const auto& p : parts) {
+      arr.push_back(telegram::to_json(p));
+      bytes += p.size;
+    }
+    auto progress = progress_base;
+    progress["stage"] = "telegram";
+    progress["telegram"] = json::object{{"sha256", upload.sha256},
+                                        {"chat_id", upload.chat_id},
+                                        {"part_count", count},
+                                        {"uploaded_bytes", bytes},
+                                        {"parts", std::move(arr)}};
+    ctx.report_progress(std::move(progress));
+  };
+  report(confirmed);
+
+  telegram::BotApi api(bot_options(config, &ctx.cancel_flag()));
+  try {
+    return telegram::upload_file(api, spec, confirmed, report);
+  } catch (const telegram::ApiError& e) {
+    if (e.permanent()) throw jobs::PermanentError(e.message(), e.detail());
+    throw;
+  }
+}
+
+}  // namespace tb::workflows

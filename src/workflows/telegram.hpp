@@ -1,0 +1,80 @@
+// The Telegram destination, as the jobs and routes use it (DESIGN §6, issue 4):
+// a backup's local file is sent to the project's chat in parts after it was
+// committed locally (see telegram/parts.hpp for the part layout and the
+// location record), fetched back when the local copy is gone, and its
+// messages deleted with the backup.
+//
+// Invariants:
+// - An upload runs only after the local copy is durable; the backups row that
+//   lists both locations is written by the job's completion transaction, so a
+//   backup is `completed` only when every part was confirmed.
+// - Confirmed parts are kept in the job's progress ({"telegram": {"sha256",
+//   "chat_id", "parts"}}); a retried attempt re-sends only the parts missing
+//   for the same file (same SHA-256) and chat.
+// - Permanent Bot API errors (400/401/403/413) become jobs::PermanentError
+//   "telegram destination failed: <Telegram's description>"; the rest retry.
+// - The bot token is never in a returned value, error or log line.
+#pragma once
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "jobs/worker.hpp"
+#include "store/backups.hpp"
+#include "telegram/bot_api.hpp"
+#include "telegram/parts.hpp"
+
+namespace tb::workflows {
+
+// Bot API options from the configuration (TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN).
+telegram::BotOptions bot_options(const config::Config& config, const std::atomic<bool>* cancel = nullptr);
+
+// The {"type":"telegram",...} entry of a backup's locations, if any.
+std::optional<boost::json::object> telegram_location_of(const boost::json::value& locations);
+
+// For the restore job and downloads: fetches the backup's Telegram copy into
+// dest_path (every part's and the whole file's SHA-256 verified against the
+// backup's sha256; dest_path appears only complete). Returns dest_path.
+// Throws tb::Error kNotFound when the backup has no Telegram copy or no bot
+// token is configured, kConflict when the copy is damaged, and
+// telegram::ApiError when Telegram fails.
+std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
+                                       const std::string& dest_path, const std::atomic<bool>* cancel = nullptr);
+
+// For GET /api/backups/{id}/download when the local copy is gone: a verified
+// copy under STORAGE_DIR/.cache/telegram/<backup id>/<file name>, fetched on
+// first use and reused while its SHA-256 still matches. Returns its path.
+std::string cached_copy_from_telegram(const config::Config& config, const store::Backup& backup);
+// Removes that cached copy (with the backup); a missing one is not an error.
+void remove_telegram_cache(const config::Config& config, const std::string& backup_id);
+
+// For DELETE /api/backups/{id} and retention: tries deleteMessage for every
+// part; returns the locations to store (store::update_backup_locations): the
+// Telegram entry's parts marked "deleted", or "remote_remains": true where
+// Telegram refused (older than 48 hours) or could not be reached, or when no
+// bot token is configured. Never throws for Telegram failures; returns
+// `locations` unchanged when there is no Telegram copy.
+boost::json::value delete_telegram_copies(const config::Config& config, const boost::json::value& locations);
+
+struct TelegramUpload {
+  std::string path;       // the committed local file
+  std::string file_name;  // its name
+  std::uint64_t size = 0;
+  std::string sha256;
+  std::string chat_id;
+  std::string project_id;
+  SystemTime created_at{};
+};
+// The job step: uploads `upload` to Telegram, reusing the parts an earlier
+// attempt of this job confirmed (ctx.job().progress["telegram"]) and
+// reporting each confirmed part through ctx.report_progress(progress_base +
+// {"telegram": ...}). Returns the location record. Permanent failures throw
+// jobs::PermanentError; others rethrow for a retry.
+boost::json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx,
+                                       const TelegramUpload& upload, const boost::json::object& progress_base);
+
+}  // namespace tb::workflows
