@@ -5,9 +5,11 @@
 #include "api/routes.hpp"
 #include "model/json_body.hpp"
 #include "model/requests.hpp"
+#include "model/schedule.hpp"
 #include "store/audit.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "workflows/retention.hpp"
 
 namespace tb::api {
 namespace {
@@ -36,33 +38,10 @@ std::string audit_text(const std::vector<store::AuditEntry>& entries) {
 }
 
 // Settings travel as JSON with the schedule as an object; the store keeps
-// the schedule as its JSON text ("off" when there is none).
-model::Schedule schedule_from_text(const std::string& text) {
-  model::Schedule s;
-  if (text.empty() || text == "off") return s;
-  auto v = boost::json::parse(text).as_object();
-  auto get = [&](const char* k) {
-    auto* p = v.if_contains(k);
-    return p && p->is_string() ? std::string(p->as_string()) : std::string();
-  };
-  s.kind = get("kind");
-  s.time = get("time");
-  s.day = get("day");
-  s.expr = get("expr");
-  return s;
-}
-
-boost::json::object schedule_json(const model::Schedule& s) {
-  boost::json::object o{{"kind", s.kind}};
-  if (!s.time.empty()) o["time"] = s.time;
-  if (!s.day.empty()) o["day"] = s.day;
-  if (!s.expr.empty()) o["expr"] = s.expr;
-  return o;
-}
-
+// the schedule as its text form (model/schedule.hpp).
 model::BackupSettings to_model(const store::BackupSettings& s) {
   model::BackupSettings m;
-  m.schedule = schedule_from_text(s.schedule);
+  m.schedule = model::schedule_from_text(s.schedule);
   m.retention_days = s.retention_days;
   m.destinations = s.destinations;
   m.telegram_chat_id = s.telegram_chat_id;
@@ -75,7 +54,7 @@ model::BackupSettings to_model(const store::BackupSettings& s) {
 store::BackupSettings to_store(const std::string& project_id, const model::BackupSettings& m) {
   store::BackupSettings s;
   s.project_id = project_id;
-  s.schedule = m.schedule.kind == "off" ? "off" : boost::json::serialize(schedule_json(m.schedule));
+  s.schedule = model::schedule_to_text(m.schedule);
   s.retention_days = m.retention_days;
   s.destinations = m.destinations;
   s.telegram_chat_id = m.telegram_chat_id;
@@ -87,7 +66,7 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
 
 boost::json::object settings_json(const store::BackupSettings& s) {
   auto o = store::to_json(s);
-  o["schedule"] = schedule_json(schedule_from_text(s.schedule));
+  o["schedule"] = model::schedule_json(model::schedule_from_text(s.schedule));
   return o;
 }
 
@@ -126,7 +105,13 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto project = require_project(*conn, who, req.params["id"]);
          auto current = store::get_backup_settings(*conn, project.id);
          auto updated = model::parse_settings_update(req.body, to_model(current));
+         // Settings and the recomputed expiry dates change together or not at all.
+         db::Transaction tx(*conn);
          auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));
+         if (updated.apply_to_existing) {
+           workflows::apply_retention_to_existing(*conn, project.id, saved.retention_days);
+         }
+         tx.commit();
          record_audit(*conn, req, who, project.id, "settings.update", project.id, "ok");
          return http::json_data(settings_json(saved));
        }},
