@@ -101,6 +101,12 @@ json::value delete_telegram_copies(const config::Config& config, const json::val
   return out;
 }
 
+void delete_telegram_copies_of(const config::Config& config, db::Connection& conn, const store::Backup& backup) {
+  remove_telegram_cache(config, backup.id);
+  if (!telegram_location_of(backup.locations)) return;
+  store::update_backup_locations(conn, backup.id, delete_telegram_copies(config, backup.locations));
+}
+
 json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx, const TelegramUpload& upload,
                                 const json::object& progress_base) {
   if (config.telegram_bot_token.empty()) {

@@ -60,6 +60,11 @@ void remove_telegram_cache(const config::Config& config, const std::string& back
 // `locations` unchanged when there is no Telegram copy.
 boost::json::value delete_telegram_copies(const config::Config& config, const boost::json::value& locations);
 
+// The same for retention (RetentionOptions::delete_remote_copies): deletes the
+// expired backup's messages, stores the updated locations and drops the
+// download cache of the backup.
+void delete_telegram_copies_of(const config::Config& config, db::Connection& conn, const store::Backup& backup);
+
 struct TelegramUpload {
   std::string path;       // the committed local file
   std::string file_name;  // its name
