@@ -25,6 +25,7 @@
 #include "schedule/scheduler.hpp"
 #include "workflows/handlers.hpp"
 #include "workflows/retention.hpp"
+#include "workflows/telegram.hpp"
 
 namespace tb::app {
 namespace {
@@ -117,6 +118,10 @@ int serve(const config::Config& config, const ServeOptions& options) {
     ret.public_url = config.public_url;
     ret.expiry_notice = std::chrono::hours(24) * config.expiry_notice_days;
     ret.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
+    // Telegram messages of expired backups, where the Bot API still allows it.
+    ret.delete_remote_copies = [&config](db::Connection& c, const store::Backup& b) {
+      workflows::delete_telegram_copies_of(config, c, b);
+    };
     sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);
     loops.push_back(std::make_unique<schedule::PeriodicTask>(
         "scheduler", config.scheduler_tick, [&s = *scheduler] { s.tick(RealClock::instance().now()); }));
