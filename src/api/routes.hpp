@@ -17,5 +17,6 @@ std::vector<http::Route> system_routes(ApiContext& ctx);
 std::vector<http::Route> project_routes(ApiContext& ctx);
 std::vector<http::Route> backup_routes(ApiContext& ctx);
 std::vector<http::Route> job_routes(ApiContext& ctx);
+std::vector<http::Route> restore_routes(ApiContext& ctx);
 
 }  // namespace tb::api

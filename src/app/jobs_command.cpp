@@ -10,6 +10,7 @@
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
+#include "workflows/restore_job.hpp"
 
 namespace tb::app {
 namespace {
@@ -66,12 +67,8 @@ int run_restore_command(const config::Config& config, const RestoreCommandOption
   auto conn = db::Connection::open(config.database_url);
   auto backup = store::get_backup(conn, request.backup_id);
   if (!backup) throw Error(ErrorCode::kNotFound, "backup " + request.backup_id + " not found");
-  store::NewJob job;
-  job.type = "restore";
-  job.project_id = backup->project_id;
-  job.payload = {{"backup_id", backup->id}};
-  job.max_attempts = 1;
-  auto created = store::enqueue_job(conn, job);
+  // The same checks as the API: restorable, one restore per project at a time.
+  auto created = workflows::enqueue_restore(conn, *backup, std::chrono::system_clock::now(), "cli");
   std::cerr << "queued restore job " << created.id << "\n";
   if (options.no_wait) {
     std::cout << created.id << "\n";

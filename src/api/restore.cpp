@@ -1,0 +1,49 @@
+// POST /api/backup/restore {backup_id} → 202 job. Another project's backup (or
+// an unknown one) is "not found", like GET /api/backups/{id}; a backup that is
+// deleted or expired, or a second restore of a project while one is pending or
+// running, is 409 CONFLICT and changes nothing.
+#include <boost/json.hpp>
+
+#include "api/routes.hpp"
+#include "model/requests.hpp"
+#include "store/backups.hpp"
+#include "store/jobs.hpp"
+#include "workflows/restore_job.hpp"
+
+namespace tb::api {
+namespace {
+
+http::Response enqueue_restore(ApiContext& ctx, http::Request& req) {
+  auto who = authenticate(ctx, req);
+  auto body = model::parse_restore_request(req.body);
+  auto conn = ctx.pool.acquire();
+  auto backup = store::get_backup(*conn, body.backup_id);
+  if (!backup || !who.can_access(backup->project_id)) throw_not_found("backup not found");
+  store::Job job;
+  try {
+    job = workflows::enqueue_restore(*conn, *backup, ctx.clock.now(), who.subject);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kConflict) {
+      record_audit(*conn, req, who, backup->project_id, "backup.restore", backup->id, "refused: " + e.message());
+    }
+    throw;
+  }
+  record_audit(*conn, req, who, backup->project_id, "backup.restore", backup->id, "accepted");
+  return http::json_data(boost::json::object{{"job_id", job.id},
+                                             {"status", store::to_string(job.status)},
+                                             {"project_id", job.project_id.value_or("")},
+                                             {"backup_id", backup->id},
+                                             {"created_at", format_rfc3339(job.created_at)}},
+                         202);
+}
+
+}  // namespace
+
+std::vector<http::Route> restore_routes(ApiContext& ctx) {
+  return {
+      {"POST", "/api/backup/restore", http::RateClass::kWork,
+       [&ctx](http::Request& req) { return enqueue_restore(ctx, req); }},
+  };
+}
+
+}  // namespace tb::api

@@ -1,0 +1,162 @@
+// The "restore" job: load the backup, find its file, take the project lock,
+// run backup::run_restore (SHA-256 first, one transaction), report which
+// schema was set aside. Refusals (a damaged file, a dump straying outside
+// its schema, a backup no longer restorable) fail the job permanently; the
+// schema is unchanged in every failing case.
+#include "workflows/restore_job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "backup/restore.hpp"
+#include "store/audit.hpp"
+#include "store/projects.hpp"
+#include "workflows/files.hpp"
+
+namespace tb::workflows {
+namespace {
+
+// Advisory lock classes (the first key of pg_advisory_lock(int, int)); the
+// second key is hashtext(project_id).
+constexpr int kRequestLockClass = 0x7462'0001;  // enqueue check (transaction lock)
+constexpr int kProjectLockClass = 0x7462'0002;  // a running restore or export (session lock)
+
+// Where the stored bytes are. Today: the local copy. The Telegram copy
+// (download its parts into a temporary file) plugs in here when the local one
+// is gone.
+std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup) {
+  auto path = local_file_of(deps.config.storage_dir, backup.locations);
+  if (!path || !std::filesystem::exists(*path)) {
+    throw jobs::PermanentError("the local copy of this backup is gone; nothing was restored",
+                               path ? *path : std::string("no local location"));
+  }
+  return *path;
+}
+
+std::string string_field(const boost::json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+}  // namespace
+
+void require_restorable(const store::Backup& backup, SystemTime now) {
+  if (backup.status == "deleted") throw_conflict("this backup was deleted and cannot be restored");
+  if (backup.status == "expired" || (backup.expires_at && *backup.expires_at <= now)) {
+    throw_conflict("this backup has expired and cannot be restored");
+  }
+  if (backup.status != "completed") throw_conflict("this backup is " + backup.status + " and cannot be restored");
+  if (!backup.sha256) throw_conflict("this backup has no checksum and cannot be restored");
+}
+
+store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, SystemTime now,
+                           const std::string& requested_by) {
+  require_restorable(backup, now);
+  db::Transaction tx(conn);
+  conn.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", kRequestLockClass, backup.project_id);
+  auto running = conn.query(
+      "SELECT id FROM control_plane.jobs WHERE project_id = $1 AND type = 'restore' "
+      "AND status IN ('pending', 'running') LIMIT 1",
+      backup.project_id);
+  if (!running.empty()) {
+    throw Error(ErrorCode::kConflict, "a restore of this project is already pending or running",
+                "restore job " + running.text(0, 0));
+  }
+  store::NewJob job;
+  job.type = "restore";
+  job.project_id = backup.project_id;
+  job.payload = {{"backup_id", backup.id}, {"requested_by", requested_by}};
+  job.max_attempts = 1;
+  auto created = store::enqueue_job(conn, job);
+  tx.commit();
+  return created;
+}
+
+ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project_id, const std::atomic<bool>& cancel)
+    : conn_(std::make_unique<db::Connection>(db::Connection::open(conninfo))) {
+  for (;;) {
+    auto r = conn_->query("SELECT pg_try_advisory_lock($1::int, hashtext($2))", kProjectLockClass, project_id);
+    if (r.boolean(0, 0)) return;
+    if (cancel.load()) throw Error(ErrorCode::kConflict, "cancelled while waiting for the project's other job");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+ProjectLock::~ProjectLock() = default;
+
+jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {
+  const auto& job = ctx.job();
+  auto& conn = ctx.db();
+  auto backup_id = string_field(job.payload, "backup_id");
+  auto backup = store::get_backup(conn, backup_id);
+  if (!backup || backup->project_id != job.project_id.value_or("")) {
+    throw jobs::PermanentError("backup '" + backup_id + "' not found");
+  }
+  auto project = store::get_project(conn, backup->project_id);
+  if (!project) throw jobs::PermanentError("project '" + backup->project_id + "' no longer exists");
+  try {
+    require_restorable(*backup, deps.clock.now());
+  } catch (const Error& e) {
+    throw jobs::PermanentError(e.message());
+  }
+  auto path = locate_backup_file(deps, *backup);
+
+  ProjectLock lock(deps.config.database_url, project->id, ctx.cancel_flag());
+  auto started = std::chrono::steady_clock::now();
+  backup::RestoreTarget target{deps.config.pg_bin_dir, deps.config.database_url, project->schema(),
+                               backup::aside_schema_name(project->schema(), deps.clock.now())};
+  backup::RestoreOptions options;
+  options.format = backup::parse_format(backup->format);
+  options.compression = backup::parse_compression(backup->compression);
+  options.expected_sha256 = *backup->sha256;
+  options.timeout = deps.config.pg_dump_timeout;
+  backup::RestoreResult result;
+  try {
+    result = backup::run_restore(
+        target, path, options,
+        [&](std::uint64_t bytes) { ctx.report_progress(boost::json::object{{"file_bytes", bytes}}); },
+        ctx.cancel_flag());
+  } catch (const backup::ChecksumMismatch& e) {
+    throw jobs::PermanentError(e.message(), e.detail());
+  } catch (const backup::OutsideSchema& e) {
+    throw jobs::PermanentError(e.message(), e.detail());
+  }
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  // Did the schema exist (and so was set aside)? The transaction committed:
+  // the catalog says so exactly.
+  bool aside = !conn.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", target.aside_schema).empty();
+  boost::json::object out{{"backup_id", backup->id},
+                          {"schema", target.schema},
+                          {"file_bytes", result.file_bytes},
+                          {"sql_bytes", result.sql_bytes},
+                          {"seconds", seconds}};
+  out["pre_restore_schema"] = aside ? boost::json::value(target.aside_schema) : boost::json::value(nullptr);
+  if (aside) {
+    out["pre_restore_expires_at"] =
+        format_rfc3339(deps.clock.now() + std::chrono::hours(24) * deps.config.restore_keep_days);
+  }
+  jobs::JobOutcome outcome;
+  outcome.result = out;
+  auto actor = string_field(job.payload, "requested_by");
+  outcome.in_completion_tx = [project_id = project->id, backup_id = backup->id, actor](db::Connection& tx) {
+    store::AuditEntry e;
+    e.project_id = project_id;
+    e.actor = actor.empty() ? "cli" : actor;
+    e.action = "backup.restore";
+    e.target = backup_id;
+    e.outcome = "completed";
+    store::append_audit(tx, e);
+  };
+  // The restore committed before the job row: if the job's completion is
+  // discarded (lease lost), the data is restored all the same; say so.
+  outcome.on_discarded = [job_id = job.id, schema = target.schema]() {
+    spdlog::warn("restore job {}: schema {} was restored but the job's completion was discarded", job_id, schema);
+  };
+  return outcome;
+}
+
+}  // namespace tb::workflows

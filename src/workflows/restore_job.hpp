@@ -1,0 +1,57 @@
+// The "restore" job and how one is requested (DESIGN §7).
+//
+// Invariants:
+// - At most one restore per project is pending or running: enqueue_restore()
+//   checks and inserts under a per-project transaction advisory lock, so two
+//   concurrent requests (API, CLI, several servers) cannot both pass.
+// - Only a completed, unexpired backup is restored; the job re-checks this
+//   when it starts (the backup may have been deleted meanwhile).
+// - While a restore job runs it holds ProjectLock (a session advisory lock on
+//   a dedicated connection); an export job of the same project that takes the
+//   same lock waits for it (and vice versa).
+// - The job's result names the set-aside schema (`pre_restore_schema`, null
+//   when the schema did not exist); it is kept for RESTORE_KEEP_DAYS (the
+//   retention sweep drops `tenant_<slug>__pre_restore_*` schemas).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "core/clock.hpp"
+#include "db/connection.hpp"
+#include "jobs/worker.hpp"
+#include "store/backups.hpp"
+#include "store/jobs.hpp"
+#include "workflows/handlers.hpp"
+
+namespace tb::workflows {
+
+// Refuses (tb::Error kConflict, public message) a backup that is not
+// restorable at `now`: deleted, expired, failed, or without a checksum.
+void require_restorable(const store::Backup& backup, SystemTime now);
+
+// Checks require_restorable() and that no restore of the backup's project is
+// pending or running (409 CONFLICT otherwise), then enqueues the job
+// (max_attempts 1: a restore is never retried behind the user's back).
+// `requested_by` is recorded in the payload for the audit log.
+store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, SystemTime now,
+                           const std::string& requested_by);
+
+// A per-project session advisory lock on its own connection, held for a
+// job's duration. Waits (polling, so `cancel` is honoured) until it is free;
+// throws tb::Error kConflict "cancelled" when cancel turned true first.
+class ProjectLock {
+ public:
+  ProjectLock(const std::string& conninfo, const std::string& project_id, const std::atomic<bool>& cancel);
+  ~ProjectLock();  // closing the connection releases the lock
+  ProjectLock(const ProjectLock&) = delete;
+  ProjectLock& operator=(const ProjectLock&) = delete;
+
+ private:
+  std::unique_ptr<db::Connection> conn_;
+};
+
+jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx);
+
+}  // namespace tb::workflows

@@ -1,0 +1,205 @@
+// Restore and cancellation end to end through the real binary (`serve` on a
+// real cluster): POST /api/backup/restore brings a backup back over changed
+// data and keeps the changed schema aside; refusals (another project's or a
+// deleted backup, a second restore of the project) change nothing; a running
+// export cancelled through the API stops pg_dump and keeps no file.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "support/http_client.hpp"
+#include "support/pg_cluster.hpp"
+#include "support/service_process.hpp"
+
+namespace tb::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const std::string kSecret = "an-e2e-restore-secret-that-is-long-enough-0123456789";
+// workflows::ProjectLock's advisory lock class (0x74620002).
+const std::string kProjectLock = "1952579586";
+
+class RestoreE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto& pg = PgCluster::shared();
+    db_ = pg.create_database("e2e_restore");
+    storage_ = make_temp_dir("tb-e2e-restore");
+    env_ = {{"DATABASE_URL", pg.conninfo(db_)}, {"LISTEN", "127.0.0.1:0"},     {"JWT_SECRET", kSecret},
+            {"STORAGE_DIR", storage_},          {"JOB_LEASE_SECONDS", "3"}, {"RATE_LIMIT_PER_MINUTE", "1000"}};
+    run_binary({"migrate"}, env_);
+    pg.exec(db_, R"sql(
+      INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('other', 'other', 'Other');
+      CREATE SCHEMA tenant_acme;
+      CREATE TABLE tenant_acme.customers (id serial PRIMARY KEY, name text NOT NULL, photo bytea);
+      INSERT INTO tenant_acme.customers (name, photo) SELECT 'customer ' || g, decode(md5(g::text), 'hex')
+        FROM generate_series(1, 2000) g;
+      CREATE SCHEMA tenant_other;
+    )sql");
+    server_ = new ServiceProcess({"serve"}, env_);
+    token_ = last_line(run_binary({"token", "--project", "acme", "--sub", "alice"}, env_));
+    other_token_ = last_line(run_binary({"token", "--project", "other", "--sub", "mallory"}, env_));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static std::string last_line(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    auto nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+  }
+  static std::string url(const std::string& path) { return server_->base_url() + path; }
+  static std::string value(const std::string& sql) { return PgCluster::shared().query_value(db_, sql); }
+  static std::string digest() {
+    return value("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM tenant_acme.customers t");
+  }
+
+  json::object wait_for_job(const std::string& job_id) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto job = http_get(url("/api/jobs/" + job_id), token_).json().at("data").as_object();
+      auto status = std::string(job.at("status").as_string());
+      if (status == "completed" || status == "failed" || status == "cancelled") return job;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "job " << job_id << " did not finish\n" << server_->log();
+    return {};
+  }
+  // Waits until the job is running (claimed by the worker).
+  void wait_running(const std::string& job_id) {
+    for (int i = 0; i < 300; ++i) {
+      auto job = http_get(url("/api/jobs/" + job_id), token_).json().at("data").as_object();
+      if (job.at("status").as_string() == "running") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << job_id << " never ran";
+  }
+
+  std::string backup_now() {
+    auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"acme"})", token_);
+    EXPECT_EQ(r.status, 202) << r.body;
+    auto job = wait_for_job(std::string(r.json().at("data").at("job_id").as_string()));
+    EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job);
+    return std::string(job.at("result").at("backup_id").as_string());
+  }
+
+  static HttpResponse post_restore(const std::string& backup_id, const std::string& token) {
+    return http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"("})", token);
+  }
+
+  // Holds `sql_lock` in a psql session for `seconds` on a background thread.
+  static std::thread hold(const std::string& sql_lock, int seconds) {
+    auto& pg = PgCluster::shared();
+    std::string cmd = pg.bin_dir() + "/psql -X -q -v ON_ERROR_STOP=1 '" + pg.conninfo(db_) + "' -c 'BEGIN' -c \"" +
+                      sql_lock + "\" -c 'SELECT pg_sleep(" + std::to_string(seconds) + ")' -c 'COMMIT' >/dev/null";
+    return std::thread([cmd] { run_command(cmd); });
+  }
+
+  static inline std::string db_, storage_, token_, other_token_;
+  static inline std::map<std::string, std::string> env_;
+  static inline ServiceProcess* server_ = nullptr;
+};
+
+TEST_F(RestoreE2E, RestoreBringsTheBackupBackAndKeepsTheChangedSchemaAside) {
+  const std::string at_backup = digest();
+  auto backup_id = backup_now();
+  PgCluster::shared().exec(db_, "UPDATE tenant_acme.customers SET name = 'changed'; DELETE FROM tenant_acme.customers WHERE id > 1500");
+  const std::string changed = digest();
+
+  auto r = post_restore(backup_id, token_);
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto data = r.json().at("data").as_object();
+  EXPECT_EQ(data.at("status").as_string(), "pending");
+  EXPECT_EQ(data.at("project_id").as_string(), "acme");
+  EXPECT_TRUE(data.contains("created_at"));
+  auto job = wait_for_job(std::string(data.at("job_id").as_string()));
+  ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << server_->log();
+  EXPECT_EQ(digest(), at_backup);
+  auto aside = std::string(job.at("result").at("pre_restore_schema").as_string());
+  EXPECT_EQ(aside.rfind("tenant_acme__pre_restore_", 0), 0u) << aside;
+  EXPECT_EQ(value("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " + aside + ".customers t"),
+            changed);
+  EXPECT_EQ(value("SELECT string_agg(outcome, ',' ORDER BY id) FROM control_plane.audit_log WHERE action = 'backup.restore' "
+                  "AND target = '" + backup_id + "'"),
+            "accepted,completed");
+}
+
+TEST_F(RestoreE2E, RefusalsChangeNothing) {
+  auto backup_id = backup_now();
+  const std::string before = digest();
+  auto jobs_before = value("SELECT count(*) FROM control_plane.jobs WHERE type = 'restore'");
+  // Another project's backup, an unknown one: not found.
+  auto r = post_restore(backup_id, other_token_);
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(post_restore("123e4567-e89b-42d3-a456-426614174000", token_).status, 404);
+  EXPECT_EQ(http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"(","x":1})", token_).status, 400);
+  EXPECT_EQ(post_restore(backup_id, "").status, 401);
+  // Deleted: 409 with a clear message.
+  ASSERT_EQ(http_call({"DELETE", url("/api/backups/" + backup_id), "", {"Authorization: Bearer " + token_}}).status, 200);
+  r = post_restore(backup_id, token_);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("deleted"), std::string::npos) << r.body;
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs WHERE type = 'restore'"), jobs_before);
+  EXPECT_EQ(digest(), before);
+}
+
+TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
+  auto backup_id = backup_now();
+  const std::string before = digest();
+  // An export of the project "runs" (holds the project lock): the restore waits, running.
+  auto holder = hold("SELECT pg_advisory_lock(" + kProjectLock + ", hashtext('acme'))", 6);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto first = post_restore(backup_id, token_);
+  ASSERT_EQ(first.status, 202) << first.body;
+  auto first_id = std::string(first.json().at("data").at("job_id").as_string());
+  auto second = post_restore(backup_id, token_);
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(second.json().at("error").at("code").as_string(), "CONFLICT");
+  wait_running(first_id);
+  EXPECT_EQ(post_restore(backup_id, token_).status, 409);
+
+  auto c = http_post_json(url("/api/jobs/" + first_id + "/cancel"), "{}", token_);
+  EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
+  auto job = wait_for_job(first_id);
+  EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
+  holder.join();
+  EXPECT_EQ(digest(), before);
+  // Once it ended, a new restore is accepted again.
+  auto third = post_restore(backup_id, token_);
+  ASSERT_EQ(third.status, 202) << third.body;
+  EXPECT_EQ(wait_for_job(std::string(third.json().at("data").at("job_id").as_string())).at("status").as_string(), "completed");
+}
+
+TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
+  // pg_dump blocks on the table lock: the export is running, mid-dump.
+  auto holder = hold("LOCK TABLE tenant_acme.customers IN ACCESS EXCLUSIVE MODE", 8);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto files_before = std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator());
+  auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"acme"})", token_);
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto job_id = std::string(r.json().at("data").at("job_id").as_string());
+  wait_running(job_id);
+  for (int i = 0; i < 100 && value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'") == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'"), "1");
+  auto started = std::chrono::steady_clock::now();
+  auto c = http_post_json(url("/api/jobs/" + job_id + "/cancel"), "{}", token_);
+  EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
+  auto job = wait_for_job(job_id);
+  EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));  // before the lock is released
+  EXPECT_EQ(value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'"), "0");
+  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator()), files_before);
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE job_id = '" + job_id + "'"), "0");
+  holder.join();
+}
+
+}  // namespace
+}  // namespace tb::test
