@@ -1,7 +1,15 @@
 // The "export" job: pg_dump of the project's schema → compression → SHA-256 →
-// local file (atomic), then one transaction records the backups row and
-// completes the job. A failure at any step leaves no file under a final name
-// and no row saying completed.
+// local file (atomic) → Telegram parts (when asked), then one transaction
+// records the backups row and completes the job. A failure at any step leaves
+// no row saying completed.
+//
+// With Telegram, the local copy is committed first and recorded in the job's
+// progress ("export"); a retried attempt reuses that file when its SHA-256
+// still matches (so its Telegram parts confirmed earlier are not sent again),
+// and the file is removed when the job gives up for good.
+//
+// The "telegram_send" job (POST /api/backups/{id}/telegram) sends an existing
+// backup's local copy to the project's chat and adds the Telegram location.
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -14,8 +22,10 @@
 #include "store/backups.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "workflows/files.hpp"
 #include "workflows/handlers.hpp"
 #include "workflows/restore_job.hpp"
+#include "workflows/telegram.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -38,6 +48,61 @@ std::string human_size(std::uint64_t bytes) {
   return buf;
 }
 
+bool wants_telegram(const boost::json::object& payload) {
+  auto* d = payload.if_contains("destinations");
+  if (!d || !d->is_array()) return false;
+  for (const auto& v : d->as_array()) {
+    if (v.is_string() && v.as_string() == "telegram") return true;
+  }
+  return false;
+}
+
+// The local copy an earlier attempt of this job committed (progress "export").
+struct LocalCopy {
+  std::string file_name;
+  SystemTime created_at{};
+  std::string sha256;
+  std::uint64_t size_bytes = 0;
+  std::uint64_t dump_bytes = 0;
+  boost::json::value locations;
+  std::string path;  // absolute
+};
+
+boost::json::object to_progress(const LocalCopy& c) {
+  return boost::json::object{
+      {"file_name", c.file_name},
+      {"created_at_us",
+       std::chrono::duration_cast<std::chrono::microseconds>(c.created_at.time_since_epoch()).count()},
+      {"sha256", c.sha256},
+      {"size_bytes", c.size_bytes},
+      {"dump_bytes", c.dump_bytes},
+      {"locations", c.locations}};
+}
+
+std::optional<LocalCopy> earlier_local_copy(const Dependencies& deps, const boost::json::value& progress) {
+  if (!progress.is_object()) return std::nullopt;
+  auto* e = progress.as_object().if_contains("export");
+  if (!e || !e->is_object()) return std::nullopt;
+  try {
+    const auto& o = e->as_object();
+    LocalCopy c;
+    c.file_name = std::string(o.at("file_name").as_string());
+    c.created_at = SystemTime{std::chrono::duration_cast<SystemTime::duration>(
+        std::chrono::microseconds(o.at("created_at_us").to_number<std::int64_t>()))};
+    c.sha256 = std::string(o.at("sha256").as_string());
+    c.size_bytes = o.at("size_bytes").to_number<std::uint64_t>();
+    c.dump_bytes = o.at("dump_bytes").to_number<std::uint64_t>();
+    c.locations = o.at("locations");
+    auto path = local_file_of(deps.config.storage_dir, c.locations);
+    if (!path) return std::nullopt;
+    c.path = *path;
+    return c;
+  } catch (const std::exception& ex) {
+    spdlog::warn("export: unreadable progress record of an earlier attempt: {}", ex.what());
+    return std::nullopt;
+  }
+}
+
 // A notice e-mail never fails the backup: its error is logged.
 void notify_by_email(const Dependencies& deps, const std::string& to, const std::string& subject,
                      const std::string& text) {
@@ -49,7 +114,8 @@ void notify_by_email(const Dependencies& deps, const std::string& to, const std:
   }
 }
 
-jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx) {
+// `committed_path` is set once a local copy awaiting its Telegram upload exists.
+jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx, std::string& committed_path) {
   const auto& job = ctx.job();
   const auto& payload = job.payload;
   auto& conn = ctx.db();
@@ -62,25 +128,72 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx)
   auto compression = string_field(payload, "compression", "zstd");
   auto kind = string_field(payload, "kind", "manual");
   auto storage_path = string_field(payload, "storage_path", "");
-  // LocalDestination re-checks the folder against the real filesystem: it may
-  // have changed (a symlink planted) since the request was accepted.
-  destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
-  backup::DumpSource source{deps.config.pg_bin_dir, deps.config.database_url, "tenant_" + project->slug};
-  backup::ExportOptions options;
-  options.format = backup::parse_format(format);
-  options.compression = backup::parse_compression(compression);
-  options.timeout = deps.config.pg_dump_timeout;
+  const bool to_telegram = wants_telegram(payload);
+  auto chat_id = string_field(payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
+  if (to_telegram && (deps.config.telegram_bot_token.empty() || chat_id.empty())) {
+    throw jobs::PermanentError("telegram destination failed: Telegram is not configured (bot token or chat id missing)");
+  }
 
-  destinations::ObjectInfo info{project->id,
-                                backup::file_name_for(project->slug, created, options.format, options.compression),
-                                backup::content_type_for(options.format, options.compression)};
   auto started = std::chrono::steady_clock::now();
-  auto result = backup::run_export(
-      source, options, {&local}, info,
-      [&](std::uint64_t dump_bytes) {
-        ctx.report_progress(boost::json::object{{"dump_bytes", dump_bytes}});
-      },
-      ctx.cancel_flag());
+  std::optional<LocalCopy> copy;
+  if (to_telegram) {
+    // A retry after the local commit: reuse that file if it is intact.
+    if (auto earlier = earlier_local_copy(deps, job.progress)) {
+      std::error_code ec;
+      if (std::filesystem::file_size(earlier->path, ec) == earlier->size_bytes && !ec &&
+          sha256_of_file(earlier->path) == earlier->sha256) {
+        copy = std::move(earlier);
+        spdlog::info("job {}: reusing the local copy of an earlier attempt ({})", job.id, copy->file_name);
+      } else {
+        std::filesystem::remove(earlier->path, ec);
+      }
+    }
+  }
+  if (!copy) {
+    // LocalDestination re-checks the folder against the real filesystem: it may
+    // have changed (a symlink planted) since the request was accepted.
+    destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
+    backup::DumpSource source{deps.config.pg_bin_dir, deps.config.database_url, "tenant_" + project->slug};
+    backup::ExportOptions options;
+    options.format = backup::parse_format(format);
+    options.compression = backup::parse_compression(compression);
+    options.timeout = deps.config.pg_dump_timeout;
+
+    destinations::ObjectInfo info{project->id,
+                                  backup::file_name_for(project->slug, created, options.format, options.compression),
+                                  backup::content_type_for(options.format, options.compression)};
+    auto result = backup::run_export(
+        source, options, {&local}, info,
+        [&](std::uint64_t dump_bytes) {
+          ctx.report_progress(boost::json::object{{"dump_bytes", dump_bytes}});
+        },
+        ctx.cancel_flag());
+    LocalCopy c;
+    c.file_name = info.file_name;
+    c.created_at = created;
+    c.sha256 = result.sha256_hex;
+    c.size_bytes = result.size_bytes;
+    c.dump_bytes = result.dump_bytes;
+    c.locations = result.locations;
+    c.path = local_file_of(deps.config.storage_dir, c.locations).value_or("");
+    copy = std::move(c);
+  }
+  created = copy->created_at;
+  if (to_telegram) committed_path = copy->path;
+  boost::json::array locations = copy->locations.is_array() ? copy->locations.as_array() : boost::json::array{};
+  if (to_telegram) {
+    boost::json::object base{{"dump_bytes", copy->dump_bytes}, {"export", to_progress(*copy)}};
+    ctx.report_progress(base);
+    TelegramUpload up;
+    up.path = copy->path;
+    up.file_name = copy->file_name;
+    up.size = copy->size_bytes;
+    up.sha256 = copy->sha256;
+    up.chat_id = chat_id;
+    up.project_id = project->id;
+    up.created_at = copy->created_at;
+    locations.push_back(upload_to_telegram(deps.config, ctx, up, base));
+  }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   store::Backup row;
@@ -91,25 +204,25 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx)
   row.format = format;
   row.compression = compression;
   row.status = "completed";
-  row.size_bytes = static_cast<std::int64_t>(result.size_bytes);
-  row.sha256 = result.sha256_hex;
-  row.locations = result.locations;
+  row.size_bytes = static_cast<std::int64_t>(copy->size_bytes);
+  row.sha256 = copy->sha256;
+  row.locations = locations;
   row.created_at = created;
   row.expires_at = created + std::chrono::hours(24) * settings.retention_days;
 
   boost::json::object out{{"backup_id", row.id},
-                          {"size_bytes", result.size_bytes},
-                          {"dump_bytes", result.dump_bytes},
-                          {"sha256", result.sha256_hex},
-                          {"locations", result.locations},
-                          {"file_name", info.file_name},
+                          {"size_bytes", copy->size_bytes},
+                          {"dump_bytes", copy->dump_bytes},
+                          {"sha256", copy->sha256},
+                          {"locations", locations},
+                          {"file_name", copy->file_name},
                           {"seconds", seconds}};
   jobs::JobOutcome outcome;
   outcome.result = out;
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
   auto email = string_field(payload, "notify_email", "");
-  auto file_name = info.file_name;
-  auto size = result.size_bytes;
+  auto file_name = copy->file_name;
+  auto size = copy->size_bytes;
   outcome.after_commit = [&deps, email, project = *project, row, file_name, size]() {
     notify_by_email(deps, email, "Backup of " + project.id + " completed",
                     "The backup of project " + project.id + " (schema tenant_" + project.slug + ") completed.\n\n" +
@@ -121,12 +234,18 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx)
 
 // The failure notice goes out once, when no attempt is left.
 jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobContext& ctx) {
+  std::string committed_path;
   try {
-    return run_export_job(deps, ctx);
+    return run_export_job(deps, ctx, committed_path);
   } catch (const std::exception& e) {
     const auto& job = ctx.job();
     bool permanent = dynamic_cast<const jobs::PermanentError*>(&e) != nullptr;
     if (permanent || job.attempts >= job.max_attempts) {
+      // No backup will list the local copy made for this job: remove it.
+      if (!committed_path.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(committed_path, ec);
+      }
       auto email = string_field(job.payload, "notify_email", "");
       const auto* err = dynamic_cast<const Error*>(&e);
       notify_by_email(deps, email, "Backup of " + job.project_id.value_or("") + " FAILED",
@@ -137,12 +256,63 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
   }
 }
 
+// POST /api/backups/{id}/telegram: the backup's local copy → Telegram parts;
+// the completion transaction adds the Telegram location to the backup.
+jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContext& ctx) {
+  const auto& job = ctx.job();
+  auto backup_id = string_field(job.payload, "backup_id", "");
+  auto backup = store::get_backup(ctx.db(), backup_id);
+  if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
+  if (backup->status != "completed") throw jobs::PermanentError("backup is " + backup->status + ", not sent");
+  if (auto existing = telegram_location_of(backup->locations)) {
+    // Already there (an earlier job won): nothing to send.
+    jobs::JobOutcome outcome;
+    outcome.result = boost::json::object{{"backup_id", backup->id}, {"locations", backup->locations}};
+    return outcome;
+  }
+  auto settings = store::get_backup_settings(ctx.db(), backup->project_id);
+  auto chat_id = string_field(job.payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
+  auto path = local_file_of(deps.config.storage_dir, backup->locations);
+  if (!path || !std::filesystem::exists(*path)) {
+    throw jobs::PermanentError("the local copy of this backup is gone: nothing to send to Telegram");
+  }
+  if (!backup->sha256 || sha256_of_file(*path) != *backup->sha256) {
+    throw jobs::PermanentError("the local copy does not match its SHA-256: it is damaged and will not be sent");
+  }
+  TelegramUpload up;
+  up.path = *path;
+  up.file_name = std::filesystem::path(*path).filename().string();
+  up.size = static_cast<std::uint64_t>(backup->size_bytes);
+  up.sha256 = *backup->sha256;
+  up.chat_id = chat_id;
+  up.project_id = backup->project_id;
+  up.created_at = backup->created_at.value_or(deps.clock.now());
+  auto location = upload_to_telegram(deps.config, ctx, up, boost::json::object{});
+
+  jobs::JobOutcome outcome;
+  outcome.result = boost::json::object{{"backup_id", backup->id}, {"telegram", location}};
+  auto id = backup->id;
+  outcome.in_completion_tx = [id, location](db::Connection& tx) {
+    // Re-read inside the transaction: the locations may have changed meanwhile.
+    auto current = store::get_backup(tx, id);
+    if (!current) return;
+    boost::json::array locations = current->locations.is_array() ? current->locations.as_array() : boost::json::array{};
+    for (const auto& l : locations) {
+      if (l.is_object() && l.as_object().contains("type") && l.as_object().at("type") == "telegram") return;
+    }
+    locations.push_back(location);
+    store::update_backup_locations(tx, id, locations);
+  };
+  return outcome;
+}
+
 }  // namespace
 
 std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
   return {
       {"export", [&deps](jobs::JobContext& ctx) { return export_job_with_notice(deps, ctx); }},
       {"restore", [&deps](jobs::JobContext& ctx) { return run_restore_job(deps, ctx); }},
+      {"telegram_send", [&deps](jobs::JobContext& ctx) { return run_telegram_send_job(deps, ctx); }},
   };
 }
 
