@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# `make bench` (issue 7): builds the release preset, creates a throwaway
+# PostgreSQL 15 cluster, generates data with bench/gen_tenant.sql and runs each
+# case ALTERNATELY with its baselines, then prints medians, min-max, the ratios
+# against the baselines measured in the same run, and peak RSS. Asserts nothing.
+#
+#   make bench            full: scales 1 and 3 (1.4 GB / 4.2 GB of plain dump), 1000 tenants
+#   make bench QUICK=1    a small scale and fewer repetitions (about two minutes)
+#
+# Knobs: BENCH_SCALES="0.1 0.3" (first = the throughput case, all = memory),
+# BENCH_REPS, BENCH_TENANTS, BENCH_QUEUE_JOBS, BENCH_WRK_SECONDS, BENCH_KEEP=1
+# (keep the work folder), BENCH_DIR (where the work folder goes; must be a real
+# disk, not tmpfs, or fsync costs nothing), BENCH_NO_BUILD=1.
+#
+# Cases: 1 export throughput (zstd and gzip exports through the API and job
+# queue vs pg_dump > /dev/null, pg_dump | gzip -6, pg_dump | zstd -3 -T2);
+# 2 peak RSS of the serve process during an export (VmHWM, reset before each
+# export through /proc/PID/clear_refs); 3 many tenants (every tenant through the
+# queue vs the sum of separate pg_dump -n runs / WORKER_CONCURRENCY, and one
+# tenant's pg_dump time as the number of schemas grows); 4 API reads under wrk;
+# 5 the job queue (bench/queue_bench.cpp) with 1 and 2 worker processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+  scales=${BENCH_SCALES:-0.02}; reps=${BENCH_REPS:-3}; tenants=${BENCH_TENANTS:-100}
+  queue_jobs=${BENCH_QUEUE_JOBS:-2000}; wrk_s=${BENCH_WRK_SECONDS:-5}; tenant_sample=30
+  wrk_rounds=1; queue_reps=2
+else
+  scales=${BENCH_SCALES:-1 3}; reps=${BENCH_REPS:-5}; tenants=${BENCH_TENANTS:-1000}
+  queue_jobs=${BENCH_QUEUE_JOBS:-20000}; wrk_s=${BENCH_WRK_SECONDS:-20}; tenant_sample=100
+  wrk_rounds=2; queue_reps=3
+fi
+concurrency=2  # WORKER_CONCURRENCY's default: the many-tenant case uses it
+
+pgbin=/usr/lib/postgresql/15/bin
+bin=${BENCH_BIN:-$root/build/release/tenant-backup}  # override: try the script with another build
+qbin=$root/build/release/tb-bench-queue
+
+if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
+  echo "== building the release preset (tenant-backup, tb-bench-queue)"
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "${JOBS:-2}" --target tenant-backup tb-bench-queue
+fi
+
+mkdir -p "${BENCH_DIR:-$root/build}"
+work=$(mktemp -d "${BENCH_DIR:-$root/build}/bench.XXXXXX")
+chmod 755 "$work"
+results=$work/results.tsv
+: >"$results"
+serve_pid=""
+cleanup() {
+  if [[ -n $serve_pid ]]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+  "$root/scripts/pg-embedded.sh" stop "$work/pg" || true
+  if [[ ${BENCH_KEEP:-0} != 1 ]]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$1" "$2"; }
+# rec CASE NAME SECONDS [BYTES] [RSS_KB]: one measurement
+rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" >>"$results"; }
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/{print int($2/1024)" MB"}' /proc/meminfo); load:$(uptime | sed 's/.*load average//')"
+echo "   work folder $work ($(df -T "$work" | awk 'NR==2{print $2}'))"
+bench_start=$(now)
+
+# ---------------------------------------------------------------- cluster
+export TB_PG_PORT=${TB_PG_PORT:-$((50000 + RANDOM % 10000))}
+"$root/scripts/pg-embedded.sh" start "$work/pg" >/dev/null
+# Tuned like the test harness (tests/support/pg_cluster.cpp): the throwaway
+# cluster's own durability is not what is measured; the backup file's is.
+cat >>"$work/pg/data/postgresql.conf" <<'CONF'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 256MB
+max_wal_size = 4GB
+autovacuum = off
+CONF
+"$root/scripts/pg-embedded.sh" stop "$work/pg"
+base=$("$root/scripts/pg-embedded.sh" start "$work/pg")
+psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql "$base dbname=postgres" -c "CREATE DATABASE bench"
+db="$base dbname=bench"
+export DATABASE_URL=$db
+export JWT_SECRET=bench-secret-bench-secret-bench-secret-0123456789
+export STORAGE_DIR=$work/backups
+export LOG_LEVEL=warn
+export RATE_LIMIT_PER_MINUTE=1000000 READ_RATE_LIMIT_PER_MINUTE=100000000
+http_port=$((40000 + RANDOM % 10000))
+export LISTEN=127.0.0.1:$http_port
+url=http://$LISTEN
+"$bin" migrate >/dev/null
+psql "$db" -c "INSERT INTO control_plane.projects (id, slug, name) VALUES ('bench', 'bench', 'Benchmark tenant')"
+token=$("$bin" token --role admin --sub bench --ttl 24h)
+auth=(-H "Authorization: Bearer $token")
+
+start_serve() {
+  "$bin" serve --no-scheduler >>"$work/serve.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 1 200); do
+    curl -sf "$url/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "serve did not start; see $work/serve.log" >&2
+  exit 1
+}
+stop_serve() {
+  if [[ -n $serve_pid ]]; then kill "$serve_pid"; wait "$serve_pid" || true; serve_pid=""; fi
+}
+
+# export_once COMPRESSION: one export through the API and the job queue; prints
+# "seconds size_bytes peak_rss_kb". Seconds are the job's created_at ->
+# completed_at in the database (the POST, queueing, claim, dump, compression,
+# hash, fsync, rename and the completion transaction with the backups row).
+export_once() {
+  rm -rf "${STORAGE_DIR:?}"/*
+  echo 5 >"/proc/$serve_pid/clear_refs"  # resets VmHWM: this export's own peak
+  local id status
+  id=$(curl -sf -X POST "$url/api/backup/export" "${auth[@]}" -H 'Content-Type: application/json' \
+         -d "{\"project_id\":\"bench\",\"compression\":\"$1\"}" |
+       python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["job_id"])')
+  while :; do
+    status=$(psql "$db" -Atc "SELECT status FROM control_plane.jobs WHERE id = '$id'")
+    case $status in completed | failed | cancelled) break ;; esac
+    sleep 0.05
+  done
+  local rss
+  rss=$(awk '/VmHWM/{print $2}' "/proc/$serve_pid/status")
+  if [[ $status != completed ]]; then echo "export $id $status" >&2; echo "nan 0 $rss"; return; fi
+  psql "$db" -Atc "SELECT extract(epoch FROM completed_at - created_at), result->>'size_bytes'
+                   FROM control_plane.jobs WHERE id = '$id'" | tr '|' ' ' | tr -d '\n'
+  echo " $rss"
+}
+dump() { "$pgbin/pg_dump" --format=plain --no-owner --strict-names --schema="$1" --dbname="$db"; }
+# timed NAME COMMAND...: runs a shell pipeline, prints "seconds"
+timed() {
+  local t0 t1
+  t0=$(now); bash -c "$1"; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+export -f dump; export pgbin db
+
+# ---------------------------------------------------------------- cases 1 and 2
+first=1
+for scale in $scales; do
+  echo "== generating tenant_bench at scale $scale"
+  t0=$(now)
+  psql "$db" -v scale="$scale" -v schema=tenant_bench -f bench/gen_tenant.sql >/dev/null
+  plain=$(dump tenant_bench | wc -c)
+  echo "   $(elapsed "$t0" "$(now)") s; plain dump $((plain / 1048576)) MB"
+  rec meta "plain_bytes@$scale" 0 "$plain"
+  start_serve
+  n=$reps; [[ $first == 1 ]] || n=${BENCH_REPS2:-2}
+  for r in $(seq 1 "$n"); do
+    echo "   round $r/$n"
+    read -r s b m < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m"
+    rec export "pg_dump_null@$scale" "$(timed 'dump tenant_bench >/dev/null')"
+    if [[ $first == 1 ]]; then
+      s=$(timed "dump tenant_bench | gzip -6 >'$work/base.gz'"); rec export "pg_dump_gzip6@$scale" "$s" "$(stat -c %s "$work/base.gz")"
+      s=$(timed "dump tenant_bench | zstd -q -3 -T2 >'$work/base.zst'"); rec export "pg_dump_zstd3@$scale" "$s" "$(stat -c %s "$work/base.zst")"
+      rm -f "$work/base.gz" "$work/base.zst"
+    fi
+    read -r s b m < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m"
+  done
+  if [[ $first == 1 ]]; then
+    # ------------------------------------------------------------ case 4: API reads
+    last_job=$(psql "$db" -Atc "SELECT id FROM control_plane.jobs WHERE project_id = 'bench' AND status = 'completed'
+                                ORDER BY completed_at DESC LIMIT 1")
+    echo "== API under wrk -t2 -c64 -d${wrk_s}s (job read, history)"
+    for r in $(seq 1 "$wrk_rounds"); do
+      for target in "jobs:/api/jobs/$last_job" "history:/api/backup/history?project_id=bench"; do
+        wrk -t2 -c64 -d"${wrk_s}s" --latency "${auth[@]}" "$url${target#*:}" >"$work/wrk.txt"
+        python3 - "$work/wrk.txt" "${target%%:*}" >>"$results" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v):
+    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"api\t{sys.argv[2]}\t{rps}\t{p50}\t{p99}\t{non2xx.group(1) if non2xx else 0}")
+PY
+      done
+    done
+  fi
+  stop_serve
+  first=0
+done
+psql "$db" -c "SET client_min_messages = warning; DROP SCHEMA tenant_bench CASCADE"
+
+# ---------------------------------------------------------------- case 3: many tenants
+# N schemas of 10 small tables each, every one a project. One tenant's pg_dump
+# is timed when 10, N/10 and N schemas exist (pg_dump reads the whole catalog).
+make_tenants() {  # make_tenants FROM TO
+  psql "$db" -v from="$1" -v to="$2" <<'SQL' >/dev/null
+SET synchronous_commit = off;
+-- psql does not expand :variables inside dollar quotes: pass them as settings
+SELECT set_config('bench.from', :'from', false), set_config('bench.to', :'to', false);
+DO $$
+DECLARE s text; i int; t int;
+BEGIN
+  FOR i IN current_setting('bench.from')::int .. current_setting('bench.to')::int LOOP
+    s := format('tenant_t%s', lpad(i::text, 4, '0'));
+    EXECUTE format('CREATE SCHEMA %I', s);
+    FOR t IN 1 .. 10 LOOP
+      EXECUTE format('CREATE TABLE %I.tab%s (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2), meta jsonb, at timestamptz NOT NULL DEFAULT now())', s, t);
+      EXECUTE format($q$INSERT INTO %I.tab%s SELECT g, 'row ' || g || ' of tab%s', g * 1.5, jsonb_build_object('k', g), now() FROM generate_series(1, 50) g$q$, s, t, t);
+    END LOOP;
+    INSERT INTO control_plane.projects (id, slug, name) VALUES (format('t%s', lpad(i::text, 4, '0')), format('t%s', lpad(i::text, 4, '0')), s);
+  END LOOP;
+END $$;
+SQL
+}
+one_tenant_cost() {  # median of 5 pg_dump runs of tenant_t0001
+  local xs=()
+  for _ in 1 2 3 4 5; do xs+=("$(timed 'dump tenant_t0001 >/dev/null')"); done
+  printf '%s\n' "${xs[@]}" | sort -n | sed -n 3p
+}
+echo "== many tenants: $tenants schemas x 10 tables"
+made=0
+for stage in 10 $((tenants / 10)) "$tenants"; do
+  ((stage > made)) || continue
+  make_tenants $((made + 1)) "$stage"; made=$stage
+  rec tenants "one_pg_dump@$stage" "$(one_tenant_cost)"
+done
+start_serve
+step=$(((tenants + tenant_sample - 1) / tenant_sample))
+for r in 1 ${BENCH_TENANT_REPS:+$(seq 2 "$BENCH_TENANT_REPS")}; do
+  echo "   round $r: every tenant through the queue, then separate pg_dump runs (every ${step}th)"
+  psql "$db" -c "DELETE FROM control_plane.backups WHERE project_id LIKE 't%'; DELETE FROM control_plane.jobs WHERE project_id LIKE 't%'"
+  rm -rf "${STORAGE_DIR:?}"/*
+  python3 - "$http_port" "$token" "$tenants" <<'PY'
+import http.client, json, sys
+port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+c = http.client.HTTPConnection("127.0.0.1", port)
+for i in range(1, n + 1):
+    c.request("POST", "/api/backup/export", json.dumps({"project_id": f"t{i:04d}"}),
+              {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    if r.status != 202: sys.exit(f"export t{i:04d}: HTTP {r.status}")
+PY
+  while [[ $(psql "$db" -Atc "SELECT count(*) FROM control_plane.jobs WHERE project_id LIKE 't%' AND status NOT IN ('completed','failed','cancelled')") != 0 ]]; do
+    sleep 0.2
+  done
+  read -r wall ok < <(psql "$db" -Atc "SELECT extract(epoch FROM max(completed_at) - min(created_at)), count(*) FILTER (WHERE status = 'completed')
+                                     FROM control_plane.jobs WHERE project_id LIKE 't%'" | tr '|' ' ')
+  rec tenants "export_all" "$wall" "$ok"
+  sum=0; k=0
+  for ((i = 1; i <= tenants; i += step)); do
+    s=$(timed "dump tenant_t$(printf %04d "$i") >/dev/null")
+    sum=$(python3 -c "print($sum + $s)"); k=$((k + 1))
+  done
+  rec tenants "pg_dump_sum" "$(python3 -c "print($sum * $tenants / $k)")" "$k"
+done
+stop_serve
+
+# ---------------------------------------------------------------- case 5: queue
+echo "== queue: $queue_jobs no-op jobs, 1 and 2 worker processes (concurrency $concurrency each)"
+[[ -x $qbin ]] || queue_reps=0
+for r in $(seq 1 "$queue_reps"); do
+  for p in 1 2; do
+    out=$("$qbin" "$db" "$queue_jobs" "$p" "$concurrency")
+    rec queue "processes=$p" "$(python3 -c 'import sys, json; print(json.loads(sys.argv[1])["jobs_per_s"])' "$out")" \
+      "$(python3 -c 'import sys, json; print(json.loads(sys.argv[1])["enqueue_per_s"])' "$out")"
+  done
+done
+
+# ---------------------------------------------------------------- report
+echo
+echo "== results (load at the end:$(uptime | sed 's/.*load average//'); total $(elapsed "$bench_start" "$(now)") s)"
+python3 - "$results" "$scales" "$concurrency" <<'PY'
+import statistics as st, sys
+from collections import defaultdict
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+scales = sys.argv[2].split(); conc = int(sys.argv[3])
+d = defaultdict(list)
+for r in rows: d[(r[0], r[1])].append(r[2:])
+def col(case, name, i=0):
+    return [float(x[i]) for x in d.get((case, name), []) if x[i] not in ("", "nan")]
+def med(case, name, i=0):
+    v = col(case, name, i); return st.median(v) if v else float("nan")
+def span(v): return f"{min(v):.3f}-{max(v):.3f}" if v else "-"
+def verdict(ok): return "holds" if ok else "MISSED"
+MB = 1048576
+for scale in scales:
+    plain = med("meta", f"plain_bytes@{scale}", 1)
+    print(f"\nCase 1/2, scale {scale} (plain dump {plain / MB:.0f} MB)")
+    print(f"  {'variant':<30}{'median s':>10}{'min-max s':>18}{'MB/s plain':>12}{'output MB':>11}{'peak RSS MB':>13}")
+    for name, label in [("export_zstd", "export zstd (API+queue)"), ("pg_dump_null", "pg_dump > /dev/null"),
+                        ("pg_dump_gzip6", "pg_dump | gzip -6"), ("pg_dump_zstd3", "pg_dump | zstd -3 -T2"),
+                        ("export_gzip", "export gzip (API+queue)")]:
+        v = col("export", f"{name}@{scale}")
+        if not v: continue
+        size = med("export", f"{name}@{scale}", 1)
+        rss = col("export", f"{name}@{scale}", 2)
+        print(f"  {label:<30}{st.median(v):>10.3f}{span(v):>18}{plain / MB / st.median(v):>12.1f}"
+              f"{(size / MB if size == size else float('nan')):>11.1f}{(max(rss) / 1024 if rss else float('nan')):>13.1f}")
+    ez, en = med("export", f"export_zstd@{scale}"), med("export", f"pg_dump_null@{scale}")
+    eg, g6 = med("export", f"export_gzip@{scale}"), med("export", f"pg_dump_gzip6@{scale}")
+    zs, gs, egs = (med("export", f"export_zstd@{scale}", 1), med("export", f"pg_dump_gzip6@{scale}", 1),
+                   med("export", f"export_gzip@{scale}", 1))
+    rss = col("export", f"export_zstd@{scale}", 2) + col("export", f"export_gzip@{scale}", 2)
+    print(f"  export/pg_dump-null          {ez / en:6.2f}  (target <= 1.15: {verdict(ez / en <= 1.15)})")
+    if g6 == g6:
+        print(f"  gzip-6/export                {g6 / ez:6.2f}  (target >= 4: {verdict(g6 / ez >= 4)})")
+        print(f"  export size / gzip-6 size    {zs / gs:6.3f}  (target <= 1: {verdict(zs / gs <= 1)})")
+        print(f"  gzip-6/gzip-export           {g6 / eg:6.2f}  (target >= 2: {verdict(g6 / eg >= 2)}); "
+              f"size ratio {egs / gs:.3f} (target <= 1: {verdict(egs / gs <= 1)})")
+    if rss:
+        print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)})")
+
+t = [(k[1], v) for k, v in d.items() if k[0] == "tenants"]
+if t:
+    print("\nCase 3, many tenants (10 tables each)")
+    for name, v in sorted(t, key=lambda kv: (not kv[0].startswith("one"), int(kv[0].split("@")[1]) if "@" in kv[0] else 0)):
+        if name.startswith("one_pg_dump@"):
+            print(f"  one tenant's pg_dump with {name.split('@')[1]:>5} schemas: {float(v[0][0]):.3f} s")
+    ea, ps = col("tenants", "export_all"), col("tenants", "pg_dump_sum")
+    n = int(float(d[("tenants", "export_all")][0][1]))
+    total = max(int(k.split("@")[1]) for k, _ in t if "@" in k)
+    sampled = int(float(d[("tenants", "pg_dump_sum")][0][1]))
+    print(f"  every tenant through the queue: median {st.median(ea):.2f} s (min-max {span(ea)}), {n} completed; "
+          f"{st.median(ea) * conc / total * 1000:.0f} ms per tenant per worker slot")
+    print(f"  sum of separate pg_dump -n runs: {st.median(ps):.2f} s (from {sampled} runs, scaled to {total}); "
+          f"/ concurrency {conc} = {st.median(ps) / conc:.2f} s")
+    r = st.median(ea) / (st.median(ps) / conc)
+    print(f"  ratio {r:.2f} (target <= 1.2: {verdict(r <= 1.2)})")
+
+api = {}
+for name in ("jobs", "history"):
+    v = d.get(("api", name))
+    if v: api[name] = v
+if api:
+    print("\nCase 4, API reads under wrk -t2 -c64 (client on the same 2 cores)")
+    for name, label in (("jobs", "GET /api/jobs/{id}"), ("history", "GET /api/backup/history")):
+        v = api.get(name)
+        if not v: continue
+        rps = [float(x[0]) for x in v]; p50 = [float(x[1]) for x in v]; p99 = [float(x[2]) for x in v]
+        bad = sum(int(x[3]) for x in v)
+        extra = f" (target >= 15000 req/s, p99 < 5 ms: {verdict(st.median(rps) >= 15000 and st.median(p99) < 5)})" if name == "jobs" else ""
+        print(f"  {label:<26} {st.median(rps):>9.0f} req/s (min-max {min(rps):.0f}-{max(rps):.0f}), "
+              f"p50 {st.median(p50):.2f} ms, p99 {st.median(p99):.2f} ms, non-2xx {bad}{extra}")
+
+q = [(k[1], v) for k, v in d.items() if k[0] == "queue"]
+if q:
+    print("\nCase 5, queue: enqueue -> claim -> complete of no-op jobs")
+    for name, v in sorted(q):
+        js = [float(x[0]) for x in v]; eq = [float(x[1]) for x in v]
+        print(f"  {name:<14} {st.median(js):>8.0f} jobs/s (min-max {min(js):.0f}-{max(js):.0f}; enqueue alone "
+              f"{st.median(eq):.0f}/s) (target >= 5000: {verdict(st.median(js) >= 5000)})")
+PY
