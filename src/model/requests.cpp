@@ -1,7 +1,6 @@
 #include "model/requests.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -20,10 +19,24 @@ bool is_hhmm(std::string_view s) {
   return h < 24 && m < 60;
 }
 
-// Five cron fields of digits, *, /, -, and commas (names not accepted).
+// Five cron fields of digits, *, /, -, and commas (names not accepted);
+// CronExpr::parse then checks the ranges. No std::regex: GCC 12 raises
+// -Wmaybe-uninitialized inside <regex> under ASan at -O1.
 bool is_cron_syntax(std::string_view expr) {
-  static const std::regex re(R"(^\s*([0-9*/,\-]+\s+){4}[0-9*/,\-]+\s*$)");
-  return expr.size() <= 100 && std::regex_match(expr.begin(), expr.end(), re);
+  if (expr.size() > 100) return false;
+  int fields = 0;
+  bool in_field = false;
+  for (char c : expr) {
+    if (c == ' ' || c == '\t') {
+      in_field = false;
+    } else if ((c >= '0' && c <= '9') || c == '*' || c == '/' || c == ',' || c == '-') {
+      if (!in_field) ++fields;
+      in_field = true;
+    } else {
+      return false;
+    }
+  }
+  return fields == 5;
 }
 
 Schedule parse_schedule(const boost::json::object& obj) {
@@ -76,8 +89,16 @@ bool is_plain_email(std::string_view a) {
 }
 
 bool is_valid_telegram_chat_id(std::string_view id) {
-  static const std::regex re(R"(^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$)");
-  return std::regex_match(id.begin(), id.end(), re);
+  // -?[0-9]{1,20} | @[A-Za-z][A-Za-z0-9_]{3,31}
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  if (!id.empty() && id[0] == '@') {
+    auto name = id.substr(1);
+    return name.size() >= 4 && name.size() <= 32 && alpha(name[0]) &&
+           std::all_of(name.begin(), name.end(), [&](char c) { return alpha(c) || digit(c) || c == '_'; });
+  }
+  auto num = !id.empty() && id[0] == '-' ? id.substr(1) : id;
+  return !num.empty() && num.size() <= 20 && std::all_of(num.begin(), num.end(), digit);
 }
 
 bool is_valid_storage_path_syntax(std::string_view path) {
