@@ -121,6 +121,9 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   auto& conn = ctx.db();
   auto project = store::get_project(conn, job.project_id.value_or(""));
   if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
+  // A restore of the same project replaces the schema: the dump waits for it
+  // (and a restore waits for a running dump) instead of reading a half-replaced schema.
+  ProjectLock project_lock(deps.config.database_url, project->id, ctx.cancel_flag());
   auto settings = store::get_backup_settings(conn, project->id);
 
   auto created = deps.clock.now();

@@ -15,6 +15,7 @@
 #include "store/audit.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
+#include "workflows/telegram.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -24,16 +25,22 @@ namespace {
 constexpr int kRequestLockClass = 0x7462'0001;  // enqueue check (transaction lock)
 constexpr int kProjectLockClass = 0x7462'0002;  // a running restore or export (session lock)
 
-// Where the stored bytes are. Today: the local copy. The Telegram copy
-// (download its parts into a temporary file) plugs in here when the local one
-// is gone.
-std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup) {
+// Where the stored bytes are: the local copy, or, when it is gone, a copy
+// fetched back from the Telegram parts (each part and the whole file verified
+// against their SHA-256 on the way).
+std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup,
+                               const std::atomic<bool>& cancel) {
   auto path = local_file_of(deps.config.storage_dir, backup.locations);
-  if (!path || !std::filesystem::exists(*path)) {
-    throw jobs::PermanentError("the local copy of this backup is gone; nothing was restored",
-                               path ? *path : std::string("no local location"));
+  if (path && std::filesystem::exists(*path)) return *path;
+  if (telegram_location_of(backup.locations)) {
+    auto cached = (std::filesystem::path(deps.config.storage_dir) / ".cache" / "telegram" / backup.id /
+                   ("restore-" + backup.id))
+                      .string();
+    std::filesystem::create_directories(std::filesystem::path(cached).parent_path());
+    return fetch_backup_from_telegram(deps.config, backup, cached, &cancel);
   }
-  return *path;
+  throw jobs::PermanentError("the local copy of this backup is gone and there is no remote copy; nothing was restored",
+                             path ? *path : std::string("no local location"));
 }
 
 std::string string_field(const boost::json::object& o, std::string_view key) {
@@ -102,7 +109,7 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   } catch (const Error& e) {
     throw jobs::PermanentError(e.message());
   }
-  auto path = locate_backup_file(deps, *backup);
+  auto path = locate_backup_file(deps, *backup, ctx.cancel_flag());
 
   ProjectLock lock(deps.config.database_url, project->id, ctx.cancel_flag());
   auto started = std::chrono::steady_clock::now();

@@ -167,6 +167,15 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   EXPECT_EQ(table_digest(target, "tenant_acme.blobs"), table_digest(db_, "tenant_acme.blobs"));
   pg.drop_database(target);
 
+  // A restore with the local copy gone reads the backup back from the parts.
+  const auto before = table_digest(db_, "tenant_acme.blobs");
+  pg.exec(db_, "DELETE FROM tenant_acme.blobs");
+  auto restore = http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + id + "\"}", token_);
+  ASSERT_EQ(restore.status, 202) << restore.body;
+  auto restored = wait_for_job(std::string(restore.json().at("data").at("job_id").as_string()));
+  ASSERT_EQ(restored.at("status"), "completed") << json::serialize(restored) << server_->log();
+  EXPECT_EQ(table_digest(db_, "tenant_acme.blobs"), before);
+
   // Delete: the messages are deleted; one Telegram refuses stays, recorded.
   fake_->fault("deleteMessage", "refuse_delete", 1);
   auto del = http_call({"DELETE", url("/api/backups/" + id), "", {"Authorization: Bearer " + token_}});
