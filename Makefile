@@ -35,3 +35,8 @@ format:
 
 clean:
 	rm -rf build
+
+# fuzz: libFuzzer targets (clang 14, ASan+UBSan) for FUZZ_SECONDS each (default 60).
+fuzz:
+	@TB_WITH_FUZZ=1 scripts/install-deps.sh
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} scripts/fuzz.sh

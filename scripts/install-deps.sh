@@ -14,6 +14,7 @@ packages=(
 )
 if [[ "${TB_WITH_BROWSER:-1}" == 1 ]]; then packages+=(chromium nodejs npm); fi
 if [[ "${TB_WITH_BENCH:-0}" == 1 ]]; then packages+=(wrk); fi
+if [[ "${TB_WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
