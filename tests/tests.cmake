@@ -26,3 +26,6 @@ tb_test(integration retention DEPS tb_workflows tb_schedule)
 tb_test(integration telegram DEPS tb_telegram)
 tb_test(e2e telegram DEPS tb_core TIMEOUT 900)
 tb_test(e2e restore DEPS tb_core TIMEOUT 900)
+# Fuzz targets and their corpus regression test (tests/fuzz/fuzz.cmake).
+include(${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.cmake)
+tb_test(e2e hostile DEPS tb_core TIMEOUT 900)
