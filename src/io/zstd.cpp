@@ -50,6 +50,9 @@ ZstdCompressor::ZstdCompressor(Sink& next, int level, int workers) : impl_(std::
   if (workers > 0) {
     // A libzstd built without threads refuses this; single-threaded is still correct.
     (void)ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_nbWorkers, workers);
+    // 2 MiB jobs instead of libzstd's default (4 x window: ~70 MB RSS with 2
+    // workers at level 3); the output grows ~0.3% (measured with zstd -B2M).
+    (void)ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_jobSize, 2 << 20);
   }
 }
 
