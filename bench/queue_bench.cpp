@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
       done = r.int64(0, 0);
       if (done >= jobs) break;
       if (seconds_since(t0) > 600) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // 20 ms: polling faster steals measurable CPU from the workers on 2 cores.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const double total_s = seconds_since(t0);
 
