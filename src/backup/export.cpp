@@ -160,13 +160,16 @@ PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
   return cmd;
 }
 
-std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression) {
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression,
+                          std::string_view unique) {
   std::time_t t = std::chrono::system_clock::to_time_t(created);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%SZ", &tm);
-  std::string name = std::string(project_slug) + "-" + stamp + (format == Format::kTar ? ".tar" : ".sql");
+  std::string name = std::string(project_slug) + "-" + stamp;
+  if (!unique.empty()) name += "-" + std::string(unique);
+  name += format == Format::kTar ? ".tar" : ".sql";
   if (compression == Compression::kZstd) name += ".zst";
   if (compression == Compression::kGzip) name += ".gz";
   return name;

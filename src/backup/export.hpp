@@ -83,7 +83,11 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
 
 // "acme-2026-11-24T10-00-00Z.sql.zst" (UTC; no ':' so it is a safe file
 // name everywhere). Extensions: .sql / .tar, then .zst / .gz.
-std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression);
+// `unique` (e.g. the first 8 characters of the job id) goes after the time, so
+// two exports of a project within the same second get different names:
+// "acme-2026-11-24T10-00-00Z-1a2b3c4d.sql.zst".
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression,
+                          std::string_view unique = {});
 // "application/zstd", "application/gzip", "application/sql", "application/x-tar".
 std::string content_type_for(Format format, Compression compression);
 

@@ -163,7 +163,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     options.timeout = deps.config.pg_dump_timeout;
 
     destinations::ObjectInfo info{project->id,
-                                  backup::file_name_for(project->slug, created, options.format, options.compression),
+                                  backup::file_name_for(project->slug, created, options.format, options.compression, job.id.substr(0, 8)),
                                   backup::content_type_for(options.format, options.compression)};
     auto result = backup::run_export(
         source, options, {&local}, info,

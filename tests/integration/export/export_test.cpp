@@ -343,6 +343,8 @@ TEST(FileNames, FollowTheContract) {
   EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kZstd), "acme-2026-11-24T10-00-00Z.sql.zst");
   EXPECT_EQ(file_name_for("acme", t, Format::kTar, Compression::kGzip), "acme-2026-11-24T10-00-00Z.tar.gz");
   EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kNone), "acme-2026-11-24T10-00-00Z.sql");
+  EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kZstd, "1a2b3c4d"),
+            "acme-2026-11-24T10-00-00Z-1a2b3c4d.sql.zst");
   EXPECT_EQ(content_type_for(Format::kSql, Compression::kZstd), "application/zstd");
   EXPECT_EQ(content_type_for(Format::kTar, Compression::kNone), "application/x-tar");
   EXPECT_EQ(parse_format("tar"), Format::kTar);
