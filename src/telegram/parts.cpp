@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "core/units.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
 
@@ -54,19 +55,6 @@ std::string sha256_range(int fd, std::uint64_t offset, std::uint64_t length) {
   }
   hash.finish();
   return hash.hex();
-}
-
-std::string human_size(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
 }
 
 std::string random_suffix() {

@@ -17,6 +17,7 @@
 
 #include "backup/export.hpp"
 #include "core/ids.hpp"
+#include "core/units.hpp"
 #include "destinations/local.hpp"
 #include "notify/email.hpp"
 #include "store/backups.hpp"
@@ -33,19 +34,6 @@ namespace {
 std::string string_field(const boost::json::object& o, std::string_view key, std::string_view fallback) {
   auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
-}
-
-std::string human_size(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
 }
 
 bool wants_telegram(const boost::json::object& payload) {

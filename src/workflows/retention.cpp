@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "db/connection.hpp"
 #include "notify/email.hpp"
+#include "core/units.hpp"
 #include "workflows/files.hpp"
 
 namespace tb::workflows {
@@ -19,19 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono;
-
-std::string size_text(std::int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 std::string normal(const fs::path& p) { return fs::absolute(p).lexically_normal().string(); }
 
@@ -72,7 +60,7 @@ std::string notice_text(const RetentionOptions& options, const std::string& proj
     text += "Backup:   " + n.id + "\n";
     text += "Created:  " + format_rfc3339(n.created_at) + "\n";
     text += "Expires:  " + format_rfc3339(n.expires_at) + "\n";
-    text += "Size:     " + size_text(n.size_bytes) + " (" + n.format + ", " + n.compression + ")\n";
+    text += "Size:     " + human_size(static_cast<std::uint64_t>(n.size_bytes)) + " (" + n.format + ", " + n.compression + ")\n";
     text += "Download: " + base + "/api/backups/" + n.id + "/download\n\n";
   }
   text +=
