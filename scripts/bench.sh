@@ -26,7 +26,7 @@ root=$PWD
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
   scales=${BENCH_SCALES:-0.02}; reps=${BENCH_REPS:-3}; tenants=${BENCH_TENANTS:-100}
-  queue_jobs=${BENCH_QUEUE_JOBS:-2000}; wrk_s=${BENCH_WRK_SECONDS:-5}; tenant_sample=30
+  queue_jobs=${BENCH_QUEUE_JOBS:-1000}; wrk_s=${BENCH_WRK_SECONDS:-5}; tenant_sample=30
   wrk_rounds=1; queue_reps=2
 else
   scales=${BENCH_SCALES:-1 3}; reps=${BENCH_REPS:-5}; tenants=${BENCH_TENANTS:-1000}
@@ -60,8 +60,8 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$1" "$2"; }
-# rec CASE NAME SECONDS [BYTES] [RSS_KB]: one measurement
-rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" >>"$results"; }
+# rec CASE NAME SECONDS [BYTES] [RSS_KB] [RSS_BEFORE_KB]: one measurement
+rec() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}" >>"$results"; }
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/{print int($2/1024)" MB"}' /proc/meminfo); load:$(uptime | sed 's/.*load average//')"
 echo "   work folder $work ($(df -T "$work" | awk 'NR==2{print $2}'))"
@@ -84,6 +84,11 @@ CONF
 base=$("$root/scripts/pg-embedded.sh" start "$work/pg")
 psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql "$base dbname=postgres" -c "CREATE DATABASE bench"
+# Probe: what one database round trip costs on this machine right now (the
+# queue and the API are made of them; under load they are what grows).
+echo 'SELECT 1' >"$work/select1.sql"
+"$pgbin/pgbench" -n -c 1 -T 3 -f "$work/select1.sql" "$base dbname=bench" 2>/dev/null |
+  awk '/latency average/{print "meta\tround_trip_ms\t" $4}' >>"$results"
 db="$base dbname=bench"
 export DATABASE_URL=$db
 export JWT_SECRET=bench-secret-bench-secret-bench-secret-0123456789
@@ -119,6 +124,8 @@ stop_serve() {
 export_once() {
   rm -rf "${STORAGE_DIR:?}"/*
   echo 5 >"/proc/$serve_pid/clear_refs"  # resets VmHWM: this export's own peak
+  local rss0
+  rss0=$(awk '/VmRSS/{print $2}' "/proc/$serve_pid/status")
   local id status
   id=$(curl -sf -X POST "$url/api/backup/export" "${auth[@]}" -H 'Content-Type: application/json' \
          -d "{\"project_id\":\"bench\",\"compression\":\"$1\"}" |
@@ -130,10 +137,10 @@ export_once() {
   done
   local rss
   rss=$(awk '/VmHWM/{print $2}' "/proc/$serve_pid/status")
-  if [[ $status != completed ]]; then echo "export $id $status" >&2; echo "nan 0 $rss"; return; fi
+  if [[ $status != completed ]]; then echo "export $id $status" >&2; echo "nan 0 $rss $rss0"; return; fi
   psql "$db" -Atc "SELECT extract(epoch FROM completed_at - created_at), result->>'size_bytes'
                    FROM control_plane.jobs WHERE id = '$id'" | tr '|' ' ' | tr -d '\n'
-  echo " $rss"
+  echo " $rss $rss0"
 }
 dump() { "$pgbin/pg_dump" --format=plain --no-owner --strict-names --schema="$1" --dbname="$db"; }
 # timed NAME COMMAND...: runs a shell pipeline, prints "seconds"
@@ -157,14 +164,14 @@ for scale in $scales; do
   n=$reps; [[ $first == 1 ]] || n=${BENCH_REPS2:-2}
   for r in $(seq 1 "$n"); do
     echo "   round $r/$n"
-    read -r s b m < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m"
+    read -r s b m m0 < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m" "$m0"
     rec export "pg_dump_null@$scale" "$(timed 'dump tenant_bench >/dev/null')"
     if [[ $first == 1 ]]; then
       s=$(timed "dump tenant_bench | gzip -6 >'$work/base.gz'"); rec export "pg_dump_gzip6@$scale" "$s" "$(stat -c %s "$work/base.gz")"
       s=$(timed "dump tenant_bench | zstd -q -3 -T2 >'$work/base.zst'"); rec export "pg_dump_zstd3@$scale" "$s" "$(stat -c %s "$work/base.zst")"
       rm -f "$work/base.gz" "$work/base.zst"
     fi
-    read -r s b m < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m"
+    read -r s b m m0 < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m" "$m0"
   done
   if [[ $first == 1 ]]; then
     # ------------------------------------------------------------ case 4: API reads
@@ -257,6 +264,12 @@ PY
     sum=$(python3 -c "print($sum + $s)"); k=$((k + 1))
   done
   rec tenants "pg_dump_sum" "$(python3 -c "print($sum * $tenants / $k)")" "$k"
+  # The same runs, $concurrency at a time: what the cores really give two
+  # parallel pg_dumps (on a loaded machine, less than $concurrency x).
+  t0=$(now)
+  for ((i = 1; i <= tenants; i += step)); do printf 'tenant_t%04d\n' "$i"; done |
+    xargs -P "$concurrency" -I{} bash -c 'dump {} >/dev/null'
+  rec tenants "pg_dump_parallel" "$(python3 -c "print($(elapsed "$t0" "$(now)") * $tenants / $k)")" "$k"
 done
 stop_serve
 
@@ -288,6 +301,8 @@ def med(case, name, i=0):
 def span(v): return f"{min(v):.3f}-{max(v):.3f}" if v else "-"
 def verdict(ok): return "holds" if ok else "MISSED"
 MB = 1048576
+rt = col("meta", "round_trip_ms")
+if rt: print(f"one database round trip (pgbench SELECT 1, 1 client): {rt[0]:.3f} ms")
 for scale in scales:
     plain = med("meta", f"plain_bytes@{scale}", 1)
     print(f"\nCase 1/2, scale {scale} (plain dump {plain / MB:.0f} MB)")
@@ -313,7 +328,9 @@ for scale in scales:
         print(f"  gzip-6/gzip-export           {g6 / eg:6.2f}  (target >= 2: {verdict(g6 / eg >= 2)}); "
               f"size ratio {egs / gs:.3f} (target <= 1: {verdict(egs / gs <= 1)})")
     if rss:
-        print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)})")
+        idle = col("export", f"export_zstd@{scale}", 3) + col("export", f"export_gzip@{scale}", 3)
+        print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)}); "
+              f"RSS before the export {max(idle) / 1024 if idle else float('nan'):.1f} MB")
 
 t = [(k[1], v) for k, v in d.items() if k[0] == "tenants"]
 if t:
@@ -331,6 +348,10 @@ if t:
           f"/ concurrency {conc} = {st.median(ps) / conc:.2f} s")
     r = st.median(ea) / (st.median(ps) / conc)
     print(f"  ratio {r:.2f} (target <= 1.2: {verdict(r <= 1.2)})")
+    pp = col("tenants", "pg_dump_parallel")
+    if pp:
+        print(f"  the same pg_dump runs {conc} at a time: {st.median(pp):.2f} s (scaled to {total}); "
+              f"export / that = {st.median(ea) / st.median(pp):.2f}")
 
 api = {}
 for name in ("jobs", "history"):
