@@ -92,7 +92,16 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 Scheduler::~Scheduler() { resign(); }
 
 void Scheduler::resign() {
-  conn_.reset();  // closing the session releases the advisory lock
+  // Unlock explicitly: closing the session releases the lock too, but only
+  // once the server has noticed, so another process could miss its turn.
+  if (leader_ && conn_ && conn_->ok()) {
+    try {
+      conn_->query("SELECT pg_advisory_unlock($1::bigint)", kLeaderLockKey);
+    } catch (const std::exception&) {
+      // The session is going away anyway; its end releases the lock.
+    }
+  }
+  conn_.reset();
   leader_ = false;
   last_enqueued_.clear();
 }
