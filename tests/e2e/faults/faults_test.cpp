@@ -136,6 +136,34 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   EXPECT_EQ(pg.query_value(target, digest), pg.query_value(d.db, digest));
 }
 
+TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
+  Deployment d;
+  ServiceProcess api({"serve", "--no-worker"}, d.env);
+  TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
+  ServiceProcess stale({"worker"}, d.env, false);
+  auto id = start_export(api.base_url(), d.token);
+  wait_for(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+
+  stale.signal(SIGSTOP);  // frozen with the job claimed and pg_dump waiting
+  ServiceProcess fresh({"worker"}, d.env, false);
+  // The lease (3 s) runs out, the job is rescued and claimed again by `fresh`.
+  auto rescued = wait_for(api.base_url(), d.token, id,
+                          [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
+  ASSERT_EQ(rescued.at("attempts").as_int64(), 2) << json::serialize(rescued) << fresh.log();
+  lock.release();
+  // The stale worker still holds the project's lock (a frozen process keeps
+  // its session), so nothing else touches the schema until it wakes up: it
+  // then finds its lease gone, stops its dump and commits nothing.
+  stale.signal(SIGCONT);
+  auto job = wait_for(api.base_url(), d.token, id, ended);
+  ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << stale.log() << fresh.log();
+  EXPECT_EQ(job.at("attempts").as_int64(), 2);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto after = job_json(api.base_url(), d.token, id);
+  EXPECT_EQ(json::serialize(after.at("result")), json::serialize(job.at("result")));
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
+}
+
 TEST(Faults, HangingDumpTimesOutWithAClearErrorAndLeavesNoFile) {
   Deployment d(std::map<std::string, std::string>{{"PG_DUMP_TIMEOUT_SECONDS", "2"}, {"JOB_MAX_ATTEMPTS", "1"}});
   ServiceProcess service({"serve"}, d.env);
