@@ -187,8 +187,7 @@ TEST(Child, NoFdLeaksAndNoZombies) {
     running_pid = running.pid();
     // The child holds 0, 1, 2 and whatever this test process itself inherited
     // without O_CLOEXEC: none of the fds we made. Read straight from
-    // /proc/<child>/fd, so no helper program's own fds muddy the picture
-    // (posix_spawn returns after the exec, so the table is final).
+    // /proc/<child>/fd, so no helper program's own fds muddy the picture.
     std::set<std::string> expected = {"0", "1", "2"};
     for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
       int fd = std::stoi(e.path().filename().string());
@@ -196,9 +195,17 @@ TEST(Child, NoFdLeaksAndNoZombies) {
       if (flags >= 0 && (flags & FD_CLOEXEC) == 0) expected.insert(std::to_string(fd));
     }
     ASSERT_EQ(expected.count(std::to_string(running.stdin_fd())), 0u);
+    // posix_spawn returns once the exec has begun; the kernel closes the
+    // O_CLOEXEC descriptors a moment later, so poll until the table settles.
+    // A real leak never goes away and still fails.
     std::set<std::string> seen;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(running_pid) + "/fd")) {
-      seen.insert(e.path().filename().string());
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      seen.clear();
+      for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(running_pid) + "/fd")) {
+        seen.insert(e.path().filename().string());
+      }
+      if (seen == expected) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     EXPECT_EQ(seen, expected);
   }  // destructor of `running` terminates and reaps it
