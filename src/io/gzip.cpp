@@ -212,43 +212,34 @@ void GzipDecompressor::write(std::span<const std::byte> data) {
   // zlib's API takes a non-const pointer but does not write through next_in.
   zs.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
+  // One inflate call into the output buffer; forwards what it produced and
+  // notes the end of a gzip member (a .gz may hold several, one per block).
+  auto inflate_once = [&]() -> std::size_t {
+    zs.next_out = impl_->out.data();
+    zs.avail_out = static_cast<uInt>(impl_->out.size());
+    int r = inflate(&zs, Z_NO_FLUSH);
+    std::size_t produced = impl_->out.size() - zs.avail_out;
+    if (produced > 0) {
+      impl_->next.write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(impl_->out.data()), produced));
+    }
+    if (r == Z_STREAM_END) {
+      impl_->in_member = false;
+      impl_->any_member = true;
+    } else if (r != Z_OK && r != Z_BUF_ERROR) {
+      throw Error(ErrorCode::kInternal, "the backup data is corrupt (gzip)",
+                  std::string("inflate: ") + (zs.msg != nullptr ? zs.msg : std::to_string(r)));
+    }
+    return produced;
+  };
   while (zs.avail_in > 0) {
     if (!impl_->in_member) {
       inflateReset(&zs);
       impl_->in_member = true;
     }
-    zs.next_out = impl_->out.data();
-    zs.avail_out = static_cast<uInt>(impl_->out.size());
-    int r = inflate(&zs, Z_NO_FLUSH);
-    std::size_t produced = impl_->out.size() - zs.avail_out;
-    if (produced > 0) {
-      impl_->next.write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(impl_->out.data()), produced));
-    }
-    if (r == Z_STREAM_END) {
-      impl_->in_member = false;
-      impl_->any_member = true;
-    } else if (r != Z_OK && r != Z_BUF_ERROR) {
-      throw Error(ErrorCode::kInternal, "the backup data is corrupt (gzip)",
-                  std::string("inflate: ") + (zs.msg != nullptr ? zs.msg : std::to_string(r)));
-    }
+    inflate_once();
   }
   // Drain any output still pending inside zlib for the current input.
-  while (impl_->in_member) {
-    zs.next_out = impl_->out.data();
-    zs.avail_out = static_cast<uInt>(impl_->out.size());
-    int r = inflate(&zs, Z_NO_FLUSH);
-    std::size_t produced = impl_->out.size() - zs.avail_out;
-    if (produced > 0) {
-      impl_->next.write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(impl_->out.data()), produced));
-    }
-    if (r == Z_STREAM_END) {
-      impl_->in_member = false;
-      impl_->any_member = true;
-    } else if (r != Z_OK && r != Z_BUF_ERROR) {
-      throw Error(ErrorCode::kInternal, "the backup data is corrupt (gzip)",
-                  std::string("inflate: ") + (zs.msg != nullptr ? zs.msg : std::to_string(r)));
-    }
-    if (produced == 0) break;
+  while (impl_->in_member && inflate_once() > 0) {
   }
 }
 
