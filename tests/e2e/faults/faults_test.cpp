@@ -164,6 +164,84 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
 }
 
+TEST(Faults, WorkerKilledAfterTheFileIsRenamedButBeforeTheRowListsNothingHalfDone) {
+  Deployment d;
+  ServiceProcess api({"serve", "--no-worker"}, d.env);
+  // The completion transaction inserts into backups: holding this lock makes
+  // the worker stop exactly there — file renamed and fsynced, row not written.
+  TableLock lock(PgCluster::shared().conninfo(d.db), "control_plane.backups");
+  auto worker_a = std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
+  auto id = start_export(api.base_url(), d.token);
+  auto acme_dir = fs::path(d.storage) / "acme";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto final_files = [&] {
+    int n = 0;
+    if (fs::exists(acme_dir)) {
+      for (const auto& e : fs::directory_iterator(acme_dir)) n += e.path().filename().string().front() != '.';
+    }
+    return n;
+  };
+  while (final_files() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(final_files(), 1) << worker_a->log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // it is now waiting on the row insert
+  worker_a->signal(SIGKILL);
+  worker_a->wait();
+  worker_a.reset();
+  lock.release();
+  // Nothing is listed for the dead attempt; the retry lists one whole backup.
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
+  ServiceProcess worker_b({"worker"}, d.env, false);
+  auto job = wait_for(api.base_url(), d.token, id, ended);
+  ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
+  EXPECT_EQ(job.at("attempts").as_int64(), 2);
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
+  auto listed = d.value("SELECT locations->0->>'path' FROM control_plane.backups");
+  auto dl = http_get(api.base_url() + "/api/backups/" + std::string(job.at("result").at("backup_id").as_string()) +
+                         "/download",
+                     d.token);
+  EXPECT_EQ(dl.status, 200);  // its checksum matched the listed file
+  // The first attempt's file is unlisted: an orphan for the retention sweep.
+  EXPECT_EQ(final_files(), 2);
+  EXPECT_TRUE(fs::exists(fs::path(d.storage) / listed));
+}
+
+TEST(Faults, FullDiskFailsTheExportCleanlyAndKeepsEarlierBackups) {
+  auto mount_point = make_temp_dir("tb-full-disk");
+  if (std::system(("mount -t tmpfs -o size=1m tmpfs " + mount_point + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root and mount rights)";
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)std::system(("umount " + dir).c_str()); }
+  } unmount{mount_point};
+  Deployment d(std::map<std::string, std::string>{{"STORAGE_DIR", mount_point}, {"JOB_MAX_ATTEMPTS", "1"}});
+  ServiceProcess service({"serve"}, d.env);
+  auto base = service.base_url();
+  auto first = wait_for(base, d.token, start_export(base, d.token), ended);
+  ASSERT_EQ(first.at("status").as_string(), "completed") << json::serialize(first);
+  auto first_id = std::string(first.at("result").at("backup_id").as_string());
+
+  // Now about 3 MB of incompressible bytes: more than the disk has left.
+  PgCluster::shared().exec(d.db, R"sql(
+    CREATE TABLE tenant_acme.noise (id int PRIMARY KEY, b bytea);
+    INSERT INTO tenant_acme.noise
+      SELECT g, decode(string_agg(md5(g::text || ':' || i), '' ORDER BY i), 'hex')
+      FROM generate_series(1, 200) g, generate_series(1, 1000) i GROUP BY g;
+  )sql");
+  auto job = wait_for(base, d.token, start_export(base, d.token), ended);
+  EXPECT_EQ(job.at("status").as_string(), "failed");
+  EXPECT_NE(std::string(job.at("last_error").as_string()).find("no space"), std::string::npos) << json::serialize(job);
+  // No temporary file is left, the earlier backup is intact, the service serves.
+  for (const auto& e : fs::recursive_directory_iterator(mount_point)) {
+    EXPECT_NE(e.path().filename().string().front(), '.') << "left behind: " << e.path();
+  }
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
+  EXPECT_EQ(http_get(base + "/api/backups/" + first_id + "/download", d.token).status, 200);
+  EXPECT_EQ(http_get(base + "/healthz").status, 200);
+}
+
 TEST(Faults, HangingDumpTimesOutWithAClearErrorAndLeavesNoFile) {
   Deployment d(std::map<std::string, std::string>{{"PG_DUMP_TIMEOUT_SECONDS", "2"}, {"JOB_MAX_ATTEMPTS", "1"}});
   ServiceProcess service({"serve"}, d.env);
