@@ -327,26 +327,26 @@ SentDocument BotApi::send_document(const std::string& chat_id, const std::string
   return out;
 }
 
-namespace {
-std::string post_json_body(const json::object& o) { return json::serialize(o); }
-}  // namespace
-
-std::string BotApi::get_file_path(const std::string& file_id) {
-  std::string url = options_.api_url + "/bot" + options_.token + "/getFile";
-  std::string payload = post_json_body(json::object{{"file_id", file_id}});
-  auto reply = with_retries("getFile", [&] {
+BotApi::Reply BotApi::call_json(const std::string& method, const json::object& payload) {
+  std::string url = options_.api_url + "/bot" + options_.token + "/" + method;
+  std::string body = json::serialize(payload);
+  return with_retries(method, [&] {
     Reply r;
     Easy e;
     HeaderCapture hc;
     perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
       x.headers = curl_slist_append(x.headers, "Content-Type: application/json");
-      curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, payload.c_str());
-      curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     });
     r.retry_after_header = hc.retry_after;
     parse_json_into(r.body, r.json);
     return r;
   });
+}
+
+std::string BotApi::get_file_path(const std::string& file_id) {
+  auto reply = call_json("getFile", json::object{{"file_id", file_id}});
   const auto& result = reply.json.at("result").as_object();
   auto* fp = result.if_contains("file_path");
   if (!fp || !fp->is_string()) throw ApiError(true, 0, "Telegram gave no file_path for a part");
@@ -391,21 +391,7 @@ void BotApi::download(const std::string& file_path, const std::function<void(con
 }
 
 void BotApi::delete_message(const std::string& chat_id, std::int64_t message_id) {
-  std::string url = options_.api_url + "/bot" + options_.token + "/deleteMessage";
-  std::string payload = post_json_body(json::object{{"chat_id", chat_id}, {"message_id", message_id}});
-  with_retries("deleteMessage", [&] {
-    Reply r;
-    Easy e;
-    HeaderCapture hc;
-    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
-      x.headers = curl_slist_append(x.headers, "Content-Type: application/json");
-      curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, payload.c_str());
-      curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-    });
-    r.retry_after_header = hc.retry_after;
-    parse_json_into(r.body, r.json);
-    return r;
-  });
+  call_json("deleteMessage", json::object{{"chat_id", chat_id}, {"message_id", message_id}});
 }
 
 }  // namespace tb::telegram

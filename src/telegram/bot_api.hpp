@@ -17,6 +17,8 @@
 // - Time and randomness are injected (Clock, sleep, jitter) for tests.
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -122,6 +124,8 @@ class BotApi {
   struct Reply;
   template <class Attempt>
   Reply with_retries(const std::string& what, Attempt attempt);
+  // A Bot API method called with a JSON body (getFile, deleteMessage), retried.
+  Reply call_json(const std::string& method, const boost::json::object& payload);
   void wait(std::chrono::milliseconds d);
   void check_cancel() const;
 
