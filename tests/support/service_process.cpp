@@ -150,4 +150,13 @@ std::string run_binary(const std::vector<std::string>& args, const std::map<std:
   return out;
 }
 
+std::string mint_token(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> full{"token"};
+  full.insert(full.end(), args.begin(), args.end());
+  std::string out = run_binary(full, env);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  auto nl = out.rfind('\n');
+  return nl == std::string::npos ? out : out.substr(nl + 1);
+}
+
 }  // namespace tb::test

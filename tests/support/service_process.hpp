@@ -43,4 +43,7 @@ class ServiceProcess {
 // Runs the binary to completion (e.g. `migrate`, `token`); returns stdout, throws on failure.
 std::string run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
 
+// `tenant-backup token <args>`: the minted JWT (the last line it printed).
+std::string mint_token(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+
 }  // namespace tb::test

@@ -62,9 +62,9 @@ class ApiTest : public ::testing::Test {
       CREATE TABLE tenant_other.other_table (y int);
     )sql");
     server_ = new ServiceProcess({"serve"}, env_);
-    token_ = trim(run_binary({"token", "--project", "acme", "--sub", "alice"}, env_));
-    other_token_ = trim(run_binary({"token", "--project", "other", "--sub", "mallory"}, env_));
-    admin_token_ = trim(run_binary({"token", "--role", "admin", "--sub", "root"}, env_));
+    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
+    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
+    admin_token_ = mint_token({"--role", "admin", "--sub", "root"}, env_);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -73,11 +73,6 @@ class ApiTest : public ::testing::Test {
     smtp_ = nullptr;
   }
 
-  static std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    auto nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
-  }
 
   std::string url(const std::string& path) const { return server_->base_url() + path; }
 
@@ -392,8 +387,7 @@ TEST(ApiRateLimit, WorkRoutesAnswer429WithRetryAfter) {
                                             {"RATE_LIMIT_PER_MINUTE", "3"}};
   ServiceProcess server({"serve", "--no-worker"}, env);
   pg.exec(db, "INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme')");
-  auto token = run_binary({"token", "--project", "acme"}, env);
-  token = token.substr(0, token.find('\n'));
+  auto token = mint_token({"--project", "acme"}, env);
   int accepted = 0, limited = 0;
   for (int i = 0; i < 6; ++i) {
     auto r = http_post_json(server.base_url() + "/api/backup/export", R"({"project_id":"acme"})", token);

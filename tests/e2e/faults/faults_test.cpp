@@ -44,8 +44,7 @@ struct Deployment {
       CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
       INSERT INTO tenant_acme.items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g;
     )sql");
-    token = run_binary({"token", "--project", "acme"}, env);
-    token = token.substr(0, token.find('\n'));
+    token = mint_token({"--project", "acme"}, env);
   }
 
   std::string value(const std::string& sql) const { return PgCluster::shared().query_value(db, sql); }

@@ -41,7 +41,6 @@ const std::string kBotToken = "123456789:AAE-bot-token-SENTINEL-x9y8z7";
 const std::string kIssuer = "tb-issuer";
 const std::string kAudience = "tb-api";
 
-std::string first_line(std::string s) { return s.substr(0, s.find('\n')); }
 
 // Holds ACCESS EXCLUSIVE on a table on its own connection, so pg_dump (which
 // needs ACCESS SHARE) waits until release().
@@ -141,8 +140,8 @@ class HostileTest : public ::testing::Test {
       CREATE TABLE tenant_other.items (id int);
     )sql");
     server_ = new ServiceProcess({"serve"}, env_);
-    token_ = first_line(run_binary({"token", "--project", "acme", "--sub", "alice"}, env_));
-    other_token_ = first_line(run_binary({"token", "--project", "other", "--sub", "mallory"}, env_));
+    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
+    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
 
     // Forged tokens: one python3-jwt run for all of them.
     run_command("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + keys_ + "/rsa.pem 2>/dev/null");
@@ -529,7 +528,7 @@ TEST(HostileLoad, BurstOfExportsIsRateLimitedPerClientAndStaysBounded) {
     INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, 2000) g;
   )sql");
   ServiceProcess server({"serve"}, env);
-  const auto token = first_line(run_binary({"token", "--project", "acme"}, env));
+  const auto token = mint_token({"--project", "acme"}, env);
   // Connections the service may hold: its pool, per worker slot a connection,
   // a lease connection and the pg_dump child, the worker's listener and rescue
   // connections, the scheduler's and the retention sweeper's.

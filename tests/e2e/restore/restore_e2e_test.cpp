@@ -41,19 +41,14 @@ class RestoreE2E : public ::testing::Test {
       CREATE SCHEMA tenant_other;
     )sql");
     server_ = new ServiceProcess({"serve"}, env_);
-    token_ = last_line(run_binary({"token", "--project", "acme", "--sub", "alice"}, env_));
-    other_token_ = last_line(run_binary({"token", "--project", "other", "--sub", "mallory"}, env_));
+    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
+    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
   }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
   }
 
-  static std::string last_line(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    auto nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
-  }
   static std::string url(const std::string& path) { return server_->base_url() + path; }
   static std::string value(const std::string& sql) { return PgCluster::shared().query_value(db_, sql); }
   static std::string digest() {

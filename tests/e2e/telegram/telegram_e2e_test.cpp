@@ -66,19 +66,14 @@ class TelegramE2e : public ::testing::Test {
       CREATE TABLE tenant_other.t (x int);
     )sql");
     server_ = new ServiceProcess({"serve"}, env_);
-    token_ = trim(run_binary({"token", "--project", "acme", "--sub", "alice"}, env_));
-    other_token_ = trim(run_binary({"token", "--project", "other", "--sub", "bob"}, env_));
+    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
+    other_token_ = mint_token({"--project", "other", "--sub", "bob"}, env_);
   }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
     delete fake_;
     fake_ = nullptr;
-  }
-  static std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    auto nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
   }
   std::string url(const std::string& path) const { return server_->base_url() + path; }
 
