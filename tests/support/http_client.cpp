@@ -1,11 +1,13 @@
 #include "support/http_client.hpp"
 
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace tb::test {
 namespace {
@@ -82,6 +84,28 @@ HttpResponse http_post_json(const std::string& url, const std::string& body, con
   r.headers.push_back("Content-Type: application/json");
   if (!token.empty()) r.headers.push_back("Authorization: Bearer " + token);
   return http_call(r);
+}
+
+bool job_ended(const boost::json::object& job) {
+  auto s = job.at("status").as_string();
+  return s == "completed" || s == "failed" || s == "cancelled";
+}
+
+boost::json::object poll_job(const std::string& base_url, const std::string& token, const std::string& job_id,
+                             const std::function<bool(const boost::json::object&)>& done, int seconds,
+                             const std::function<std::string()>& context) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  boost::json::object job;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = http_get(base_url + "/api/jobs/" + job_id, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    job = r.json().at("data").as_object();
+    if (done(job)) return job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "timed out waiting for job " << job_id << ": " << boost::json::serialize(job) << "\n"
+                << (context ? context() : std::string());
+  return job;
 }
 
 }  // namespace tb::test

@@ -80,17 +80,7 @@ class ApiTest : public ::testing::Test {
 
   // Polls a job until it ends; returns its final JSON.
   json::object wait_for_job(const std::string& job_id, const std::string& token) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = http_get(url("/api/jobs/" + job_id), token);
-      EXPECT_EQ(r.status, 200) << r.body;
-      auto job = r.json().at("data").as_object();
-      auto status = std::string(job.at("status").as_string());
-      if (status == "completed" || status == "failed" || status == "cancelled") return job;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "job " << job_id << " did not finish\n" << server_->log();
-    return {};
+    return poll_job(server_->base_url(), token, job_id, job_ended, 90, [] { return server_->log(); });
   }
 
   json::object export_and_wait(const std::string& body) {

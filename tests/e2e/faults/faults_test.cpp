@@ -76,23 +76,6 @@ json::object job_json(const std::string& base, const std::string& token, const s
   return r.json().at("data").as_object();
 }
 
-json::object wait_for(const std::string& base, const std::string& token, const std::string& id,
-                      const std::function<bool(const json::object&)>& done, int seconds = 90) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  json::object job;
-  while (std::chrono::steady_clock::now() < deadline) {
-    job = job_json(base, token, id);
-    if (done(job)) return job;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << "timed out waiting for job " << id << ": " << json::serialize(job);
-  return job;
-}
-
-bool ended(const json::object& job) {
-  auto s = job.at("status").as_string();
-  return s == "completed" || s == "failed" || s == "cancelled";
-}
 
 std::string start_export(const std::string& base, const std::string& token) {
   auto r = http_post_json(base + "/api/backup/export", R"({"project_id":"acme"})", token);
@@ -106,7 +89,7 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   auto worker_a = std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  wait_for(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
 
   worker_a->signal(SIGKILL);
   worker_a->wait();
@@ -114,7 +97,7 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   lock.release();
   ServiceProcess worker_b({"worker"}, d.env, false);
 
-  auto job = wait_for(api.base_url(), d.token, id, ended);
+  auto job = poll_job(api.base_url(), d.token, id, job_ended);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos) << json::serialize(job);
@@ -141,12 +124,12 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   ServiceProcess stale({"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  wait_for(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
 
   stale.signal(SIGSTOP);  // frozen with the job claimed and pg_dump waiting
   ServiceProcess fresh({"worker"}, d.env, false);
   // The lease (3 s) runs out, the job is rescued and claimed again by `fresh`.
-  auto rescued = wait_for(api.base_url(), d.token, id,
+  auto rescued = poll_job(api.base_url(), d.token, id,
                           [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
   ASSERT_EQ(rescued.at("attempts").as_int64(), 2) << json::serialize(rescued) << fresh.log();
   lock.release();
@@ -154,7 +137,7 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
   // its session), so nothing else touches the schema until it wakes up: it
   // then finds its lease gone, stops its dump and commits nothing.
   stale.signal(SIGCONT);
-  auto job = wait_for(api.base_url(), d.token, id, ended);
+  auto job = poll_job(api.base_url(), d.token, id, job_ended);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << stale.log() << fresh.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -192,7 +175,7 @@ TEST(Faults, WorkerKilledAfterTheFileIsRenamedButBeforeTheRowListsNothingHalfDon
   // Nothing is listed for the dead attempt; the retry lists one whole backup.
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
   ServiceProcess worker_b({"worker"}, d.env, false);
-  auto job = wait_for(api.base_url(), d.token, id, ended);
+  auto job = poll_job(api.base_url(), d.token, id, job_ended);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
@@ -218,7 +201,7 @@ TEST(Faults, FullDiskFailsTheExportCleanlyAndKeepsEarlierBackups) {
   Deployment d(std::map<std::string, std::string>{{"STORAGE_DIR", mount_point}, {"JOB_MAX_ATTEMPTS", "1"}});
   ServiceProcess service({"serve"}, d.env);
   auto base = service.base_url();
-  auto first = wait_for(base, d.token, start_export(base, d.token), ended);
+  auto first = poll_job(base, d.token, start_export(base, d.token), job_ended);
   ASSERT_EQ(first.at("status").as_string(), "completed") << json::serialize(first);
   auto first_id = std::string(first.at("result").at("backup_id").as_string());
 
@@ -229,7 +212,7 @@ TEST(Faults, FullDiskFailsTheExportCleanlyAndKeepsEarlierBackups) {
       SELECT g, decode(string_agg(md5(g::text || ':' || i), '' ORDER BY i), 'hex')
       FROM generate_series(1, 200) g, generate_series(1, 1000) i GROUP BY g;
   )sql");
-  auto job = wait_for(base, d.token, start_export(base, d.token), ended);
+  auto job = poll_job(base, d.token, start_export(base, d.token), job_ended);
   EXPECT_EQ(job.at("status").as_string(), "failed");
   EXPECT_NE(std::string(job.at("last_error").as_string()).find("no space"), std::string::npos) << json::serialize(job);
   // No temporary file is left, the earlier backup is intact, the service serves.
@@ -246,7 +229,7 @@ TEST(Faults, HangingDumpTimesOutWithAClearErrorAndLeavesNoFile) {
   ServiceProcess service({"serve"}, d.env);
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   auto id = start_export(service.base_url(), d.token);
-  auto job = wait_for(service.base_url(), d.token, id, ended, 60);
+  auto job = poll_job(service.base_url(), d.token, id, job_ended, 60);
   lock.release();
   EXPECT_EQ(job.at("status").as_string(), "failed");
   EXPECT_NE(std::string(job.at("last_error").as_string()).find("timed out"), std::string::npos) << json::serialize(job);
@@ -264,7 +247,7 @@ TEST(Faults, SigtermDuringAnExportExitsPromptlyAndTheJobIsFinishedLater) {
   auto base = service->base_url();
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   auto id = start_export(base, d.token);
-  wait_for(base, d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(base, d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
   auto t0 = std::chrono::steady_clock::now();
   service->signal(SIGTERM);
   int status = service->wait(std::chrono::seconds(45));
@@ -276,7 +259,7 @@ TEST(Faults, SigtermDuringAnExportExitsPromptlyAndTheJobIsFinishedLater) {
   // Nothing half-done is listed; a new process finishes the job.
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
   ServiceProcess again({"serve"}, d.env);
-  auto job = wait_for(again.base_url(), d.token, id, ended);
+  auto job = poll_job(again.base_url(), d.token, id, job_ended);
   EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job);
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups WHERE status = 'completed'"), "1");
 }
@@ -305,7 +288,7 @@ TEST(FaultsZ, DatabaseRestartGives503ThenRecoversAndJobsStillRun) {
   EXPECT_EQ(ready, 200);
   // The worker reconnected (LISTEN re-established or polling): a new export completes.
   auto id = start_export(base, d.token);
-  auto job = wait_for(base, d.token, id, ended, 60);
+  auto job = poll_job(base, d.token, id, job_ended, 60);
   EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << service.log();
 }
 

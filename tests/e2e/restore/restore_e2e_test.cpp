@@ -56,15 +56,7 @@ class RestoreE2E : public ::testing::Test {
   }
 
   json::object wait_for_job(const std::string& job_id) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto job = http_get(url("/api/jobs/" + job_id), token_).json().at("data").as_object();
-      auto status = std::string(job.at("status").as_string());
-      if (status == "completed" || status == "failed" || status == "cancelled") return job;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "job " << job_id << " did not finish\n" << server_->log();
-    return {};
+    return poll_job(server_->base_url(), token_, job_id, job_ended, 90, [] { return server_->log(); });
   }
   // Waits until the job is running (claimed by the worker).
   void wait_running(const std::string& job_id) {
