@@ -63,14 +63,30 @@ void JobContext::report_progress(boost::json::object progress) {
   auto now = Clock::now();
   if (now - last_progress_ < progress_interval_) return;
   last_progress_ = now;
+  write_unsent_progress();
+}
+
+bool JobContext::save_progress_now(boost::json::object progress) {
+  std::lock_guard lock(progress_mutex_);
+  unsent_progress_ = std::move(progress);
+  last_progress_ = Clock::now();
+  return write_unsent_progress();
+}
+
+// Caller holds progress_mutex_. A failed guard means another worker may own
+// the job now: stop, nothing this attempt does will be committed.
+bool JobContext::write_unsent_progress() {
   try {
-    if (!store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_)) {
+    bool stored = store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_);
+    if (!stored) {
       lost_ = true;
       cancel_ = true;
     }
     unsent_progress_.reset();
+    return stored;
   } catch (const std::exception& e) {
     spdlog::warn("job {}: progress update failed: {}", job_.id, log_reason(e));
+    return false;
   }
 }
 
@@ -175,9 +191,12 @@ void Worker::maintenance_loop() {
     auto notes = listener_->wait(step);
     if (stopping_) break;
     if (!notes.empty()) {
+      // One NOTIFY is one new job: wake one idle slot per job, not all of
+      // them (the others would only run an empty claim). Busy slots claim
+      // again by themselves when they finish.
       std::lock_guard lock(mutex_);
       ++wake_generation_;
-      wake_.notify_all();
+      for (std::size_t i = 0; i < std::min(notes.size(), slots_.size()); ++i) wake_.notify_one();
     }
     if (Clock::now() >= next_rescue) {
       next_rescue = Clock::now() + options_.rescue_interval;
@@ -210,37 +229,6 @@ bool Worker::run_once() {
   } catch (...) {
     sync_slot_.conn.reset();
     throw;
-  }
-}
-
-void Worker::renew_loop(Slot& slot, JobContext& ctx, std::mutex& m, std::condition_variable& cv,
-                        bool& done) {
-  auto period = std::max(options_.lease / 3, std::chrono::milliseconds(10));
-  const auto& job = ctx.job();
-  std::unique_lock lock(m);
-  while (!cv.wait_for(lock, period, [&] { return done; })) {
-    lock.unlock();
-    try {
-      if (!slot.lease_conn || !slot.lease_conn->ok()) {
-        slot.lease_conn = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
-      }
-      auto r = store::renew_job(*slot.lease_conn, job.id, slot.id, job.attempts, options_.lease);
-      if (!r.held) {
-        spdlog::warn("job {}: lease lost by {}: stopping its handler", job.id, slot.id);
-        ctx.lost_ = true;
-        ctx.cancel_ = true;
-      } else if (r.cancel_requested && !ctx.user_cancel_) {
-        spdlog::info("job {}: cancel requested", job.id);
-        ctx.user_cancel_ = true;
-        ctx.cancel_ = true;
-      }
-    } catch (const std::exception& e) {
-      // Keep the handler going: the next renewal may succeed before the lease ends.
-      spdlog::warn("job {}: lease renewal failed: {}", job.id, log_reason(e));
-      slot.lease_conn.reset();
-    }
-    lock.lock();
-    if (ctx.lost_) return;
   }
 }
 
@@ -280,10 +268,8 @@ bool Worker::run_one(Slot& slot) {
 void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   const auto& job = ctx.job();
   auto& conn = *slot.conn;
-  std::mutex m;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread renewer([&] { renew_loop(slot, ctx, m, cv, done); });
+  if (!slot.keeper) slot.keeper = std::make_unique<LeaseKeeper>(options_.conninfo, slot.id, options_.lease);
+  slot.keeper->watch(ctx);
 
   std::optional<JobOutcome> outcome;
   std::string error;
@@ -302,12 +288,7 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     error = "internal error";
     spdlog::error("job {}: attempt {} failed with an unknown exception", job.id, job.attempts);
   }
-  {
-    std::lock_guard lock(m);
-    done = true;
-  }
-  cv.notify_all();
-  renewer.join();
+  slot.keeper->unwatch();
   ctx.flush_progress();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 
@@ -315,6 +296,32 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     spdlog::warn("job {}: lease was lost; the attempt's outcome is discarded", job.id);
     if (outcome) run_hook("on_discarded", job.id, outcome->on_discarded);
     return;
+  }
+
+  if (outcome && !outcome->in_completion_tx) {
+    // Nothing else to commit with it: one guarded statement, no transaction.
+    try {
+      auto status = store::complete_job_unless_cancelled(conn, job.id, slot.id, job.attempts, outcome->result);
+      if (status == store::JobStatus::kCompleted) {
+        spdlog::info("job {}: completed in {} ms", job.id, ms);
+        run_hook("after_commit", job.id, outcome->after_commit);
+      } else {
+        if (!status) spdlog::warn("job {}: no longer ours at completion; outcome discarded", job.id);
+        if (status) spdlog::info("job {}: cancelled (handler finished after the cancel request)", job.id);
+        run_hook("on_discarded", job.id, outcome->on_discarded);
+      }
+      return;
+    } catch (const std::exception& e) {
+      run_hook("on_discarded", job.id, outcome->on_discarded);
+      if (is_connection_lost(e)) {
+        // The lease will expire and the job will be rescued and retried.
+        spdlog::error("job {}: database lost while completing: {}", job.id, log_reason(e));
+        throw;
+      }
+      error = public_reason(e);
+      spdlog::warn("job {}: completion failed: {}", job.id, log_reason(e));
+      outcome.reset();  // recorded as a failed attempt below
+    }
   }
 
   if (outcome) {

@@ -37,6 +37,7 @@
 #include "core/error.hpp"
 #include "db/connection.hpp"
 #include "db/listener.hpp"
+#include "jobs/lease_keeper.hpp"
 #include "store/jobs.hpp"
 
 namespace tb::jobs {
@@ -59,6 +60,15 @@ class JobContext {
   // Stores `progress` in jobs.progress, at most every progress_interval (the
   // latest value is flushed when the handler ends). Thread-safe; never throws.
   void report_progress(boost::json::object progress);
+  // Stores `progress` now, unthrottled, before returning (same guard by worker
+  // id and attempt; a failed guard marks the lease lost and raises the cancel
+  // flag). For records a retry relies on, e.g. a Telegram part Telegram has
+  // confirmed: it must be durable before the next part is sent, or a worker
+  // killed in between makes the retry send that part again. Thread-safe; never
+  // throws. Returns whether the record is stored: false after a database
+  // error (logged; the record stays pending for the final flush) or a failed
+  // guard — the caller should not go on as if it were durable.
+  bool save_progress_now(boost::json::object progress);
 
   // Raised when a cancel was requested, the lease was lost, or the worker is
   // shutting down: stop and throw (or return) soon.
@@ -74,7 +84,9 @@ class JobContext {
 
  private:
   friend class Worker;
+  friend class LeaseKeeper;
   void flush_progress();
+  bool write_unsent_progress();
 
   store::Job job_;
   db::Connection& conn_;
@@ -136,14 +148,12 @@ class Worker {
   struct Slot {
     std::string id;
     std::unique_ptr<db::Connection> conn;
-    std::unique_ptr<db::Connection> lease_conn;
+    std::unique_ptr<LeaseKeeper> keeper;  // created with the slot's first job
   };
   bool run_one(Slot& slot);
   void finish(Slot& slot, JobContext& ctx, const Handler& handler);
   void slot_loop(Slot& slot);
   void maintenance_loop();
-  void renew_loop(Slot& slot, JobContext& ctx, std::mutex& m, std::condition_variable& cv,
-                  bool& done);
 
   WorkerOptions options_;
   std::map<std::string, Handler> handlers_;
