@@ -165,7 +165,13 @@ json::object upload_to_telegram(const config::Config& config, jobs::JobContext& 
                                         {"part_count", count},
                                         {"uploaded_bytes", bytes},
                                         {"parts", std::move(arr)}};
-    ctx.report_progress(std::move(progress));
+    // Unthrottled and before the next part goes out: a confirmed part that is
+    // not on record would be sent again by a retry (a duplicate in the chat).
+    // If it cannot be recorded, stop sending; the job is retried.
+    if (!ctx.save_progress_now(std::move(progress)) && !ctx.cancel_requested()) {
+      throw Error(ErrorCode::kInternal, "cannot record the progress of the Telegram upload",
+                  "job " + ctx.job().id + ": progress update failed");
+    }
   };
   report(confirmed);
 

@@ -10,7 +10,10 @@
 //   backup is `completed` only when every part was confirmed.
 // - Confirmed parts are kept in the job's progress ({"telegram": {"sha256",
 //   "chat_id", "parts"}}); a retried attempt re-sends only the parts missing
-//   for the same file (same SHA-256) and chat.
+//   for the same file (same SHA-256) and chat. Each confirmed part is on
+//   record (JobContext::save_progress_now, unthrottled) before the next part
+//   is sent, so a worker killed at any point makes the retry re-send at most
+//   the one part that was in flight (sent, reply not yet recorded).
 // - Permanent Bot API errors (400/401/403/413) become jobs::PermanentError
 //   "telegram destination failed: <Telegram's description>"; the rest retry.
 // - The bot token is never in a returned value, error or log line.
@@ -76,9 +79,9 @@ struct TelegramUpload {
 };
 // The job step: uploads `upload` to Telegram, reusing the parts an earlier
 // attempt of this job confirmed (ctx.job().progress["telegram"]) and
-// reporting each confirmed part through ctx.report_progress(progress_base +
-// {"telegram": ...}). Returns the location record. Permanent failures throw
-// jobs::PermanentError; others rethrow for a retry.
+// recording each confirmed part through ctx.save_progress_now(progress_base +
+// {"telegram": ...}) before the next is sent. Returns the location record.
+// Permanent failures throw jobs::PermanentError; others rethrow for a retry.
 boost::json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx,
                                        const TelegramUpload& upload, const boost::json::object& progress_base);
 
