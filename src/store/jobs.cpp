@@ -196,6 +196,22 @@ bool complete_job(db::Connection& conn, const std::string& id, const std::string
              .affected() == 1;
 }
 
+std::optional<JobStatus> complete_job_unless_cancelled(db::Connection& conn, const std::string& id,
+                                                       const std::string& worker_id, int attempt,
+                                                       const boost::json::value& result) {
+  auto r = conn.query(
+      std::string("UPDATE control_plane.jobs SET "
+                  "  status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'completed' END, "
+                  "  result = CASE WHEN cancel_requested THEN result ELSE $4::jsonb END, "
+                  "  last_error = CASE WHEN cancel_requested THEN 'cancelled' ELSE last_error END, "
+                  "  locked_until = NULL, completed_at = now() "
+                  "WHERE ") +
+          kGuard + " RETURNING status",
+      id, worker_id, attempt, result);
+  if (r.empty()) return std::nullopt;
+  return parse_job_status(r.get(0, 0));
+}
+
 std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
                                   const std::string& worker_id, int attempt,
                                   const std::string& error, bool retryable,

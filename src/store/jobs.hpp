@@ -108,6 +108,12 @@ bool update_job_progress(db::Connection& conn, const std::string& id, const std:
 // Marks the job completed with `result`. False when the guard failed (lost lease).
 bool complete_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                   int attempt, const boost::json::value& result);
+// complete_job for an outcome with nothing else to commit, in one statement:
+// completed with `result`, or cancelled (last_error "cancelled") when a cancel
+// was requested meanwhile. nullopt when the guard failed (lost lease).
+std::optional<JobStatus> complete_job_unless_cancelled(db::Connection& conn, const std::string& id,
+                                                       const std::string& worker_id, int attempt,
+                                                       const boost::json::value& result);
 // Records the attempt's error; then pending again (run_at = now + retry_delay)
 // when `retryable` and attempts < max_attempts, cancelled when a cancel was
 // requested, failed otherwise. Returns the new status, nullopt when the guard failed.
