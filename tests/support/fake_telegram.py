@@ -18,10 +18,15 @@
 # Test control (no token):
 #   POST /_control/fault  {"method": "sendDocument"|"getFile"|"deleteMessage"|"file"|"*",
 #                          "kind": "429"|"500"|"400"|"reset"|"truncate"|"hang"|"refuse_delete"
-#                                  |"corrupt",
-#                          "count": n, "retry_after": s, "seconds": s, "description": "..."}
+#                                  |"corrupt"|"delay",
+#                          "count": n, "retry_after": s, "seconds": s, "description": "...",
+#                          "skip": n}
 #       the next `count` calls of `method` get that fault ("corrupt": the next
-#       downloads get one flipped byte).
+#       downloads get one flipped byte), after the first `skip` calls that
+#       reach this fault went through untouched.
+#       "delay" (sendDocument): the document is stored (it is in the chat and in
+#       /_control/state) but the reply comes `seconds` later: a message whose
+#       sender has not heard back yet.
 #   GET  /_control/state  {"messages": [...], "calls": [{"method","status","at","chunked"}],
 #                          "deleted": [message_id...]}
 #   POST /_control/reset  forget faults, messages and calls.
@@ -52,6 +57,9 @@ def take_fault(method):
     with lock:
         for f in faults:
             if f['count'] > 0 and f['method'] in (method, '*'):
+                if f.get('skip', 0) > 0:
+                    f['skip'] -= 1
+                    continue
                 f['count'] -= 1
                 return dict(f)
     return None
@@ -281,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
                                       'file_name': filename, 'caption': fields.get('caption', ''),
                                       'size': len(content), 'path': os.path.join(DATA, path),
                                       'sha256': hashlib.sha256(content).hexdigest(), 'at': time.time()})
+        if fault and fault['kind'] == 'delay':
+            time.sleep(float(fault.get('seconds', 1)))
         self.record(method, 200)
         self.send_json(200, {'ok': True, 'result': msg})
 
