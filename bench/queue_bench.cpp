@@ -1,13 +1,14 @@
 // tb-bench-queue: enqueue -> claim -> complete throughput of the PostgreSQL job
 // queue (issue 7, case 5), with the production Worker and store code.
 //
-//   tb-bench-queue CONNINFO JOBS PROCESSES [CONCURRENCY]
+//   tb-bench-queue CONNINFO JOBS PROCESSES [CONCURRENCY] [ENQUEUERS]
 //
 // Forks PROCESSES worker processes (each a jobs::Worker with CONCURRENCY
 // threads, default 2 like WORKER_CONCURRENCY) that run a registered no-op
-// handler for the type "bench.noop", then enqueues JOBS jobs one by one from
-// the parent (autocommit inserts, each NOTIFYing "tb_jobs", as the API does)
-// while the workers drain them, and waits until every job is completed.
+// handler for the type "bench.noop", then enqueues JOBS jobs from the parent
+// on ENQUEUERS connections at once (default 4; each job one autocommit insert
+// NOTIFYing "tb_jobs", as the API's requests do) while the workers drain
+// them, and waits until every job is completed.
 // Prints one JSON line: jobs/s from the first enqueue to the last completion,
 // plus the enqueue-only rate. It asserts nothing (scripts/bench.sh tabulates).
 //
@@ -18,6 +19,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
   const int jobs = std::atoi(argv[2]);
   const int processes = std::atoi(argv[3]);
   const int concurrency = argc > 4 ? std::atoi(argv[4]) : 2;
+  const int enqueuers = argc > 5 ? std::max(1, std::atoi(argv[5])) : 4;
   spdlog::set_level(spdlog::level::warn);
 
   try {
@@ -96,11 +99,23 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
     auto conn = tb::db::Connection::open(conninfo);
+    // Producers: like API requests, each enqueue is its own autocommit INSERT
+    // on one of `enqueuers` connections working at once.
+    std::vector<tb::db::Connection> producer_conns;
+    for (int p = 0; p < enqueuers; ++p) producer_conns.push_back(tb::db::Connection::open(conninfo));
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < jobs; ++i) {
-      tb::store::NewJob job;
-      job.type = kType;
-      tb::store::enqueue_job(conn, job);
+    {
+      std::vector<std::thread> producers;
+      for (int p = 0; p < enqueuers; ++p) {
+        producers.emplace_back([&, p] {
+          for (int i = p; i < jobs; i += enqueuers) {
+            tb::store::NewJob job;
+            job.type = kType;
+            tb::store::enqueue_job(producer_conns[static_cast<std::size_t>(p)], job);
+          }
+        });
+      }
+      for (auto& t : producers) t.join();
     }
     const double enqueue_s = seconds_since(t0);
     std::int64_t done = 0;
@@ -120,9 +135,9 @@ int main(int argc, char** argv) {
     conn.query("DELETE FROM control_plane.jobs WHERE type = $1", kType);
 
     std::printf(
-        "{\"processes\":%d,\"concurrency\":%d,\"jobs\":%d,\"completed\":%lld,"
+        "{\"processes\":%d,\"concurrency\":%d,\"enqueuers\":%d,\"jobs\":%d,\"completed\":%lld,"
         "\"enqueue_s\":%.4f,\"total_s\":%.4f,\"enqueue_per_s\":%.1f,\"jobs_per_s\":%.1f}\n",
-        processes, concurrency, jobs, static_cast<long long>(done), enqueue_s, total_s,
+        processes, concurrency, enqueuers, jobs, static_cast<long long>(done), enqueue_s, total_s,
         jobs / enqueue_s, static_cast<double>(done) / total_s);
     return done >= jobs ? 0 : 1;
   } catch (const std::exception& e) {

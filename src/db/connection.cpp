@@ -246,11 +246,25 @@ Result Connection::exec(std::string_view sql, const Params& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* res = PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, 0);
+  const int n = static_cast<int>(values.size());
+  const char* name = params.empty() ? nullptr : prepared_name(text, n);
+  PGresult* res = name != nullptr ? PQexecPrepared(conn_.get(), name, n, values.data(), nullptr, nullptr, 0)
+                                  : PQexecParams(conn_.get(), text.c_str(), n, nullptr, values.data(), nullptr,
+                                                 nullptr, 0);
   auto st = res == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw_error(res, sql);
   return Result(res);
+}
+
+const char* Connection::prepared_name(const std::string& text, int param_count) {
+  if (auto it = prepared_.find(text); it != prepared_.end()) return it->second.c_str();
+  if (prepared_.size() >= kMaxPrepared) return nullptr;
+  std::string name = "tb_" + std::to_string(prepared_.size());
+  PGresult* res = PQprepare(conn_.get(), name.c_str(), text.c_str(), param_count, nullptr);
+  auto st = res == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK) throw_error(res, text);
+  PQclear(res);
+  return prepared_.emplace(text, std::move(name)).first->second.c_str();
 }
 
 void Connection::exec_script(const std::string& sql) {
@@ -286,6 +300,7 @@ bool Connection::idle() const {
 
 void Connection::reset() {
   PQreset(conn_.get());
+  prepared_.clear();  // a new session has none
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn_.get());
     throw tb::Error(ErrorCode::kUnavailable, "the database is unavailable",

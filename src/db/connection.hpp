@@ -9,6 +9,12 @@
 // - Errors are classified by SQLSTATE (DbError::Kind). A lost or unreachable
 //   server is ErrorCode::kUnavailable (HTTP 503); every other SQL error is
 //   kInternal with the server's message as internal detail, never public.
+// - Statements with parameters are prepared on a connection's first use of
+//   their SQL text and executed by name afterwards (parse and plan once per
+//   connection, not per call: most of a short query's server time). At most
+//   kMaxPrepared texts per connection; beyond that, unnamed as before. This
+//   needs a session per connection: a transaction-pooling proxy must support
+//   protocol-level prepared statements (PgBouncer >= 1.21).
 // - A Connection is used by one thread at a time (libpq is not thread-safe per
 //   connection); share connections through db::Pool.
 #pragma once
@@ -23,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -181,9 +188,14 @@ class Connection {
       : conn_(std::move(conn)), conninfo_(std::move(conninfo)) {}
   [[noreturn]] void throw_error(PGresult* res, std::string_view sql);
   void init_session();
+  // The name `text` is prepared under on this connection (preparing it on
+  // first use), or nullptr when the cache is full.
+  const char* prepared_name(const std::string& text, int param_count);
 
+  static constexpr std::size_t kMaxPrepared = 256;
   std::unique_ptr<PGconn, Finish> conn_;
   std::string conninfo_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 // BEGIN on construction; commit() commits; the destructor rolls back when

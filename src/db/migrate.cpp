@@ -115,14 +115,37 @@ const char* kV2 = R"SQL(
 ALTER TABLE control_plane.backups ADD COLUMN expiry_notice_for timestamptz;
 )SQL";
 
-// Version 3: the claim's index. claim_job takes the first pending job in
-// (run_at, created_at) order; the old (status, run_at) index made every claim
-// read and sort all pending rows (8 ms per claim with 3,000 queued), so a
-// backlog slowed its own draining. This partial index is in claim order and
-// holds only pending rows: a claim reads the first unlocked entry and stops.
+// Version 3: the claim. claim_job takes the first pending job in (run_at,
+// created_at) order. With the old (status, run_at) index every claim read and
+// sorted all pending rows (8 ms per claim with 3,000 queued), so a backlog
+// slowed its own draining. The partial index below is in claim order and
+// holds only pending rows, so a claim reads the first unlocked entry and
+// stops; but a queue table's statistics are usually stale (analyzed while it
+// was nearly empty), and the planner then still prefers a bitmap scan plus a
+// sort. The claim therefore runs in a function that turns those two off for
+// its own statement only (plpgsql also keeps the plan for the session).
 const char* kV3 = R"SQL(
 CREATE INDEX jobs_pending_claim_idx ON control_plane.jobs (run_at, created_at) WHERE status = 'pending';
 DROP INDEX control_plane.jobs_claim_idx;
+CREATE FUNCTION control_plane.claim_next_job(p_worker text, p_lease_ms bigint, p_types text[])
+RETURNS SETOF control_plane.jobs
+LANGUAGE plpgsql
+SET enable_bitmapscan = off
+SET enable_sort = off
+AS $fn$
+BEGIN
+  RETURN QUERY
+  UPDATE control_plane.jobs j
+     SET status = 'running', attempts = j.attempts + 1, locked_by = p_worker,
+         locked_until = now() + p_lease_ms * interval '1 millisecond', started_at = now()
+   WHERE j.id = (SELECT c.id FROM control_plane.jobs c
+                  WHERE c.status = 'pending' AND c.run_at <= now()
+                    AND (cardinality(p_types) = 0 OR c.type = ANY (p_types))
+                  ORDER BY c.run_at, c.created_at
+                  LIMIT 1 FOR UPDATE SKIP LOCKED)
+  RETURNING j.*;
+END
+$fn$;
 )SQL";
 
 }  // namespace

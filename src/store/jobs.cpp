@@ -152,18 +152,11 @@ std::vector<Job> list_jobs(db::Connection& conn, const std::string& project_id, 
 
 std::optional<Job> claim_job(db::Connection& conn, const std::string& worker_id,
                              std::chrono::milliseconds lease, const std::vector<std::string>& types) {
-  return first_job(conn.query(
-      std::string(
-          "UPDATE control_plane.jobs SET status = 'running', attempts = attempts + 1, "
-          "  locked_by = $1, locked_until = now() + $2::bigint * interval '1 millisecond', "
-          "  started_at = now() "
-          "WHERE id = (SELECT id FROM control_plane.jobs "
-          "            WHERE status = 'pending' AND run_at <= now() "
-          "              AND (cardinality($3::text[]) = 0 OR type = ANY($3::text[])) "
-          "            ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-          "RETURNING ") +
-          kColumns,
-      worker_id, ms(lease), db::text_array(types)));
+  // The UPDATE ... FOR UPDATE SKIP LOCKED lives in migration 3's function
+  // (its planner settings keep the claim on the claim-order index).
+  return first_job(conn.query(std::string("SELECT ") + kColumns +
+                                  " FROM control_plane.claim_next_job($1, $2::bigint, $3::text[])",
+                              worker_id, ms(lease), db::text_array(types)));
 }
 
 RenewResult renew_job(db::Connection& conn, const std::string& id, const std::string& worker_id,

@@ -109,6 +109,30 @@ TEST_F(Db, KilledBackendIsConnectionLostAndUnavailable) {
   EXPECT_EQ(c.exec("SELECT 41 + 1").int64(0, 0), 42);
 }
 
+TEST_F(Db, PreparedStatementsSurviveResetErrorsAndAFullCache) {
+  auto c = Connection::open(info_);
+  c.exec("CREATE TABLE kv (k int PRIMARY KEY, v text)");
+  const std::string insert = "INSERT INTO kv VALUES ($1::int, $2) RETURNING v";
+  EXPECT_EQ(c.query(insert, 1, std::string("one")).text(0, 0), "one");
+  EXPECT_EQ(c.query(insert, 2, std::string("two")).text(0, 0), "two");  // by name now
+  // An error raised by the prepared statement is classified like any other.
+  EXPECT_THROW(c.query(insert, 1, std::string("again")), DbError);
+  // A statement that does not parse is never cached: it fails every time.
+  EXPECT_THROW(c.query("SELEC $1::int", 1), DbError);
+  EXPECT_THROW(c.query("SELEC $1::int", 1), DbError);
+  // More distinct texts than the cache holds: the rest run unnamed.
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(c.query("SELECT $1::int + " + std::to_string(i), 1).int64(0, 0), 1 + i);
+  }
+  // A new session has no prepared statements: the cache starts again.
+  auto pid = c.exec("SELECT pg_backend_pid()").text(0, 0);
+  PgCluster::shared().exec(name_, "SELECT pg_terminate_backend(" + pid + ")");
+  EXPECT_THROW(c.exec("SELECT 1"), DbError);
+  c.reset();
+  EXPECT_EQ(c.query(insert, 3, std::string("three")).text(0, 0), "three");
+  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT string_agg(v, ',' ORDER BY k) FROM kv"), "one,two,three");
+}
+
 TEST_F(Db, CannotConnectIsUnavailable) {
   try {
     Connection::open("host=/nonexistent-socket-dir port=1 dbname=x connect_timeout=1");
