@@ -5,11 +5,12 @@
 # A crash leaves build/fuzz/crash-<target>-* and fails the script: add the
 # file to the seed corpus once fixed, so `make test` replays it.
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="jwt range" scripts/fuzz.sh
+# FUZZ_BUILD_DIR (default build/fuzz) picks another build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-request_body jwt range}"
-dir=build/fuzz
+targets="${FUZZ_TARGETS:-request_body jwt range telegram_reply}"
+dir="${FUZZ_BUILD_DIR:-build/fuzz}"
 jobs="${JOBS:-2}"
 
 # Instrument every library for coverage; only the fuzz binaries link libFuzzer's main.

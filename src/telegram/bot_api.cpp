@@ -98,6 +98,101 @@ std::string string_of(const json::value& v) {
 
 }  // namespace
 
+json::value parse_reply_body(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec) return nullptr;
+  return v;
+}
+
+ReplyVerdict classify_reply(long http_status, const json::value& json, std::string_view retry_after_header,
+                            bool json_expected) {
+  ReplyVerdict v;
+  const bool ok_reply = http_status >= 200 && http_status < 300;
+  const json::object* obj = json.is_object() ? &json.as_object() : nullptr;
+  if (ok_reply && !json_expected) {
+    v.kind = ReplyVerdict::Kind::kSuccess;
+    v.error_code = static_cast<int>(http_status);
+    return v;
+  }
+  if (obj && ok_reply) {
+    auto* ok = obj->if_contains("ok");
+    if (ok && ok->is_bool() && ok->as_bool() && obj->contains("result")) {
+      v.kind = ReplyVerdict::Kind::kSuccess;
+      v.error_code = static_cast<int>(http_status);
+      return v;
+    }
+  }
+  // Statuses beyond 999 are not HTTP: treated as a server error (retried).
+  int code = http_status >= 0 && http_status <= 999 ? static_cast<int>(http_status) : 500;
+  v.error_code = code;
+  if (obj && obj->contains("ok")) {
+    // An error_code out of range would wrap into a meaningful one (2^32 + 429):
+    // ignored, the HTTP status stands.
+    if (auto* c = obj->if_contains("error_code"); c && c->is_int64() && c->as_int64() >= 0 && c->as_int64() <= 999) {
+      code = static_cast<int>(c->as_int64());
+      v.error_code = code;
+    }
+    if (auto* d = obj->if_contains("description"); d && d->is_string()) v.description = std::string(d->as_string());
+    if (auto* p = obj->if_contains("parameters"); p && p->is_object()) {
+      if (auto* ra = p->as_object().if_contains("retry_after"); ra && ra->is_int64()) v.retry_after = ra->as_int64();
+    }
+  }
+  if (v.retry_after < 0 && !retry_after_header.empty()) {
+    std::string header(retry_after_header);
+    v.retry_after = std::strtoll(header.c_str(), nullptr, 10);  // LLONG_MAX/MIN on overflow
+  }
+  if (v.description.empty()) {
+    if (ok_reply) v.description = "unreadable reply from the Bot API";
+    else if (code == 413) v.description = "Request Entity Too Large";
+    else v.description = "HTTP " + std::to_string(http_status);
+  }
+  if (ok_reply) {
+    v.kind = ReplyVerdict::Kind::kRetry;
+  } else if (code == 429) {
+    v.kind = ReplyVerdict::Kind::kRetryAfter;
+    if (v.retry_after < 0) v.retry_after = 1;
+  } else if (code >= 500 || http_status >= 500) {
+    v.kind = ReplyVerdict::Kind::kRetry;
+  } else {
+    v.kind = ReplyVerdict::Kind::kPermanent;
+  }
+  if (v.kind != ReplyVerdict::Kind::kRetryAfter) v.retry_after = -1;
+  return v;
+}
+
+SentDocument parse_sent_document(const json::value& json, std::uint64_t expected_length) {
+  SentDocument out;
+  try {
+    const auto& msg = json.at("result").as_object();
+    out.message_id = msg.at("message_id").to_number<std::int64_t>();
+    out.chat_id = string_of(msg.at("chat").at("id"));
+    const auto& doc = msg.at("document").as_object();
+    out.file_id = std::string(doc.at("file_id").as_string());
+    out.file_unique_id = std::string(doc.at("file_unique_id").as_string());
+    if (auto* s = doc.if_contains("file_size")) out.file_size = s->to_number<std::uint64_t>();
+    if (auto* n = doc.if_contains("file_name"); n && n->is_string()) out.file_name = std::string(n->as_string());
+  } catch (const std::exception& e) {
+    // e.what() names a JSON path problem, never the token (not in the reply).
+    throw ApiError(false, 0, "unexpected sendDocument reply", e.what());
+  }
+  if (out.file_size != 0 && out.file_size != expected_length) {
+    throw ApiError(false, 0, "Telegram stored " + std::to_string(out.file_size) + " bytes of a " +
+                                 std::to_string(expected_length) + "-byte part");
+  }
+  return out;
+}
+
+std::string parse_file_path(const json::value& json) {
+  const json::object* result = nullptr;
+  if (json.is_object()) {
+    if (auto* r = json.as_object().if_contains("result"); r && r->is_object()) result = &r->as_object();
+  }
+  auto* fp = result ? result->if_contains("file_path") : nullptr;
+  if (!fp || !fp->is_string()) throw ApiError(true, 0, "Telegram gave no file_path for a part");
+  return std::string(fp->as_string());
+}
+
 ApiError::ApiError(bool permanent, int error_code, std::string description, std::string detail)
     : tb::Error(ErrorCode::kInternal, "telegram destination failed: " + description, std::move(detail)),
       permanent_(permanent),
@@ -179,46 +274,25 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
       last = "network error: " + scrub(r.curl_error.empty() ? curl_easy_strerror(r.curl) : r.curl_error);
       last_code = 0;
     } else {
-      bool ok_reply = r.status >= 200 && r.status < 300;
-      const json::object* obj = r.json.is_object() ? &r.json.as_object() : nullptr;
-      if (!r.json_expected && ok_reply) return r;
-      if (obj && ok_reply && obj->contains("ok") && obj->at("ok").is_bool() && obj->at("ok").as_bool() && obj->contains("result")) return r;
-      int code = static_cast<int>(r.status);
-      std::string description;
-      std::int64_t retry_after = -1;
-      if (obj && obj->contains("ok")) {
-        if (auto* c = obj->if_contains("error_code"); c && c->is_int64()) code = static_cast<int>(c->as_int64());
-        if (auto* d = obj->if_contains("description"); d && d->is_string()) description = std::string(d->as_string());
-        if (auto* p = obj->if_contains("parameters"); p && p->is_object()) {
-          if (auto* ra = p->as_object().if_contains("retry_after"); ra && ra->is_int64()) retry_after = ra->as_int64();
+      auto v = classify_reply(r.status, r.json, r.retry_after_header, r.json_expected);
+      if (v.kind == ReplyVerdict::Kind::kSuccess) return r;
+      last = scrub(std::move(v.description));
+      last_code = v.error_code;
+      if (v.kind == ReplyVerdict::Kind::kRetryAfter) {
+        // Compared in seconds first: a huge retry_after must not overflow the
+        // conversion to milliseconds.
+        const auto max_ms = options_.max_retry_after.count();
+        if (v.retry_after > max_ms / 1000 + 1 || std::chrono::seconds(v.retry_after) > options_.max_retry_after) {
+          throw ApiError(false, 429, last, what + ": retry_after " + std::to_string(v.retry_after) + " s is too long");
         }
-      }
-      if (retry_after < 0 && !r.retry_after_header.empty()) {
-        retry_after = std::strtoll(r.retry_after_header.c_str(), nullptr, 10);
-      }
-      if (description.empty()) {
-        if (ok_reply) description = "unreadable reply from the Bot API";
-        else if (code == 413) description = "Request Entity Too Large";
-        else description = "HTTP " + std::to_string(r.status);
-      }
-      description = scrub(description);
-      last = description;
-      last_code = code;
-      if (ok_reply) {
-        // A truncated or malformed answer: the call may or may not have been
-        // done; retrying is what the Bot API docs expect of clients.
-      } else if (code == 429) {
-        if (retry_after < 0) retry_after = 1;
-        delay = std::chrono::seconds(retry_after);
+        delay = std::chrono::seconds(v.retry_after);
         retry_after_given = true;
-        if (delay > options_.max_retry_after) {
-          throw ApiError(false, 429, description, what + ": retry_after " + std::to_string(retry_after) + " s is too long");
-        }
-      } else if (code >= 500 || r.status >= 500) {
-        // retried below
-      } else {
-        throw ApiError(true, code, description, what + ": HTTP " + std::to_string(r.status));
+      } else if (v.kind == ReplyVerdict::Kind::kPermanent) {
+        throw ApiError(true, v.error_code, last, what + ": HTTP " + std::to_string(r.status));
       }
+      // kRetry: a 5xx, or a truncated or malformed answer to a 2xx (the call
+      // may or may not have been done; retrying is what the Bot API docs
+      // expect of clients): backoff below.
     }
     if (n == options_.max_attempts) break;
     if (!retry_after_given) {
@@ -262,11 +336,6 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, std::string& 
   curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &status);
 }
 
-void parse_json_into(const std::string& body, json::value& out) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (!ec) out = std::move(v);
-}
 
 }  // namespace
 
@@ -304,27 +373,10 @@ SentDocument BotApi::send_document(const std::string& chat_id, const std::string
     perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error,
             [&](Easy& x) { curl_easy_setopt(x.h, CURLOPT_MIMEPOST, x.mime); });
     r.retry_after_header = hc.retry_after;
-    parse_json_into(r.body, r.json);
+    r.json = parse_reply_body(r.body);
     return r;
   });
-  const auto& msg = reply.json.at("result").as_object();
-  SentDocument out;
-  try {
-    out.message_id = msg.at("message_id").to_number<std::int64_t>();
-    out.chat_id = string_of(msg.at("chat").at("id"));
-    const auto& doc = msg.at("document").as_object();
-    out.file_id = std::string(doc.at("file_id").as_string());
-    out.file_unique_id = std::string(doc.at("file_unique_id").as_string());
-    if (auto* s = doc.if_contains("file_size")) out.file_size = s->to_number<std::uint64_t>();
-    if (auto* n = doc.if_contains("file_name"); n && n->is_string()) out.file_name = std::string(n->as_string());
-  } catch (const std::exception& e) {
-    throw ApiError(false, 0, "unexpected sendDocument reply", scrub(e.what()));
-  }
-  if (out.file_size != 0 && out.file_size != length) {
-    throw ApiError(false, 0, "Telegram stored " + std::to_string(out.file_size) + " bytes of a " +
-                                 std::to_string(length) + "-byte part");
-  }
-  return out;
+  return parse_sent_document(reply.json, length);
 }
 
 BotApi::Reply BotApi::call_json(const std::string& method, const json::object& payload) {
@@ -340,17 +392,14 @@ BotApi::Reply BotApi::call_json(const std::string& method, const json::object& p
       curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     });
     r.retry_after_header = hc.retry_after;
-    parse_json_into(r.body, r.json);
+    r.json = parse_reply_body(r.body);
     return r;
   });
 }
 
 std::string BotApi::get_file_path(const std::string& file_id) {
   auto reply = call_json("getFile", json::object{{"file_id", file_id}});
-  const auto& result = reply.json.at("result").as_object();
-  auto* fp = result.if_contains("file_path");
-  if (!fp || !fp->is_string()) throw ApiError(true, 0, "Telegram gave no file_path for a part");
-  return std::string(fp->as_string());
+  return parse_file_path(reply.json);
 }
 
 void BotApi::download(const std::string& file_path, const std::function<void(const char*, std::size_t)>& on_data,
@@ -385,7 +434,7 @@ void BotApi::download(const std::string& file_path, const std::function<void(con
     });
     r.body = sink.error_body;
     r.retry_after_header = hc.retry_after;
-    if (r.status != 200) parse_json_into(r.body, r.json);
+    if (r.status != 200) r.json = parse_reply_body(r.body);
     return r;
   });
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -97,6 +99,41 @@ struct SentDocument {
   std::uint64_t file_size = 0;
   std::string file_name;
 };
+
+// ---- Reading Bot API replies (pure functions; the fuzz target
+// tests/fuzz/telegram_reply.cpp drives them with arbitrary bytes).
+
+// The reply body as JSON; null when it is not JSON (an HTML error page, a
+// truncated body). Never throws.
+boost::json::value parse_reply_body(std::string_view body);
+
+// What one HTTP reply of the Bot API means for the caller (the classification
+// the retry loop applies, see the header comment).
+struct ReplyVerdict {
+  enum class Kind {
+    kSuccess,     // 2xx and {"ok":true,"result":...} (any 2xx when !json_expected)
+    kRetry,       // 5xx, or a 2xx whose body is unreadable: back off and retry
+    kRetryAfter,  // 429: wait retry_after seconds, then retry
+    kPermanent,   // any other 4xx: do not retry
+  };
+  Kind kind = Kind::kRetry;
+  int error_code = 0;             // Telegram's error_code (0..999), else the HTTP status
+  std::string description;        // Telegram's, or a stand-in; NOT scrubbed of the token
+  std::int64_t retry_after = -1;  // kRetryAfter: seconds, >= 0 (parameters.retry_after,
+                                  // else the Retry-After header, else 1)
+};
+// `json` is parse_reply_body(body). A 2xx without JSON is a success only when
+// !json_expected (file downloads). Never throws.
+ReplyVerdict classify_reply(long http_status, const boost::json::value& json, std::string_view retry_after_header,
+                            bool json_expected = true);
+
+// The SentDocument of a successful sendDocument reply for a part of
+// `expected_length` bytes. Throws ApiError (not permanent) when the result is
+// not a Message with a document, or Telegram stored another size.
+SentDocument parse_sent_document(const boost::json::value& json, std::uint64_t expected_length);
+// The file_path of a successful getFile reply. Throws ApiError (permanent)
+// when there is none.
+std::string parse_file_path(const boost::json::value& json);
 
 class BotApi {
  public:

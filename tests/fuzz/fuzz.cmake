@@ -9,7 +9,7 @@
 # CMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined set by the script.
 option(TB_BUILD_FUZZ "Build the libFuzzer targets (clang)" OFF)
 
-set(tb_fuzz_targets request_body jwt range)
+set(tb_fuzz_targets request_body jwt range telegram_reply)
 set(tb_fuzz_deps_request_body tb_model)
 set(tb_fuzz_deps_jwt tb_auth)
 # range.cpp alone, not tb_http: clang 14 cannot compile the server's Asio
@@ -17,6 +17,9 @@ set(tb_fuzz_deps_jwt tb_auth)
 # across sections"), and the parser needs nothing else.
 set(tb_fuzz_deps_range tb_core)
 set(tb_fuzz_extra_range ${PROJECT_SOURCE_DIR}/src/http/range.cpp)
+# The Bot API reply reader: tb_telegram builds fine under clang's fuzz flags
+# (libcurl, Boost.JSON, no Asio).
+set(tb_fuzz_deps_telegram_reply tb_telegram)
 
 set(tb_fuzz_dir ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 add_executable(unit_fuzz_regression ${tb_fuzz_dir}/regression_test.cpp)

@@ -16,6 +16,7 @@
 extern "C" int tb_fuzz_request_body(const std::uint8_t* data, std::size_t size);
 extern "C" int tb_fuzz_jwt(const std::uint8_t* data, std::size_t size);
 extern "C" int tb_fuzz_range(const std::uint8_t* data, std::size_t size);
+extern "C" int tb_fuzz_telegram_reply(const std::uint8_t* data, std::size_t size);
 
 namespace {
 
@@ -54,7 +55,8 @@ TEST_P(FuzzCorpus, EverySeedRunsClean) {
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzCorpus,
                          ::testing::Values(Case{"request_body", tb_fuzz_request_body}, Case{"jwt", tb_fuzz_jwt},
-                                           Case{"range", tb_fuzz_range}),
+                                           Case{"range", tb_fuzz_range},
+                                           Case{"telegram_reply", tb_fuzz_telegram_reply}),
                          [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace
