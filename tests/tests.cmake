@@ -29,3 +29,4 @@ tb_test(e2e restore DEPS tb_core TIMEOUT 900)
 # Fuzz targets and their corpus regression test (tests/fuzz/fuzz.cmake).
 include(${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.cmake)
 tb_test(e2e hostile DEPS tb_core TIMEOUT 900)
+tb_test(integration project_lock DEPS tb_workflows)

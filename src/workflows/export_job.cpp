@@ -111,7 +111,11 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
   // A restore of the same project replaces the schema: the dump waits for it
   // (and a restore waits for a running dump) instead of reading a half-replaced schema.
-  ProjectLock project_lock(deps.config.database_url, project->id, ctx.cancel_flag());
+  // Its sessions (the lock's, pg_dump's) carry the attempt's name, so that if
+  // this worker freezes past its lease the project's next job can end them
+  // instead of waiting for it (ProjectLock).
+  const auto session = job_session_name(job);
+  ProjectLock project_lock(deps.config.database_url, project->id, session, ctx.cancel_flag());
   auto settings = store::get_backup_settings(conn, project->id);
 
   auto created = deps.clock.now();
@@ -144,7 +148,8 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     // LocalDestination re-checks the folder against the real filesystem: it may
     // have changed (a symlink planted) since the request was accepted.
     destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
-    backup::DumpSource source{deps.config.pg_bin_dir, deps.config.database_url, "tenant_" + project->slug};
+    backup::DumpSource source{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
+                              "tenant_" + project->slug};
     backup::ExportOptions options;
     options.format = backup::parse_format(format);
     options.compression = backup::parse_compression(compression);
@@ -184,6 +189,18 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     up.project_id = project->id;
     up.created_at = copy->created_at;
     locations.push_back(upload_to_telegram(deps.config, ctx, up, base));
+  }
+  // An attempt whose lock was broken (judged stale while frozen) records
+  // nothing, even if its lease guard would still pass: the project's next job
+  // already runs. The file it made would be listed by no backup.
+  try {
+    project_lock.ensure_held();
+  } catch (const std::exception&) {
+    if (!to_telegram && !copy->path.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(copy->path, ec);
+    }
+    throw;
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

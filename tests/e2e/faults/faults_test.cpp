@@ -133,9 +133,10 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
                           [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
   ASSERT_EQ(rescued.at("attempts").as_int64(), 2) << json::serialize(rescued) << fresh.log();
   lock.release();
-  // The stale worker still holds the project's lock (a frozen process keeps
-  // its session), so nothing else touches the schema until it wakes up: it
-  // then finds its lease gone, stops its dump and commits nothing.
+  // `fresh` has ended the stale attempt's sessions (its project lock, its
+  // pg_dump) and taken the lock; woken up, the stale worker finds its lease
+  // gone, its dump failed, and commits nothing (see stale_lock_test.cpp for
+  // the job completing while it is still stopped).
   stale.signal(SIGCONT);
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << stale.log() << fresh.log();
