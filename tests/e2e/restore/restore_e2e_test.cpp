@@ -172,17 +172,23 @@ TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
   ASSERT_EQ(r.status, 202) << r.body;
   auto job_id = std::string(r.json().at("data").at("job_id").as_string());
   wait_running(job_id);
-  for (int i = 0; i < 100 && value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'") == "0"; ++i) {
+  // The attempt's sessions (ProjectLock's and pg_dump's) carry its name.
+  const std::string sessions =
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tb job " + job_id + " attempt 1'";
+  for (int i = 0; i < 100 && value(sessions) != "2"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'"), "1");
+  ASSERT_EQ(value(sessions), "2");
   auto started = std::chrono::steady_clock::now();
   auto c = http_post_json(url("/api/jobs/" + job_id + "/cancel"), "{}", token_);
   EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
   auto job = wait_for_job(job_id);
   EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));  // before the lock is released
-  EXPECT_EQ(value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'"), "0");
+  for (int i = 0; i < 40 && value(sessions) != "0"; ++i) {  // backends exit just after their client
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(value(sessions), "0");
   EXPECT_EQ(std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator()), files_before);
   EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE job_id = '" + job_id + "'"), "0");
   holder.join();
