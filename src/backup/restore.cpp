@@ -20,6 +20,16 @@
 #include "process/child.hpp"
 
 namespace tb::backup {
+
+std::string quote_literal(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
 namespace {
 
 constexpr std::size_t kChunk = 256 * 1024;
@@ -40,15 +50,6 @@ class ChildStdinSink final : public io::Sink {
  private:
   process::Child& child_;
 };
-
-std::string quote_literal(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string quote_ident(std::string_view s) { return exact_schema_pattern(s); }
 
@@ -177,6 +178,7 @@ std::string epilogue(const RestoreTarget& t, const std::string& guard_table, con
        ") THEN RAISE EXCEPTION '" + std::string(kGuardTag) + "the backup does not contain schema %', " +
        quote_literal(t.schema) + "; END IF;\n";
   s += "END " + q + ";\n";
+  if (!t.commit_precondition.empty()) s += "DO " + q + " BEGIN\n" + t.commit_precondition + "\nEND " + q + ";\n";
   s += "COMMIT;\n";
   s += "SET client_min_messages = warning;\n";
   s += "DO " + q + " BEGIN RAISE WARNING '" + marker + "'; END " + q + ";\n";

@@ -42,11 +42,18 @@
 
 namespace tb::backup {
 
+// A SQL string literal ('it''s'), for standard_conforming_strings = on.
+std::string quote_literal(std::string_view s);
+
 struct RestoreTarget {
   std::string pg_bin_dir;  // folder of psql and pg_restore; "" = PATH
   std::string conninfo;    // libpq string or URL; its password goes to PGPASSWORD
   std::string schema;      // "tenant_acme": what the dump must (re)create
   std::string aside_schema;  // where the current schema goes; see aside_schema_name()
+  // PL/pgSQL statements run inside the restore's transaction right before
+  // COMMIT: the caller's own last word (the job worker checks it still owns
+  // its job). Raising an exception rolls everything back. Empty = none.
+  std::string commit_precondition;
 };
 
 struct RestoreOptions {

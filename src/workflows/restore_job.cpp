@@ -247,7 +247,18 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   auto started = std::chrono::steady_clock::now();
   backup::RestoreTarget target{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
                                project->schema(),
-                               backup::aside_schema_name(project->schema(), deps.clock.now())};
+                               backup::aside_schema_name(project->schema(), deps.clock.now()), {}};
+  // The last statement before COMMIT: this attempt still owns its job, and
+  // the row stays share-locked until the COMMIT, so the queue cannot hand
+  // the job on in between. A worker frozen after ensure_held() below and
+  // resumed after its lease expired therefore commits nothing.
+  target.commit_precondition =
+      "PERFORM 1 FROM control_plane.jobs WHERE id = " + backup::quote_literal(job.id) +
+      "::uuid AND attempts = " + std::to_string(job.attempts) + " AND locked_by = " +
+      backup::quote_literal(ctx.worker_id()) +
+      " AND status = 'running' AND locked_until > now() FOR SHARE;\n"
+      "IF NOT FOUND THEN RAISE EXCEPTION 'this restore attempt no longer owns its job (its lease ran out)'; "
+      "END IF;";
   backup::RestoreOptions options;
   options.format = backup::parse_format(backup->format);
   options.compression = backup::parse_compression(backup->compression);

@@ -103,7 +103,7 @@ class RestoreTest : public ::testing::Test {
   }
 
   RestoreTarget target(SystemTime at = SystemTime{std::chrono::seconds(1795600000)}) const {
-    return {PgCluster::shared().bin_dir(), conninfo(), "tenant_acme", aside_schema_name("tenant_acme", at)};
+    return {PgCluster::shared().bin_dir(), conninfo(), "tenant_acme", aside_schema_name("tenant_acme", at), {}};
   }
 
   RestoreResult restore(const std::pair<std::string, std::string>& file, Format format = Format::kSql,
@@ -262,6 +262,36 @@ TEST_F(RestoreTest, AFailingStatementRollsEverythingBack) {
   }
   EXPECT_EQ(digest("tenant_acme"), before);
   EXPECT_TRUE(aside_schemas().empty());
+}
+
+TEST_F(RestoreTest, TheCallersCommitPreconditionDecidesTheCommit) {
+  auto file = make_backup(Format::kSql, Compression::kZstd);
+  const std::string backed_up = digest("tenant_acme");
+  PgCluster::shared().exec(db_, "INSERT INTO tenant_acme.customers (id, name) VALUES (999999, 'after the backup')");
+  const std::string changed = digest("tenant_acme");
+  static const std::atomic<bool> never{false};
+  RestoreOptions options;
+  options.compression = Compression::kZstd;
+  options.expected_sha256 = file.second;
+  PgCluster::shared().exec(db_, "CREATE TABLE public.lease (ok boolean)");
+  PgCluster::shared().exec(db_, "INSERT INTO public.lease VALUES (false)");
+  auto t = target();
+  t.commit_precondition =
+      "PERFORM 1 FROM public.lease WHERE ok FOR SHARE;\n"
+      "IF NOT FOUND THEN RAISE EXCEPTION 'lease ran out'; END IF;";
+  try {
+    run_restore(t, file.first, options, {}, never);
+    FAIL() << "restored without its precondition";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("lease ran out"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(digest("tenant_acme"), changed);  // rolled back: nothing replaced
+  EXPECT_TRUE(aside_schemas().empty());
+
+  PgCluster::shared().exec(db_, "UPDATE public.lease SET ok = true");
+  run_restore(t, file.first, options, {}, never);
+  EXPECT_EQ(digest("tenant_acme"), backed_up);  // the backup's rows are back
+  EXPECT_EQ(aside_schemas().size(), 1u);
 }
 
 TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
