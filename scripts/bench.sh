@@ -79,6 +79,9 @@ full_page_writes = off
 shared_buffers = 256MB
 max_wal_size = 4GB
 autovacuum = off
+# Creating hundreds of tenants (10 tables each) in one transaction needs more
+# lock slots than the default 64 per connection.
+max_locks_per_transaction = 512
 CONF
 "$root/scripts/pg-embedded.sh" stop "$work/pg"
 base=$("$root/scripts/pg-embedded.sh" start "$work/pg")

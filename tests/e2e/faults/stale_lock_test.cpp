@@ -16,6 +16,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/table_lock.hpp"
 
 namespace tb::test {
 namespace {
@@ -58,26 +59,6 @@ struct RoleDeployment {
   }
 
   std::string value(const std::string& sql) const { return PgCluster::shared().query_value(db, sql); }
-};
-
-// Holds a table lock on its own (superuser) connection, so pg_dump blocks
-// until release().
-class TableLock {
- public:
-  TableLock(const std::string& conninfo, const std::string& table) : conn_(PQconnectdb(conninfo.c_str())) {
-    exec("BEGIN");
-    exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
-  }
-  ~TableLock() { PQfinish(conn_); }
-  void release() { exec("ROLLBACK"); }
-
- private:
-  void exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn_);
-    PQclear(r);
-  }
-  PGconn* conn_;
 };
 
 int files_under(const std::string& dir) {

@@ -26,6 +26,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/table_lock.hpp"
 
 namespace tb::test {
 namespace {
@@ -41,29 +42,6 @@ const std::string kBotToken = "123456789:AAE-bot-token-SENTINEL-x9y8z7";
 const std::string kIssuer = "tb-issuer";
 const std::string kAudience = "tb-api";
 
-
-// Holds ACCESS EXCLUSIVE on a table on its own connection, so pg_dump (which
-// needs ACCESS SHARE) waits until release().
-class TableLock {
- public:
-  TableLock(const std::string& conninfo, const std::string& table) : conn_(PQconnectdb(conninfo.c_str())) {
-    exec("BEGIN");
-    exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
-  }
-  ~TableLock() { PQfinish(conn_); }
-  TableLock(const TableLock&) = delete;
-  TableLock& operator=(const TableLock&) = delete;
-  void release() { exec("COMMIT"); }
-
- private:
-  void exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) throw std::runtime_error("TableLock: " + sql + ": " + PQerrorMessage(conn_));
-  }
-  PGconn* conn_;
-};
 
 // Every process whose command line names `needle`: pid -> argv joined by spaces.
 std::map<int, std::string> processes_named(const std::string& needle) {
