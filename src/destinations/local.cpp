@@ -136,6 +136,7 @@ void LocalDestination::begin(const ObjectInfo& info) {
     io_fail(err, "create", path);
   }
   written_ = 0;
+  writeback_from_ = 0;
 }
 
 void LocalDestination::write(std::span<const std::byte> data) {
@@ -148,6 +149,17 @@ void LocalDestination::write(std::span<const std::byte> data) {
     }
     data = data.subspan(static_cast<std::size_t>(n));
     written_ += static_cast<std::uint64_t>(n);
+  }
+  // Start the disk writes of every full 8 MiB as it is written, without
+  // waiting for them: the fsync in commit() then finds little left to write
+  // instead of the whole file (about 2 s for 500 MB on the benchmark disk,
+  // all of it added to the export's time). Best effort: commit()'s fsync is
+  // the guarantee, so an error here is ignored.
+  constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
+  if (written_ - writeback_from_ >= kWritebackChunk) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
   }
 }
 

@@ -58,6 +58,7 @@ class LocalDestination final : public Destination {
   int dir_fd_ = -1;
   int fd_ = -1;
   std::uint64_t written_ = 0;
+  std::uint64_t writeback_from_ = 0;  // bytes before this offset were handed to writeback
 };
 
 }  // namespace tb::destinations
