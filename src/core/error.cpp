@@ -61,4 +61,11 @@ void throw_internal(std::string detail) {
   throw Error(ErrorCode::kInternal, "internal error", std::move(detail));
 }
 
+std::string log_reason(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const Error*>(&e)) {
+    return err->detail().empty() ? err->message() : err->message() + " (" + err->detail() + ")";
+  }
+  return e.what();
+}
+
 }  // namespace tb

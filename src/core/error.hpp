@@ -49,6 +49,9 @@ class Error : public std::runtime_error {
   std::string field_;
 };
 
+// For a log line: "message (detail)" of an Error, what() of anything else.
+std::string log_reason(const std::exception& e);
+
 // Shorthands for the common cases.
 [[noreturn]] void throw_validation(std::string field, std::string message);
 [[noreturn]] void throw_not_found(std::string message);

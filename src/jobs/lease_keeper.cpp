@@ -9,16 +9,6 @@
 #include "store/jobs.hpp"
 
 namespace tb::jobs {
-namespace {
-
-std::string reason_of(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) {
-    return err->detail().empty() ? err->message() : err->message() + " (" + err->detail() + ")";
-  }
-  return e.what();
-}
-
-}  // namespace
 
 LeaseKeeper::LeaseKeeper(std::string conninfo, std::string slot_id, std::chrono::milliseconds lease)
     : conninfo_(std::move(conninfo)),
@@ -92,7 +82,7 @@ void LeaseKeeper::renew(JobContext& ctx) {
     }
   } catch (const std::exception& e) {
     // Keep the handler going: the next renewal may succeed before the lease ends.
-    spdlog::warn("job {}: lease renewal failed: {}", job.id, reason_of(e));
+    spdlog::warn("job {}: lease renewal failed: {}", job.id, log_reason(e));
     conn_.reset();
   }
 }

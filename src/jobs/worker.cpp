@@ -24,13 +24,6 @@ std::string public_reason(const std::exception& e) {
   return "internal error";
 }
 
-std::string log_reason(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) {
-    return err->detail().empty() ? err->message() : err->message() + " (" + err->detail() + ")";
-  }
-  return e.what();
-}
-
 bool is_connection_lost(const std::exception& e) {
   const auto* err = dynamic_cast<const tb::Error*>(&e);
   return err != nullptr && err->code() == ErrorCode::kUnavailable;
@@ -93,12 +86,7 @@ bool JobContext::write_unsent_progress() {
 void JobContext::flush_progress() {
   std::lock_guard lock(progress_mutex_);
   if (!unsent_progress_ || lost_) return;
-  try {
-    store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_);
-    unsent_progress_.reset();
-  } catch (const std::exception& e) {
-    spdlog::warn("job {}: progress update failed: {}", job_.id, log_reason(e));
-  }
+  write_unsent_progress();
 }
 
 // ---------------------------------------------------------------- Worker
@@ -265,6 +253,45 @@ bool Worker::run_one(Slot& slot) {
   return true;
 }
 
+void Worker::commit_outcome(db::Connection& conn, const std::string& slot_id, const store::Job& job,
+                            JobOutcome& outcome, std::int64_t ms) {
+  std::optional<store::JobStatus> status;
+  if (!outcome.in_completion_tx) {
+    // Nothing else to commit with it: one guarded statement, no transaction.
+    status = store::complete_job_unless_cancelled(conn, job.id, slot_id, job.attempts, outcome.result);
+  } else {
+    db::Transaction tx(conn);
+    // Lock the row and re-check ownership and cancel inside the transaction.
+    auto r = conn.query(
+        "SELECT cancel_requested FROM control_plane.jobs WHERE id = $1::uuid AND locked_by = $2 "
+        "AND attempts = $3 AND status = 'running' FOR UPDATE",
+        job.id, slot_id, job.attempts);
+    if (r.empty()) {
+      tx.rollback();
+    } else if (r.boolean(0, 0)) {
+      store::finish_cancelled_job(conn, job.id, slot_id, job.attempts);
+      tx.commit();
+      status = store::JobStatus::kCancelled;
+    } else {
+      store::complete_job(conn, job.id, slot_id, job.attempts, outcome.result);
+      outcome.in_completion_tx(conn);
+      tx.commit();
+      status = store::JobStatus::kCompleted;
+    }
+  }
+  if (status == store::JobStatus::kCompleted) {
+    spdlog::info("job {}: completed in {} ms", job.id, ms);
+    run_hook("after_commit", job.id, outcome.after_commit);
+    return;
+  }
+  if (status) {
+    spdlog::info("job {}: cancelled (handler finished after the cancel request)", job.id);
+  } else {
+    spdlog::warn("job {}: no longer ours at completion; outcome discarded", job.id);
+  }
+  run_hook("on_discarded", job.id, outcome.on_discarded);
+}
+
 void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   const auto& job = ctx.job();
   auto& conn = *slot.conn;
@@ -298,58 +325,9 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     return;
   }
 
-  if (outcome && !outcome->in_completion_tx) {
-    // Nothing else to commit with it: one guarded statement, no transaction.
-    try {
-      auto status = store::complete_job_unless_cancelled(conn, job.id, slot.id, job.attempts, outcome->result);
-      if (status == store::JobStatus::kCompleted) {
-        spdlog::info("job {}: completed in {} ms", job.id, ms);
-        run_hook("after_commit", job.id, outcome->after_commit);
-      } else {
-        if (!status) spdlog::warn("job {}: no longer ours at completion; outcome discarded", job.id);
-        if (status) spdlog::info("job {}: cancelled (handler finished after the cancel request)", job.id);
-        run_hook("on_discarded", job.id, outcome->on_discarded);
-      }
-      return;
-    } catch (const std::exception& e) {
-      run_hook("on_discarded", job.id, outcome->on_discarded);
-      if (is_connection_lost(e)) {
-        // The lease will expire and the job will be rescued and retried.
-        spdlog::error("job {}: database lost while completing: {}", job.id, log_reason(e));
-        throw;
-      }
-      error = public_reason(e);
-      spdlog::warn("job {}: completion failed: {}", job.id, log_reason(e));
-      outcome.reset();  // recorded as a failed attempt below
-    }
-  }
-
   if (outcome) {
     try {
-      db::Transaction tx(conn);
-      // Lock the row and re-check ownership and cancel inside the transaction.
-      auto r = conn.query(
-          "SELECT cancel_requested FROM control_plane.jobs WHERE id = $1::uuid AND locked_by = $2 "
-          "AND attempts = $3 AND status = 'running' FOR UPDATE",
-          job.id, slot.id, job.attempts);
-      if (r.empty()) {
-        tx.rollback();
-        spdlog::warn("job {}: no longer ours at completion; outcome discarded", job.id);
-        run_hook("on_discarded", job.id, outcome->on_discarded);
-        return;
-      }
-      if (r.boolean(0, 0)) {
-        store::finish_cancelled_job(conn, job.id, slot.id, job.attempts);
-        tx.commit();
-        spdlog::info("job {}: cancelled (handler finished after the cancel request)", job.id);
-        run_hook("on_discarded", job.id, outcome->on_discarded);
-        return;
-      }
-      store::complete_job(conn, job.id, slot.id, job.attempts, outcome->result);
-      if (outcome->in_completion_tx) outcome->in_completion_tx(conn);
-      tx.commit();
-      spdlog::info("job {}: completed in {} ms", job.id, ms);
-      run_hook("after_commit", job.id, outcome->after_commit);
+      commit_outcome(conn, slot.id, job, *outcome, ms);
       return;
     } catch (const PermanentError& e) {
       permanent = true;

@@ -152,6 +152,11 @@ class Worker {
   };
   bool run_one(Slot& slot);
   void finish(Slot& slot, JobContext& ctx, const Handler& handler);
+  // Records a handler's outcome under the job's guard: completed (then its
+  // after_commit hook), cancelled or no longer ours (then on_discarded).
+  // Errors propagate to finish(), which records them as a failed attempt.
+  void commit_outcome(db::Connection& conn, const std::string& slot_id, const store::Job& job,
+                      JobOutcome& outcome, std::int64_t ms);
   void slot_loop(Slot& slot);
   void maintenance_loop();
 
