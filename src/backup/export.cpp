@@ -1,13 +1,12 @@
 #include "backup/export.hpp"
 
-#include <libpq-fe.h>
-
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
 
 #include "core/log.hpp"
+#include "db/conninfo.hpp"
 #include "io/compress.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
@@ -30,16 +29,6 @@ class DestinationsSink final : public io::Sink {
  private:
   const std::vector<destinations::Destination*>& dests_;
 };
-
-// libpq keyword/value quoting: single quotes, backslash-escaped.
-std::string quote_conninfo_value(const char* v) {
-  std::string out = "'";
-  for (const char* p = v; *p != '\0'; ++p) {
-    if (*p == '\'' || *p == '\\') out += '\\';
-    out += *p;
-  }
-  return out + "'";
-}
 
 // The first line of pg_dump's stderr that says what went wrong, without the
 // "pg_dump: error: " prefix, for the public message.
@@ -76,18 +65,14 @@ std::string scrub(std::string text, const std::string& secret) {
 }
 
 std::string password_of(const std::string& conninfo) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
-  if (opts == nullptr) {
-    PQfreemem(err);
-    return {};
+  try {
+    for (const auto& [key, value] : db::parse_conninfo(conninfo)) {
+      if (key == "password") return value;
+    }
+  } catch (const Error&) {
+    // Unparsable: there is no password to scrub (pg_dump_command refuses it).
   }
-  std::string pw;
-  for (auto* o = opts; o->keyword != nullptr; ++o) {
-    if (std::string_view(o->keyword) == "password" && o->val != nullptr) pw = o->val;
-  }
-  PQconninfoFree(opts);
-  return pw;
+  return {};
 }
 
 }  // namespace
@@ -129,27 +114,16 @@ PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
   if (source.schema.empty() || source.schema.find('\0') != std::string::npos) {
     throw Error(ErrorCode::kInternal, "internal error", "invalid schema name for pg_dump");
   }
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(source.conninfo.c_str(), &err);
-  if (opts == nullptr) {
-    std::string why = err != nullptr ? err : "out of memory";
-    PQfreemem(err);
-    // The conninfo may hold a password: never put it in the error.
-    throw Error(ErrorCode::kInternal, "invalid database connection settings", "PQconninfoParse: " + why);
-  }
   PgDumpCommand cmd;
-  std::string conninfo;
-  for (auto* o = opts; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || o->val[0] == '\0') continue;
-    std::string_view key = o->keyword;
+  db::ConninfoOptions without_password;
+  for (auto& [key, value] : db::parse_conninfo(source.conninfo)) {
     if (key == "password") {
-      cmd.env.emplace_back("PGPASSWORD", o->val);
-      continue;
+      cmd.env.emplace_back("PGPASSWORD", value);
+    } else {
+      without_password.emplace_back(std::move(key), std::move(value));
     }
-    if (!conninfo.empty()) conninfo += ' ';
-    conninfo += std::string(key) + "=" + quote_conninfo_value(o->val);
   }
-  PQconninfoFree(opts);
+  const std::string conninfo = db::format_conninfo(without_password);
   cmd.program = source.pg_bin_dir.empty() ? "pg_dump" : source.pg_bin_dir + "/pg_dump";
   cmd.args = {format == Format::kTar ? "--format=tar" : "--format=plain",
               "--schema=" + exact_schema_pattern(source.schema),

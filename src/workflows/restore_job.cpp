@@ -7,14 +7,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <libpq-fe.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 #include <filesystem>
 #include <thread>
 
 #include "backup/restore.hpp"
+#include "core/ids.hpp"
+#include "db/conninfo.hpp"
 #include "store/audit.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
@@ -31,16 +31,6 @@ constexpr int kProjectLockClass = 0x7462'0002;  // a running restore or export (
 // application_name holds at most 63 bytes (NAMEDATALEN - 1; longer is cut):
 // 7 + 36 (uuid) + 9 + 10 (int) = 62.
 constexpr std::string_view kSessionPrefix = "tb job ";
-
-// A libpq keyword/value value, single-quoted ('\'' and '\\' escaped).
-std::string quote_conninfo(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
 
 // Where the stored bytes are: the local copy, or, when it is gone, a copy
 // fetched back from the Telegram parts (each part and the whole file verified
@@ -117,28 +107,15 @@ std::optional<JobAttempt> parse_job_session_name(std::string_view name) {
     return std::nullopt;
   }
   // Only a uuid is a job id: anything else is not one of our sessions.
-  if (out.job_id.size() != 36 || out.job_id.find_first_not_of("0123456789abcdef-") != std::string::npos) {
-    return std::nullopt;
-  }
+  if (!is_uuid(out.job_id)) return std::nullopt;
   return out;
 }
 
 std::string with_application_name(const std::string& conninfo, const std::string& name) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
-  if (opts == nullptr) {
-    std::string why = err != nullptr ? err : "out of memory";
-    PQfreemem(err);
-    // The conninfo may hold a password: never put it in the error.
-    throw Error(ErrorCode::kInternal, "invalid database connection settings", "PQconninfoParse: " + why);
-  }
-  std::string out;
-  for (auto* o = opts; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || o->val[0] == '\0' || std::string_view(o->keyword) == "application_name") continue;
-    out += std::string(o->keyword) + "=" + quote_conninfo(o->val) + " ";
-  }
-  PQconninfoFree(opts);
-  return out + "application_name=" + quote_conninfo(name);
+  auto options = db::parse_conninfo(conninfo);
+  std::erase_if(options, [](const auto& o) { return o.first == "application_name"; });
+  options.emplace_back("application_name", name);
+  return db::format_conninfo(options);
 }
 
 ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project_id, const std::string& session_name,
