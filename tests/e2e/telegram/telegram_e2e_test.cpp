@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -95,6 +96,10 @@ class TelegramE2e : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json().at("data").as_object();
   }
+  // Seconds since the epoch, the clock the fake Bot API stamps arrivals with.
+  static double wall_seconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
   static const json::object* telegram_of(const json::object& b) {
     for (const auto& l : b.at("locations").as_array()) {
       if (l.at("type") == "telegram") return &l.as_object();
@@ -111,6 +116,7 @@ class TelegramE2e : public ::testing::Test {
 
 TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   fake_->reset();
+  const double posted = wall_seconds();  // before the export exists, so before any send starts
   auto job = export_and_wait(R"({"project_id":"acme"})");  // destinations from the settings
   ASSERT_EQ(job.at("status"), "completed") << json::serialize(job) << server_->log();
   auto id = std::string(job.at("result").at("backup_id").as_string());
@@ -138,10 +144,14 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   auto original = read_file(local);
   EXPECT_EQ(joined, original);
   EXPECT_EQ(joined.size(), static_cast<std::size_t>(b.at("size_bytes").as_int64()));
-  // Sent at most one a second to the chat.
-  std::vector<double> at;
-  for (const auto& m : msgs) at.push_back(m.at("at").as_double());
-  for (std::size_t i = 1; i < at.size(); ++i) EXPECT_GE(at[i] - at[i - 1], 0.9);
+  // Sent at most one a second to the chat. Only lower bounds hold on a busy
+  // machine: part k cannot start before k-1 pacing intervals after the export
+  // was posted, and it arrives after it started. (Gaps between arrivals do
+  // shrink under load; the pacer's own spacing is tested with a manual clock
+  // in integration_telegram.)
+  for (std::size_t k = 0; k < msgs.size(); ++k) {
+    EXPECT_GE(msgs[k].at("at").as_double() - posted, static_cast<double>(k) - 0.01) << "part " << k + 1;
+  }
 
   // The local copy is gone: the download comes from the parts, byte for byte.
   fs::remove(local);
