@@ -15,7 +15,7 @@ tb_module(model   DEPS tb_core Boost::json)
 tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto)
 tb_module(process DEPS tb_core)
 tb_module(destinations DEPS tb_io Boost::json)
-tb_module(backup  DEPS tb_db tb_io tb_process tb_destinations Boost::json)
+tb_module(backup  DEPS tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto PostgreSQL::PostgreSQL)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).

@@ -13,10 +13,11 @@
 // fails, destinations k..n are aborted (1..k-1 are already durable: the caller
 // records nothing, so they are orphans for a later clean-up).
 //
-// pg_dump flags, decided: --no-owner (a restore runs as the platform's role,
-// not the original owner; ALTER OWNER to a missing role would fail the
-// all-or-nothing restore); privileges are kept (GRANTs are part of the
-// tenant's schema); --no-password (never prompt); --strict-names.
+// pg_dump flags, decided: --no-owner (a restore decides ownership itself:
+// everything goes to the schema's owner, see replay_identity.hpp; ALTER OWNER
+// to a missing role would fail the all-or-nothing restore); privileges are
+// kept (GRANTs are part of the tenant's schema); --no-password (never
+// prompt); --strict-names.
 #pragma once
 
 #include <atomic>

@@ -14,6 +14,7 @@
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "db/conninfo.hpp"
 #include "io/compress.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
@@ -118,8 +119,15 @@ std::string catalog_snapshot_sql() {
       "JOIN pg_catalog.pg_class c ON c.oid = p.polrelid WHERE p.oid = o.objoid) "
       "ELSE 0::oid END, 'comment' FROM pg_catalog.pg_description o",
       // Global objects: any new, changed or dropped row is refused. Views
-      // where the table needs superuser (roles, user mappings).
-      "SELECT 'role', o.oid::text, '', 0::oid, o.rolname::text FROM pg_catalog.pg_roles o",
+      // where the table needs superuser (roles, user mappings). A role's
+      // "version" is a digest of its attributes (pg_roles hides xmin).
+      "SELECT 'role', o.oid::text, pg_catalog.md5(ROW(o.rolname, o.rolsuper, o.rolinherit, o.rolcreaterole, "
+      "o.rolcreatedb, o.rolcanlogin, o.rolreplication, o.rolbypassrls, o.rolconnlimit, o.rolconfig)::text), "
+      "0::oid, o.rolname::text FROM pg_catalog.pg_roles o",
+      "SELECT 'role membership', o.roleid::text || '.' || o.member::text, o.xmin::text, 0::oid, "
+      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) o.member)::text || ' in ' || "
+      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) o.roleid)::text "
+      "FROM pg_catalog.pg_auth_members o",
       "SELECT 'user mapping', o.umid::text, '', 0::oid, NULL::text FROM pg_catalog.pg_user_mappings o",
       global("pg_database", "o.oid::text", "o.xmin::text"),
       global("pg_tablespace", "o.oid::text", "o.xmin::text"),
@@ -146,22 +154,60 @@ std::string catalog_snapshot_sql() {
   return sql + ") s LEFT JOIN pg_catalog.pg_namespace n ON n.oid = s.nsp";
 }
 
+// Every guard query runs with this search_path: nothing the dump created can
+// stand in for a catalog, function or operator.
+constexpr std::string_view kPinnedSearchPath = "SET search_path = pg_catalog, pg_temp;\n";
+
+// The digest of the "before" snapshot, as a psql query whose \gset keeps the
+// value on the client, where the replayed SQL cannot change it.
+std::string guard_digest_sql(const std::string& guard_table) {
+  return "(SELECT pg_catalog.md5(pg_catalog.string_agg(g::text, ',' ORDER BY g::text)) FROM pg_temp." + guard_table +
+         " g)";
+}
+
 // BEGIN, the schema set aside, the "before" snapshot in a temp table whose
-// name the dump cannot know.
+// name the dump cannot know, and its digest in the psql variable
+// tb_guard_digest.
 std::string prologue(const RestoreTarget& t, const std::string& guard_table) {
   std::string s = "BEGIN;\n";
-  s += "DO $tb_restore$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " +
-       quote_literal(t.schema) + ") THEN ALTER SCHEMA " + quote_ident(t.schema) + " RENAME TO " +
-       quote_ident(t.aside_schema) + "; END IF; END $tb_restore$;\n";
+  s += kPinnedSearchPath;
+  if (t.identity.aside_through_service) {
+    // The live schema belongs to a privileged role the replay login is not.
+    s += "SELECT control_plane.set_schema_aside(" + quote_literal(t.schema) + ", " + quote_literal(t.aside_schema) +
+         ");\n";
+  } else {
+    s += "DO $tb_restore$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) " +
+         quote_literal(t.schema) + ") THEN ALTER SCHEMA " + quote_ident(t.schema) + " RENAME TO " +
+         quote_ident(t.aside_schema) + "; END IF; END $tb_restore$;\n";
+  }
   s += "CREATE TEMP TABLE " + guard_table + " ON COMMIT DROP AS " + catalog_snapshot_sql() + ";\n";
+  s += "SELECT " + guard_digest_sql(guard_table) + " AS tb_guard_digest \\gset\n";
   return s;
 }
 
-// The guard, COMMIT, and a marker printed (as a WARNING, on stderr) only
-// once COMMIT went through.
+// A condition on a snapshot row `r`: false for the roles of *other*
+// projects' restores (tb_replay_*, tb_owner_*), which the service itself
+// creates, logs in and out and grants while this replay runs. Tenant code
+// cannot touch them: it has no CREATEROLE and no admin option on them.
+std::string others_replay_roles(const std::string& r, const ReplayIdentity& id) {
+  const std::string name = "pg_catalog.split_part(" + r + ".label, ' in ', 1)";
+  return "NOT (" + r + ".cat IN ('role', 'role membership') AND " + name + " ~ '^tb_(replay|owner)_' AND " + name +
+         " NOT IN (" + quote_literal(id.login) + ", " + quote_literal(id.owner) + "))";
+}
+
+// The digest check, ownership to the owner, the guard, the caller's
+// precondition, COMMIT, and a marker printed (as a WARNING, on stderr) only
+// once COMMIT went through. Runs after the dump's own \unrestrict, so psql's
+// meta-commands are available again (a dump cut short never gets here).
 std::string epilogue(const RestoreTarget& t, const std::string& guard_table, const std::string& marker) {
   std::string q = "$" + guard_table + "$";
   std::string s = "\n";
+  s += kPinnedSearchPath;
+  s += "SELECT " + guard_digest_sql(guard_table) +
+       " OPERATOR(pg_catalog.=) :'tb_guard_digest' AS tb_guard_intact \\gset\n";
+  s += "\\if :tb_guard_intact\n\\else\n\\warn " + std::string(kGuardTag) +
+       "the code in the backup changed the records of the restore guard\n\\quit\n\\endif\n";
+  s += "REASSIGN OWNED BY CURRENT_USER TO " + quote_ident(t.identity.owner) + ";\n";
   s += "DO " + q + " DECLARE bad text; BEGIN\n";
   s += "WITH after AS (" + catalog_snapshot_sql() + "), before AS (SELECT * FROM pg_temp." + guard_table +
        "), target AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = " + quote_literal(t.schema) + "),\n";
@@ -169,8 +215,10 @@ std::string epilogue(const RestoreTarget& t, const std::string& guard_table, con
        "b.key = a.key AND b.xm = a.xm)),\n";
   s += "gone AS (SELECT b.* FROM before b WHERE NOT EXISTS (SELECT 1 FROM after a WHERE a.cat = b.cat AND b.key = a.key))\n";
   s += "SELECT pg_catalog.left(pg_catalog.string_agg(DISTINCT what, ', '), 400) INTO bad FROM (\n";
-  s += "SELECT c.label AS what FROM changed c WHERE NOT c.tmp AND c.nsp IS DISTINCT FROM (SELECT oid FROM target)\n";
-  s += "UNION ALL SELECT 'dropped ' || g.label FROM gone g WHERE NOT g.tmp) x;\n";
+  s += "SELECT c.label AS what FROM changed c WHERE NOT c.tmp AND c.nsp IS DISTINCT FROM (SELECT oid FROM target) AND " +
+       others_replay_roles("c", t.identity) + "\n";
+  s += "UNION ALL SELECT 'dropped ' || g.label FROM gone g WHERE NOT g.tmp AND " + others_replay_roles("g", t.identity) +
+       ") x;\n";
   s += "IF bad IS NOT NULL THEN RAISE EXCEPTION '" + std::string(kGuardTag) +
        "the backup would create or change objects outside schema %: %', " + quote_literal(t.schema) +
        ", bad; END IF;\n";
@@ -204,11 +252,24 @@ std::string scrub(std::string text, const std::string& secret) {
   return log::redact(text);
 }
 
-std::string password_from(const PgDumpCommand& cmd) {
-  for (const auto& [k, v] : cmd.env) {
-    if (k == "PGPASSWORD") return v;
+// How psql connects: --dbname without the password, which goes to PGPASSWORD.
+struct ReplayConnection {
+  std::string dbname_arg;
+  std::string password;
+};
+
+ReplayConnection replay_connection(const std::string& conninfo) {
+  ReplayConnection out;
+  db::ConninfoOptions without_password;
+  for (auto& [key, value] : db::parse_conninfo(conninfo)) {
+    if (key == "password") {
+      out.password = value;
+    } else {
+      without_password.emplace_back(std::move(key), std::move(value));
+    }
   }
-  return {};
+  out.dbname_arg = "--dbname=" + db::format_conninfo(without_password);
+  return out;
 }
 
 // Reads the file in chunks into `sink` (then finish()es it).
@@ -243,25 +304,23 @@ void feed_decompressed(const std::string& path, Compression compression, io::Sin
   feed_file(path, decompressor ? *decompressor : next, stop, progress, bytes);
 }
 
-process::Spec spec_for(const std::string& program, std::vector<std::string> args, const PgDumpCommand& cmd) {
+process::Spec spec_for(const std::string& program, std::vector<std::string> args, const std::string& password) {
   process::Spec spec;
   spec.program = program;
   spec.args = std::move(args);
-  spec.env_add = cmd.env;
   // PGOPTIONS could set a role or search_path behind our back.
-  spec.env_remove = {"PGOPTIONS"};
-  if (std::none_of(cmd.env.begin(), cmd.env.end(), [](const auto& kv) { return kv.first == "PGPASSWORD"; })) {
-    spec.env_remove.push_back("PGPASSWORD");
-  }
+  spec.env_remove = {"PGOPTIONS", "PGPASSWORD"};
+  if (!password.empty()) spec.env_add = {{"PGPASSWORD", password}};
   return spec;
 }
 
 // The SQL of a tar archive: a writer thread feeds the decompressed archive to
 // pg_restore's stdin while this thread pumps its stdout into `out`. Only this
 // thread stops pg_restore (its Spec has no cancel), so the two never race.
-void pump_tar(const std::string& bin, const PgDumpCommand& cmd, const std::string& path, Compression compression,
-              io::Sink& out, const RestoreProgressFn& progress, std::uint64_t& file_bytes) {
-  auto spec = spec_for(bin + "pg_restore", {"--no-owner", "--file=-"}, cmd);
+void pump_tar(const std::string& bin, const std::string& path, Compression compression, io::Sink& out,
+              const RestoreProgressFn& progress, std::uint64_t& file_bytes) {
+  // pg_restore only turns the archive into SQL here: it connects nowhere.
+  auto spec = spec_for(bin + "pg_restore", {"--no-owner", "--file=-"}, {});
   spec.stdin_pipe = true;
   process::Child pg_restore = process::Child::spawn(spec);
   std::atomic<bool> stop_feed{false};
@@ -293,7 +352,7 @@ void pump_tar(const std::string& bin, const PgDumpCommand& cmd, const std::strin
   auto exit = pg_restore.wait();
   if (!exit.ok()) {
     throw Error(ErrorCode::kInternal, "pg_restore could not read the backup: " + first_error(exit.stderr_tail),
-                "pg_restore " + exit.describe() + "; stderr: " + scrub(exit.stderr_tail, password_from(cmd)));
+                "pg_restore " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail));
   }
 }
 
@@ -328,16 +387,17 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   }
   if (cancel.load()) throw RestoreCancelled();
 
-  // 2. psql, connected like pg_dump would be (same conninfo handling).
-  PgDumpCommand cmd = pg_dump_command(DumpSource{target.pg_bin_dir, target.conninfo, target.schema}, options.format);
-  std::string dbname_arg;
-  for (const auto& a : cmd.args) {
-    if (a.rfind("--dbname=", 0) == 0) dbname_arg = a;
+  // 2. psql, connected as the replay login.
+  if (target.identity.owner.empty() || target.identity.conninfo.empty()) {
+    throw Error(ErrorCode::kInternal, "internal error", "run_restore: no replay identity");
   }
+  const auto connection = replay_connection(target.identity.conninfo);
   const std::string bin = target.pg_bin_dir.empty() ? "" : target.pg_bin_dir + "/";
-  const std::string password = password_from(cmd);
-  auto spec = spec_for(bin + "psql", {"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", dbname_arg, "--file=-"},
-                       cmd);
+  const std::string& password = connection.password;
+  auto spec = spec_for(bin + "psql",
+                       {"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", connection.dbname_arg,
+                        "--file=-"},
+                       password);
   spec.stdin_pipe = true;
   spec.stdout_pipe = false;  // query output (setval rows) is not needed
   spec.timeout = options.timeout;
@@ -358,7 +418,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
     if (options.format == Format::kSql) {
       feed_decompressed(file_path, options.compression, sql_counter, cancel, progress, result.file_bytes);
     } else {
-      pump_tar(bin, cmd, file_path, options.compression, sql_counter, progress, result.file_bytes);
+      pump_tar(bin, file_path, options.compression, sql_counter, progress, result.file_bytes);
     }
     if (cancel.load()) throw StdinClosed{};
     to_psql.write(io::as_bytes(epilogue(target, guard_table, marker)));

@@ -1,34 +1,37 @@
 // The restore use case: a stored backup file → its SHA-256 checked → decompressed
 // → (tar: pg_restore turns it into SQL) → psql, in ONE transaction that first
-// renames the current schema aside and ends with a guard:
+// sets the current schema aside and ends with a guard:
 //
 //   file ─▶ sha256 check (whole file, before anything runs)
-//   file ─▶ zstd|gzip|none ─▶ [pg_restore -f -] ─▶ psql stdin:
+//   file ─▶ zstd|gzip|none ─▶ [pg_restore -f -] ─▶ psql stdin, connected as
+//   the replay login (see replay_identity.hpp), never as the service:
 //       BEGIN; rename tenant_x → tenant_x__pre_restore_<stamp> (if it exists);
-//       snapshot of the catalogs; <the dump>; guard; COMMIT; commit marker
+//       snapshot of the catalogs (its digest kept in psql, out of SQL's reach);
+//       <the dump>; digest check; REASSIGN OWNED BY CURRENT_USER TO <owner>;
+//       guard; commit precondition; COMMIT; commit marker
 //
 // Invariants:
 // - Nothing reaches psql before the whole file matched `expected_sha256`.
+// - Every statement of the dump, and every function, trigger, CHECK,
+//   default or index expression it sets off, runs as the replay login: a role
+//   with the schema owner's privileges (plus CREATE on the database), never
+//   the service's. `RESET ROLE` gives tenant code nothing: the session itself
+//   is the replay login. Every restored object belongs to the owner.
 // - The transaction is opened and committed by our own script (not psql -1),
 //   so anything that swallows our epilogue (an unterminated COPY or string in
 //   the dump) leaves the transaction uncommitted → rolled back when psql exits.
 //   Success is proven by a random marker that psql prints only after COMMIT.
 // - psql failing, being killed (cancel, timeout) or the guard raising all
 //   roll back: the schema is exactly as before, no aside schema is left.
-// - The guard compares the catalogs (pg_class, pg_proc, pg_type, pg_namespace,
-//   triggers, rules, policies, defaults, attributes, comments, roles, ...)
+// - The guard is the second line behind privilege: it compares the catalogs
+//   (pg_class, pg_proc, pg_type, pg_namespace, triggers, rules, policies,
+//   defaults, attributes, comments, role attributes and memberships, ...)
 //   before and after the dump and raises when a row outside the new schema
-//   (temp and toast schemas excepted) was created, changed or dropped: a dump
-//   cannot create `public.evil` or touch the set-aside schema.
+//   (temp and toast schemas excepted) was created, changed or dropped. Its
+//   "before" table lives in the replay's own session, where tenant code could
+//   reach it, so its digest is held by psql (\gset) and checked first. Its
+//   queries run with search_path pinned to pg_catalog.
 // - Programs run with an argv; the password reaches them via PGPASSWORD.
-//
-// Limits, decided and documented: replaying a plain SQL script is running
-// code. The guard stops dumps that stray outside their schema, not a hostile
-// superuser script (one that issues its own COMMIT, or COPY ... TO PROGRAM).
-// The defences are the SHA-256 check (the file is the one we wrote, from our
-// own pg_dump, whose 15.20 output uses psql's \restrict mode against
-// meta-commands), and running the restore as a non-superuser role where the
-// deployment allows (DATABASE_URL's role; the tests use the superuser).
 #pragma once
 
 #include <atomic>
@@ -38,6 +41,7 @@
 #include <string>
 
 #include "backup/export.hpp"
+#include "backup/replay_identity.hpp"
 #include "core/error.hpp"
 
 namespace tb::backup {
@@ -47,7 +51,9 @@ std::string quote_literal(std::string_view s);
 
 struct RestoreTarget {
   std::string pg_bin_dir;  // folder of psql and pg_restore; "" = PATH
-  std::string conninfo;    // libpq string or URL; its password goes to PGPASSWORD
+  // Who the replay runs as, how it connects (its password goes to
+  // PGPASSWORD) and who ends up owning the restored objects.
+  ReplayIdentity identity;
   std::string schema;      // "tenant_acme": what the dump must (re)create
   std::string aside_schema;  // where the current schema goes; see aside_schema_name()
   // PL/pgSQL statements run inside the restore's transaction right before

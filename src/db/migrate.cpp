@@ -148,6 +148,62 @@ END
 $fn$;
 )SQL";
 
+// Version 4: restores replay as the tenant, never as the service.
+// - backups.schema_owner: who owned the schema when it was dumped (the owner
+//   of a restore into a schema that no longer exists).
+// - replay_logins: which tenant schema each replay login role (tb_replay_*)
+//   may set aside. Only the service writes it; the replay roles have no
+//   privilege on it.
+// - set_schema_aside(): the replay's first step when the live schema belongs
+//   to a privileged role (the service's own, e.g. the demo), which the replay
+//   login may not rename. SECURITY DEFINER, pinned search_path, and only for
+//   the schema registered to the calling session's login.
+// - restore_may_commit(): the replay's last statement before COMMIT: the job's
+//   attempt still owns it; the row stays share-locked until the COMMIT. Only
+//   for a restore job of the caller's own project.
+const char* kV4 = R"SQL(
+ALTER TABLE control_plane.backups ADD COLUMN schema_owner text;
+
+CREATE TABLE control_plane.replay_logins (
+  login        name PRIMARY KEY,
+  schema_name  name NOT NULL
+);
+
+CREATE FUNCTION control_plane.set_schema_aside(p_schema text, p_aside text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM control_plane.replay_logins l
+                 WHERE l.login OPERATOR(pg_catalog.=) session_user
+                   AND l.schema_name OPERATOR(pg_catalog.=) p_schema) THEN
+    RAISE EXCEPTION 'this session may not set schema % aside', p_schema USING ERRCODE = '42501';
+  END IF;
+  IF pg_catalog.strpos(p_aside, '__pre_restore_') OPERATOR(pg_catalog.=) 0
+     OR p_aside OPERATOR(pg_catalog.=) p_schema THEN
+    RAISE EXCEPTION 'not a set-aside schema name: %', p_aside USING ERRCODE = '42501';
+  END IF;
+  EXECUTE pg_catalog.format('ALTER SCHEMA %I RENAME TO %I', p_schema, p_aside);
+END $f$;
+REVOKE ALL ON FUNCTION control_plane.set_schema_aside(text, text) FROM PUBLIC;
+
+CREATE FUNCTION control_plane.restore_may_commit(p_job uuid, p_attempt int, p_worker text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  PERFORM 1 FROM control_plane.jobs j
+    JOIN control_plane.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
+    JOIN control_plane.replay_logins l
+      ON l.schema_name OPERATOR(pg_catalog.=) ('tenant_' OPERATOR(pg_catalog.||) p.slug)
+   WHERE j.id OPERATOR(pg_catalog.=) p_job AND j.type OPERATOR(pg_catalog.=) 'restore'
+     AND l.login OPERATOR(pg_catalog.=) session_user
+     AND j.attempts OPERATOR(pg_catalog.=) p_attempt AND j.locked_by OPERATOR(pg_catalog.=) p_worker
+     AND j.status OPERATOR(pg_catalog.=) 'running' AND j.locked_until OPERATOR(pg_catalog.>) pg_catalog.now()
+     FOR SHARE OF j;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this restore attempt no longer owns its job (its lease ran out)';
+  END IF;
+END $f$;
+REVOKE ALL ON FUNCTION control_plane.restore_may_commit(uuid, int, text) FROM PUBLIC;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -155,6 +211,8 @@ const std::vector<Migration>& migrations() {
       {1, "control plane: projects, jobs, backups, audit_log, backup_settings", kV1},
       {2, "backups.expiry_notice_for (expiry notices)", kV2},
       {3, "jobs: partial index in claim order", kV3},
+      {4, "restores replay as the tenant: backups.schema_owner, replay_logins, set_schema_aside, restore_may_commit",
+       kV4},
   };
   return all;
 }

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
-    "created_at, expires_at, deleted_at, error";
+    "created_at, expires_at, deleted_at, error, schema_owner";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -27,6 +27,7 @@ Backup backup_from(const db::Result& r, int row) {
   b.expires_at = r.opt_time(row, 11);
   b.deleted_at = r.opt_time(row, 12);
   b.error = r.opt(row, 13);
+  b.schema_owner = r.opt(row, 14);
   return b;
 }
 
@@ -116,12 +117,12 @@ std::string encode_backup_cursor(SystemTime created_at, const std::string& id) {
 Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
-                  "compression, status, size_bytes, sha256, locations, created_at, expires_at, error) "
+                  "compression, status, size_bytes, sha256, locations, created_at, expires_at, error, schema_owner) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-                  "coalesce($11::timestamptz, now()), $12, $13) RETURNING ") +
+                  "coalesce($11::timestamptz, now()), $12, $13, $14) RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
-      b.status, b.size_bytes, b.sha256, b.locations, b.created_at, b.expires_at, b.error);
+      b.status, b.size_bytes, b.sha256, b.locations, b.created_at, b.expires_at, b.error, b.schema_owner);
   return backup_from(r, 0);
 }
 

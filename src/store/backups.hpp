@@ -39,6 +39,9 @@ struct Backup {
   std::optional<SystemTime> expires_at;
   std::optional<SystemTime> deleted_at;
   std::optional<std::string> error;
+  // The role that owned the tenant schema when it was dumped: who owns a
+  // restore into a schema that no longer exists. Internal, not in to_json.
+  std::optional<std::string> schema_owner;
 };
 
 // API shape (DESIGN §2): id, job_id, project_id, kind, format, compression,

@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "backup/export.hpp"
+#include "backup/replay_identity.hpp"
 #include "core/ids.hpp"
 #include "core/units.hpp"
 #include "destinations/local.hpp"
@@ -217,6 +218,9 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   row.locations = locations;
   row.created_at = created;
   row.expires_at = created + std::chrono::hours(24) * settings.retention_days;
+  // Who owns the schema: a later restore into a schema that no longer exists
+  // gives the restored objects back to this role.
+  if (auto owner = backup::schema_owner(ctx.db(), project->schema()); !owner.empty()) row.schema_owner = owner;
 
   boost::json::object out{{"backup_id", row.id},
                           {"size_bytes", copy->size_bytes},

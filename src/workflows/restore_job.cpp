@@ -222,20 +222,28 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   const auto session = job_session_name(job);
   ProjectLock lock(deps.config.database_url, project->id, session, ctx.cancel_flag());
   auto started = std::chrono::steady_clock::now();
-  backup::RestoreTarget target{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
-                               project->schema(),
-                               backup::aside_schema_name(project->schema(), deps.clock.now()), {}};
+  // The replay runs as the tenant (the schema's owner), never as the service:
+  // see backup/replay_identity.hpp. The login is disabled again afterwards.
+  backup::RestoreTarget target;
+  target.pg_bin_dir = deps.config.pg_bin_dir;
+  target.identity = backup::prepare_replay_identity(conn, with_application_name(deps.config.database_url, session),
+                                                    project->slug, backup->schema_owner.value_or(""),
+                                                    deps.config.pg_dump_timeout);
+  struct Retire {
+    db::Connection& conn;
+    const backup::ReplayIdentity& identity;
+    ~Retire() { backup::retire_replay_identity(conn, identity); }
+  } retire{conn, target.identity};
+  target.schema = project->schema();
+  target.aside_schema = backup::aside_schema_name(project->schema(), deps.clock.now());
   // The last statement before COMMIT: this attempt still owns its job, and
   // the row stays share-locked until the COMMIT, so the queue cannot hand
   // the job on in between. A worker frozen after ensure_held() below and
-  // resumed after its lease expired therefore commits nothing.
-  target.commit_precondition =
-      "PERFORM 1 FROM control_plane.jobs WHERE id = " + backup::quote_literal(job.id) +
-      "::uuid AND attempts = " + std::to_string(job.attempts) + " AND locked_by = " +
-      backup::quote_literal(ctx.worker_id()) +
-      " AND status = 'running' AND locked_until > now() FOR SHARE;\n"
-      "IF NOT FOUND THEN RAISE EXCEPTION 'this restore attempt no longer owns its job (its lease ran out)'; "
-      "END IF;";
+  // resumed after its lease expired therefore commits nothing. (A SECURITY
+  // DEFINER function: the replay login may not read the queue itself.)
+  target.commit_precondition = "PERFORM control_plane.restore_may_commit(" + backup::quote_literal(job.id) +
+                               "::uuid, " + std::to_string(job.attempts) + ", " +
+                               backup::quote_literal(ctx.worker_id()) + ");";
   backup::RestoreOptions options;
   options.format = backup::parse_format(backup->format);
   options.compression = backup::parse_compression(backup->compression);
@@ -264,7 +272,8 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
                           {"schema", target.schema},
                           {"file_bytes", result.file_bytes},
                           {"sql_bytes", result.sql_bytes},
-                          {"seconds", seconds}};
+                          {"seconds", seconds},
+                          {"owner", target.identity.owner}};
   out["pre_restore_schema"] = aside ? boost::json::value(target.aside_schema) : boost::json::value(nullptr);
   if (aside) {
     out["pre_restore_expires_at"] =

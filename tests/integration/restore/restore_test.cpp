@@ -4,121 +4,10 @@
 // data sits in the set-aside schema); a damaged file, a dump that strays
 // outside its schema, a dump cut inside a COPY, a cancelled and a killed
 // replay all leave the schema exactly as it was.
-#include <gtest/gtest.h>
-
-#include <filesystem>
-#include <fstream>
-#include <thread>
-
-#include "backup/export.hpp"
-#include "backup/restore.hpp"
-#include "destinations/local.hpp"
-#include "io/hash.hpp"
-#include "support/pg_cluster.hpp"
+#include "restore_fixture.hpp"
 
 namespace tb::backup {
 namespace {
-
-namespace fs = std::filesystem;
-using tb::test::PgCluster;
-
-const char* kSeed = R"SQL(
-CREATE SCHEMA tenant_acme;
-SET search_path = tenant_acme;
-CREATE TABLE "Mixed Case" (id serial PRIMARY KEY, "select" text);
-INSERT INTO "Mixed Case" ("select") VALUES ('Zürich 東京'), (NULL), (E'line\nbreak\ttab \\ back'), ('O''Brien');
-CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, data jsonb, photo bytea,
-                        mixed_id int REFERENCES "Mixed Case"(id));
-INSERT INTO customers SELECT g, 'customer ' || g, jsonb_build_object('k', g), decode(md5(g::text), 'hex'),
-                             1 + g % 4 FROM generate_series(1, 2000) g;
-CREATE SEQUENCE invoice_seq START 1000;
-SELECT setval('invoice_seq', 1234);
-CREATE FUNCTION greet(n text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'hi ' || n $$;
-CREATE VIEW named AS SELECT id, name FROM customers WHERE id < 10;
-COMMENT ON TABLE customers IS 'the customers';
-CREATE TABLE public.platform (x int);
-INSERT INTO public.platform VALUES (42);
-)SQL";
-
-// Changes made "after the backup": the restore must undo all of them.
-const char* kChange = R"SQL(
-UPDATE tenant_acme.customers SET name = 'changed' WHERE id <= 100;
-DELETE FROM tenant_acme.customers WHERE id > 1900;
-CREATE TABLE tenant_acme.added_later (y text);
-INSERT INTO tenant_acme.added_later VALUES ('new');
-SELECT setval('tenant_acme.invoice_seq', 5000);
-)SQL";
-
-class RestoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    db_ = PgCluster::shared().create_database("restore");
-    PgCluster::shared().exec(db_, kSeed);
-    storage_ = tb::test::make_temp_dir("tb-restore-storage");
-  }
-  void TearDown() override {
-    PgCluster::shared().drop_database(db_);
-    fs::remove_all(storage_);
-  }
-
-  std::string conninfo() const { return PgCluster::shared().conninfo(db_); }
-
-  // Every table of `schema`: name, row count and md5 of its rows; and the sequence.
-  std::string digest(const std::string& schema) const {
-    auto& pg = PgCluster::shared();
-    std::string tables = pg.query_value(
-        db_, "SELECT coalesce(string_agg(tablename || '=' || (xpath('/row/c/text()', query_to_xml(format("
-             "'SELECT count(*) || '':'' || coalesce(md5(string_agg(t::text, '','' ORDER BY t::text)), '''') AS c "
-             "FROM %I.%I t', schemaname, tablename), false, true, '')))[1]::text, ' ' ORDER BY tablename), '') "
-             "FROM pg_tables WHERE schemaname = '" + schema + "'");
-    std::string seq = pg.query_value(db_, "SELECT coalesce((SELECT last_value::text FROM " + schema +
-                                              ".invoice_seq), '-') WHERE to_regclass('" + schema +
-                                              ".invoice_seq') IS NOT NULL");
-    return tables + " seq=" + seq;
-  }
-
-  std::vector<std::string> aside_schemas() const {
-    return PgCluster::shared().query_column(
-        db_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant_acme\\_\\_pre\\_restore\\_%' ORDER BY 1");
-  }
-
-  // A backup of tenant_acme through the real export; returns its path and sha256.
-  std::pair<std::string, std::string> make_backup(Format format, Compression compression) {
-    destinations::LocalDestination local(storage_, "acme");
-    std::string name = file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
-    std::atomic<bool> cancel{false};
-    ExportOptions options;
-    options.format = format;
-    options.compression = compression;
-    auto r = run_export({PgCluster::shared().bin_dir(), conninfo(), "tenant_acme"}, options, {&local},
-                        {"acme", name, content_type_for(format, compression)}, {}, cancel);
-    return {storage_ + "/acme/" + name, r.sha256_hex};
-  }
-
-  // A hand-made plain SQL "backup".
-  std::pair<std::string, std::string> write_sql(const std::string& sql) {
-    std::string path = storage_ + "/handmade.sql";
-    std::ofstream(path, std::ios::binary) << sql;
-    return {path, io::sha256_file(path)};
-  }
-
-  RestoreTarget target(SystemTime at = SystemTime{std::chrono::seconds(1795600000)}) const {
-    return {PgCluster::shared().bin_dir(), conninfo(), "tenant_acme", aside_schema_name("tenant_acme", at), {}};
-  }
-
-  RestoreResult restore(const std::pair<std::string, std::string>& file, Format format = Format::kSql,
-                        Compression compression = Compression::kNone, const std::atomic<bool>* cancel = nullptr) {
-    static const std::atomic<bool> never{false};
-    RestoreOptions options;
-    options.format = format;
-    options.compression = compression;
-    options.expected_sha256 = file.second;
-    return run_restore(target(), file.first, options, {}, cancel != nullptr ? *cancel : never);
-  }
-
-  std::string db_;
-  std::string storage_;
-};
 
 struct Combo {
   Format format;
@@ -161,6 +50,19 @@ TEST_P(RestoreRoundTrip, BringsBackTheBackupAndKeepsTheChangedSchemaAside) {
   EXPECT_EQ(pg.query_value(db_, "SELECT x FROM public.platform"), "42");
   // The view in the restored schema reads the restored table, not the aside one.
   EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named WHERE name = 'changed'"), "0");
+  // The schema was the superuser's (the service's): the restored objects go
+  // to the project's own unprivileged role, never to a superuser.
+  EXPECT_EQ(pg.query_value(db_, "SELECT string_agg(DISTINCT r.rolname || ':' || r.rolsuper, ',') FROM pg_class c "
+                                "JOIN pg_roles r ON r.oid = c.relowner WHERE c.relnamespace = 'tenant_acme'::regnamespace"),
+            "tb_owner_acme:false");
+  EXPECT_EQ(pg.query_value(db_, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+            "tb_owner_acme");
+  EXPECT_EQ(pg.query_value(db_, "SELECT proowner::regrole::text FROM pg_proc WHERE oid = 'tenant_acme.greet'::regproc"),
+            "tb_owner_acme");
+  // The replay login can log in only while a restore runs.
+  EXPECT_EQ(pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "t");
+  retire_replay_identity(*service_, target().identity);
+  EXPECT_EQ(pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "f");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -201,28 +103,50 @@ TEST_F(RestoreTest, ADamagedFileIsRefusedBeforeAnythingRuns) {
 
 TEST_F(RestoreTest, ADumpThatCreatesATableInAnotherSchemaIsRolledBack) {
   const std::string before = digest("tenant_acme");
+  // The replay may create schemas (it creates its own), so privilege does not
+  // stop this one: the guard does.
   auto file = write_sql(
-      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nCREATE TABLE public.evil (x int);\n");
+      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\n"
+      "CREATE SCHEMA elsewhere;\nCREATE TABLE elsewhere.evil (x int);\n");
   try {
     restore(file);
     FAIL() << "restored";
   } catch (const OutsideSchema& e) {
     EXPECT_NE(e.message().find("outside schema tenant_acme"), std::string::npos) << e.message();
-    EXPECT_NE(e.message().find("public.evil"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("elsewhere.evil"), std::string::npos) << e.message();
   }
-  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT to_regclass('public.evil') IS NULL"), "t");
+  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT to_regnamespace('elsewhere') IS NULL"), "t");
   EXPECT_EQ(digest("tenant_acme"), before);
   EXPECT_TRUE(aside_schemas().empty());
 }
 
 TEST_F(RestoreTest, ADumpThatTouchesExistingObjectsElsewhereIsRolledBack) {
   const std::string before = digest("tenant_acme");
+  // Refused by privilege: the replay runs as the tenant, not as the service.
   for (const std::string& bad :
-       {std::string("INSERT INTO public.platform VALUES (1);\nALTER TABLE public.platform ADD COLUMN y int;\n"),
+       {std::string("INSERT INTO public.platform VALUES (1);\n"), std::string("ALTER TABLE public.platform ADD COLUMN y int;\n"),
         std::string("DROP TABLE public.platform;\n"), std::string("CREATE ROLE tb_evil_role;\n"),
         std::string("CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"),
+        std::string("UPDATE control_plane.replay_logins SET schema_name = 'tenant_other';\n"),
+        std::string("DO $$ BEGIN EXECUTE format('GRANT %I TO pg_monitor', current_user); END $$;\n"),
+        std::string("DO $$ BEGIN EXECUTE format('COMMENT ON ROLE %I IS %L', current_user, 'x'); END $$;\n"),
         // The set-aside schema is not the dump's to change either.
         std::string("DROP TABLE tenant_acme__pre_restore_20261125_094640.customers CASCADE;\n")}) {
+    auto file = write_sql("CREATE SCHEMA tenant_acme;\n" + bad);
+    try {
+      restore(file);
+      ADD_FAILURE() << "restored: " << bad;
+    } catch (const Error& e) {
+      const bool refused = e.message().find("permission denied") != std::string::npos ||
+                           e.message().find("must be owner") != std::string::npos ||
+                           e.message().find("must have") != std::string::npos;
+      EXPECT_TRUE(refused) << bad << " → " << e.message();
+    }
+    EXPECT_EQ(digest("tenant_acme"), before) << bad;
+    EXPECT_TRUE(aside_schemas().empty()) << bad;
+  }
+  // What privilege allows the tenant but is not the schema's: the guard.
+  for (const std::string& bad : {std::string("ALTER ROLE CURRENT_USER SET work_mem = '8MB';\n")}) {
     auto file = write_sql("CREATE SCHEMA tenant_acme;\n" + bad);
     EXPECT_THROW(restore(file), OutsideSchema) << bad;
     EXPECT_EQ(digest("tenant_acme"), before) << bad;
@@ -273,7 +197,8 @@ TEST_F(RestoreTest, TheCallersCommitPreconditionDecidesTheCommit) {
   RestoreOptions options;
   options.compression = Compression::kZstd;
   options.expected_sha256 = file.second;
-  PgCluster::shared().exec(db_, "CREATE TABLE public.lease (ok boolean)");
+  // The precondition runs in the replay's session: the table is readable there.
+  PgCluster::shared().exec(db_, "CREATE TABLE public.lease (ok boolean); GRANT ALL ON public.lease TO PUBLIC");
   PgCluster::shared().exec(db_, "INSERT INTO public.lease VALUES (false)");
   auto t = target();
   t.commit_precondition =
