@@ -115,6 +115,14 @@ TEST_F(RestoreE2E, RestoreBringsTheBackupBackAndKeepsTheChangedSchemaAside) {
   EXPECT_EQ(value("SELECT string_agg(outcome, ',' ORDER BY id) FROM control_plane.audit_log WHERE action = 'backup.restore' "
                   "AND target = '" + backup_id + "'"),
             "accepted,completed");
+  // The service (a superuser here) created the schema, so the replay ran as the
+  // project's own roles: the objects belong to tb_owner_acme, and the replay
+  // login cannot log in once the job is over.
+  EXPECT_EQ(job.at("result").at("owner").as_string(), "tb_owner_acme");
+  EXPECT_EQ(value("SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class "
+                  "WHERE relnamespace = 'tenant_acme'::regnamespace"),
+            "tb_owner_acme");
+  EXPECT_EQ(value("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "false");
 }
 
 TEST_F(RestoreE2E, RefusalsChangeNothing) {
