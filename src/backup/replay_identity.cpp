@@ -18,7 +18,8 @@ constexpr std::size_t kMaxIdentifier = 63;  // NAMEDATALEN - 1
 // 32 random bytes as hex: a password that needs no quoting.
 std::string random_password() {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(ErrorCode::kInternal, "internal error", "RAND_bytes failed");
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw Error(ErrorCode::kInternal, "internal error", "RAND_bytes failed");
   std::string out;
   char hex[3];
   for (unsigned char b : bytes) {
@@ -42,15 +43,21 @@ bool unusable_as_owner(db::Connection& service, const std::string& role) {
 // name is ever spliced by hand.
 std::string formatted(db::Connection& service, const std::string& format, const std::string& a,
                       const std::string& b = {}, const std::string& c = {}) {
-  return service.query("SELECT pg_catalog.format($1, $2::text, $3::text, $4::text)", format, a, b, c).text(0, 0);
+  return service
+      .query("SELECT pg_catalog.format($1, $2::text, $3::text, $4::text)", format, a, b, c)
+      .text(0, 0);
 }
 
 // The password as a SCRAM verifier computed here, so the clear text never
 // reaches the server's statement log.
-std::string scram_verifier(db::Connection& service, const std::string& login, const std::string& password) {
+std::string scram_verifier(db::Connection& service, const std::string& login,
+                           const std::string& password) {
   std::unique_ptr<char, decltype(&PQfreemem)> v(
-      PQencryptPasswordConn(service.raw(), password.c_str(), login.c_str(), "scram-sha-256"), &PQfreemem);
-  if (!v) throw Error(ErrorCode::kInternal, "internal error", std::string("PQencryptPasswordConn: ") + PQerrorMessage(service.raw()));
+      PQencryptPasswordConn(service.raw(), password.c_str(), login.c_str(), "scram-sha-256"),
+      &PQfreemem);
+  if (!v)
+    throw Error(ErrorCode::kInternal, "internal error",
+                std::string("PQencryptPasswordConn: ") + PQerrorMessage(service.raw()));
   return v.get();
 }
 
@@ -62,7 +69,8 @@ void ensure_role(db::Connection& service, const std::string& role, const std::st
 
 [[noreturn]] void rethrow_with_privilege_hint(const db::DbError& e) {
   throw Error(ErrorCode::kInternal,
-              "the restore could not prepare its database roles: the service's database role needs CREATEROLE and "
+              "the restore could not prepare its database roles: the service's database role needs "
+              "CREATEROLE and "
               "CREATE on the database WITH GRANT OPTION (see the README's privilege model)",
               e.detail());
 }
@@ -82,7 +90,8 @@ std::string project_role_name(std::string_view prefix, std::string_view slug) {
 
 std::string schema_owner(db::Connection& service, const std::string& schema) {
   auto r = service.query(
-      "SELECT r.rolname FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner "
+      "SELECT r.rolname FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = "
+      "n.nspowner "
       "WHERE n.nspname = $1",
       schema);
   return r.empty() ? std::string() : r.text(0, 0);
@@ -104,7 +113,8 @@ ReplayIdentity prepare_replay_identity(db::Connection& service, const std::strin
       id.owner = project_role_name("tb_owner_", slug);
       ensure_role(service, id.owner, "NOLOGIN");
       if (unusable_as_owner(service, id.owner)) {
-        throw Error(ErrorCode::kInternal, "the restore cannot run: its owner role has the service's privileges",
+        throw Error(ErrorCode::kInternal,
+                    "the restore cannot run: its owner role has the service's privileges",
                     "role " + id.owner + " is a superuser or a member of the service's role");
       }
     }
@@ -112,40 +122,49 @@ ReplayIdentity prepare_replay_identity(db::Connection& service, const std::strin
 
     ensure_role(service, id.login, "LOGIN");
     const std::string until =
-        service.query("SELECT (now() + $1::interval)::text", valid_for + std::chrono::minutes(10)).text(0, 0);
-    service.exec_script(formatted(service,
-                                  "ALTER ROLE %I WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                                  "NOBYPASSRLS PASSWORD %L VALID UNTIL %L",
-                                  id.login, scram_verifier(service, id.login, password), until));
+        service.query("SELECT (now() + $1::interval)::text", valid_for + std::chrono::minutes(10))
+            .text(0, 0);
+    service.exec_script(formatted(
+        service,
+        "ALTER ROLE %I WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+        "NOBYPASSRLS PASSWORD %L VALID UNTIL %L",
+        id.login, scram_verifier(service, id.login, password), until));
     // Member of the owner and of nothing else.
     auto others = service.query(
-        "SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid "
-        "WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) AND r.rolname <> $2",
+        "SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = "
+        "m.roleid "
+        "WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) AND r.rolname "
+        "<> $2",
         id.login, id.owner);
     for (int i = 0; i < others.rows(); ++i) {
       service.exec_script(formatted(service, "REVOKE %I FROM %I", others.text(i, 0), id.login));
     }
-    if (service.query("SELECT pg_catalog.pg_has_role($1, $2, 'MEMBER')", id.login, id.owner).boolean(0, 0) == false) {
+    if (service.query("SELECT pg_catalog.pg_has_role($1, $2, 'MEMBER')", id.login, id.owner)
+            .boolean(0, 0) == false) {
       service.exec_script(formatted(service, "GRANT %I TO %I", id.owner, id.login));
     }
     // Granted once: a GRANT rewrites the catalog row even when nothing
     // changes, which a concurrent restore's guard would see.
     auto held = service.query(
         "SELECT pg_catalog.has_database_privilege($1, current_database(), 'CREATE'), "
-        "pg_catalog.has_function_privilege($1, 'control_plane.set_schema_aside(text, text)', 'EXECUTE') AND "
-        "pg_catalog.has_function_privilege($1, 'control_plane.restore_may_commit(uuid, int, text)', 'EXECUTE') AND "
+        "pg_catalog.has_function_privilege($1, 'control_plane.set_schema_aside(text, text)', "
+        "'EXECUTE') AND "
+        "pg_catalog.has_function_privilege($1, 'control_plane.restore_may_commit(uuid, int, "
+        "text)', 'EXECUTE') AND "
         "pg_catalog.has_schema_privilege($1, 'control_plane', 'USAGE')",
         id.login);
     if (!held.boolean(0, 0)) {
       service.exec_script(formatted(service, "GRANT CREATE ON DATABASE %I TO %I",
-                                    service.query("SELECT current_database()").text(0, 0), id.login));
+                                    service.query("SELECT current_database()").text(0, 0),
+                                    id.login));
     }
     if (!held.boolean(0, 1)) {
-      service.exec_script(formatted(service,
-                                    "GRANT USAGE ON SCHEMA control_plane TO %1$I; "
-                                    "GRANT EXECUTE ON FUNCTION control_plane.set_schema_aside(text, text), "
-                                    "control_plane.restore_may_commit(uuid, int, text) TO %1$I",
-                                    id.login));
+      service.exec_script(
+          formatted(service,
+                    "GRANT USAGE ON SCHEMA control_plane TO %1$I; "
+                    "GRANT EXECUTE ON FUNCTION control_plane.set_schema_aside(text, text), "
+                    "control_plane.restore_may_commit(uuid, int, text) TO %1$I",
+                    id.login));
     }
     service.query(
         "INSERT INTO control_plane.replay_logins (login, schema_name) VALUES ($1, $2) "
@@ -167,7 +186,8 @@ ReplayIdentity prepare_replay_identity(db::Connection& service, const std::strin
 
 void retire_replay_identity(db::Connection& service, const ReplayIdentity& identity) noexcept {
   try {
-    service.exec_script(formatted(service, "ALTER ROLE %I WITH NOLOGIN PASSWORD NULL", identity.login));
+    service.exec_script(
+        formatted(service, "ALTER ROLE %I WITH NOLOGIN PASSWORD NULL", identity.login));
   } catch (const std::exception& e) {
     spdlog::warn("restore: could not disable the replay login {}: {}", identity.login, e.what());
   }

@@ -52,7 +52,9 @@ class ChildStdinSink final : public io::Sink {
   process::Child& child_;
 };
 
-std::string quote_ident(std::string_view s) { return exact_schema_pattern(s); }
+std::string quote_ident(std::string_view s) {
+  return exact_schema_pattern(s);
+}
 
 // One row per catalog object that a dump could create, change or drop:
 // (cat, key, xmin, nsp, tmp, label). `nsp` is the schema the object belongs
@@ -62,13 +64,15 @@ std::string quote_ident(std::string_view s) { return exact_schema_pattern(s); }
 // changed search_path or planted look-alikes.
 std::string catalog_snapshot_sql() {
   auto by_oid = [](std::string_view cat, std::string_view nsp_col, std::string_view name_col) {
-    return "SELECT '" + std::string(cat) + "'::text AS cat, o.oid::text AS key, o.xmin::text AS xm, o." +
-           std::string(nsp_col) + " AS nsp, o." + std::string(name_col) + "::text AS label FROM pg_catalog." +
+    return "SELECT '" + std::string(cat) +
+           "'::text AS cat, o.oid::text AS key, o.xmin::text AS xm, o." + std::string(nsp_col) +
+           " AS nsp, o." + std::string(name_col) + "::text AS label FROM pg_catalog." +
            std::string(cat) + " o";
   };
   auto by_rel = [](std::string_view cat, std::string_view key, std::string_view rel_col) {
-    return "SELECT '" + std::string(cat) + "', " + std::string(key) + ", o.xmin::text, c.relnamespace, c.relname::text FROM pg_catalog." +
-           std::string(cat) + " o LEFT JOIN pg_catalog.pg_class c ON c.oid = o." + std::string(rel_col);
+    return "SELECT '" + std::string(cat) + "', " + std::string(key) +
+           ", o.xmin::text, c.relnamespace, c.relname::text FROM pg_catalog." + std::string(cat) +
+           " o LEFT JOIN pg_catalog.pg_class c ON c.oid = o." + std::string(rel_col);
   };
   auto global = [](std::string_view cat, std::string_view key, std::string_view xmin) {
     return "SELECT '" + std::string(cat) + "', " + std::string(key) + ", " + std::string(xmin) +
@@ -99,36 +103,51 @@ std::string catalog_snapshot_sql() {
       by_rel("pg_attribute", "o.attrelid::text || '.' || o.attnum::text", "attrelid"),
       by_rel("pg_index", "o.indexrelid::text", "indexrelid"),
       by_rel("pg_sequence", "o.seqrelid::text", "seqrelid"),
-      "SELECT 'pg_enum', o.oid::text, o.xmin::text, t.typnamespace, t.typname::text FROM pg_catalog.pg_enum o "
+      "SELECT 'pg_enum', o.oid::text, o.xmin::text, t.typnamespace, t.typname::text FROM "
+      "pg_catalog.pg_enum o "
       "LEFT JOIN pg_catalog.pg_type t ON t.oid = o.enumtypid",
-      "SELECT 'pg_amop', o.oid::text, o.xmin::text, f.opfnamespace, f.opfname::text FROM pg_catalog.pg_amop o "
+      "SELECT 'pg_amop', o.oid::text, o.xmin::text, f.opfnamespace, f.opfname::text FROM "
+      "pg_catalog.pg_amop o "
       "LEFT JOIN pg_catalog.pg_opfamily f ON f.oid = o.amopfamily",
-      "SELECT 'pg_amproc', o.oid::text, o.xmin::text, f.opfnamespace, f.opfname::text FROM pg_catalog.pg_amproc o "
+      "SELECT 'pg_amproc', o.oid::text, o.xmin::text, f.opfnamespace, f.opfname::text FROM "
+      "pg_catalog.pg_amproc o "
       "LEFT JOIN pg_catalog.pg_opfamily f ON f.oid = o.amprocfamily",
       // Comments: on objects of a schema count for that schema; others are global.
-      "SELECT 'pg_description', o.objoid::text || '.' || o.classoid::text || '.' || o.objsubid::text, o.xmin::text, "
+      "SELECT 'pg_description', o.objoid::text || '.' || o.classoid::text || '.' || "
+      "o.objsubid::text, o.xmin::text, "
       "CASE o.classoid "
-      "WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = o.objoid) "
+      "WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN (SELECT relnamespace FROM "
+      "pg_catalog.pg_class WHERE oid = o.objoid) "
       "WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN o.objoid "
-      "WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = o.objoid) "
-      "WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT typnamespace FROM pg_catalog.pg_type WHERE oid = o.objoid) "
-      "WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT connamespace FROM pg_catalog.pg_constraint WHERE oid = o.objoid) "
-      "WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_trigger t "
+      "WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (SELECT pronamespace FROM "
+      "pg_catalog.pg_proc WHERE oid = o.objoid) "
+      "WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT typnamespace FROM "
+      "pg_catalog.pg_type WHERE oid = o.objoid) "
+      "WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT connamespace FROM "
+      "pg_catalog.pg_constraint WHERE oid = o.objoid) "
+      "WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM "
+      "pg_catalog.pg_trigger t "
       "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid WHERE t.oid = o.objoid) "
-      "WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM pg_catalog.pg_policy p "
+      "WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT c.relnamespace FROM "
+      "pg_catalog.pg_policy p "
       "JOIN pg_catalog.pg_class c ON c.oid = p.polrelid WHERE p.oid = o.objoid) "
       "ELSE 0::oid END, 'comment' FROM pg_catalog.pg_description o",
       // Global objects: any new, changed or dropped row is refused. Views
       // where the table needs superuser (roles, user mappings). A role's
       // "version" is a digest of its attributes (pg_roles hides xmin).
-      "SELECT 'role', o.oid::text, pg_catalog.md5(ROW(o.rolname, o.rolsuper, o.rolinherit, o.rolcreaterole, "
-      "o.rolcreatedb, o.rolcanlogin, o.rolreplication, o.rolbypassrls, o.rolconnlimit, o.rolconfig)::text), "
+      "SELECT 'role', o.oid::text, pg_catalog.md5(ROW(o.rolname, o.rolsuper, o.rolinherit, "
+      "o.rolcreaterole, "
+      "o.rolcreatedb, o.rolcanlogin, o.rolreplication, o.rolbypassrls, o.rolconnlimit, "
+      "o.rolconfig)::text), "
       "0::oid, o.rolname::text FROM pg_catalog.pg_roles o",
       "SELECT 'role membership', o.roleid::text || '.' || o.member::text, o.xmin::text, 0::oid, "
-      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) o.member)::text || ' in ' || "
-      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) o.roleid)::text "
+      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) "
+      "o.member)::text || ' in ' || "
+      "(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) "
+      "o.roleid)::text "
       "FROM pg_catalog.pg_auth_members o",
-      "SELECT 'user mapping', o.umid::text, '', 0::oid, NULL::text FROM pg_catalog.pg_user_mappings o",
+      "SELECT 'user mapping', o.umid::text, '', 0::oid, NULL::text FROM "
+      "pg_catalog.pg_user_mappings o",
       global("pg_database", "o.oid::text", "o.xmin::text"),
       global("pg_tablespace", "o.oid::text", "o.xmin::text"),
       global("pg_language", "o.oid::text", "o.xmin::text"),
@@ -142,11 +161,13 @@ std::string catalog_snapshot_sql() {
       global("pg_transform", "o.oid::text", "o.xmin::text"),
       global("pg_shdescription", "o.objoid::text || '.' || o.classoid::text", "o.xmin::text"),
       global("pg_db_role_setting", "o.setdatabase::text || '.' || o.setrole::text", "o.xmin::text"),
-      global("pg_seclabel", "o.objoid::text || '.' || o.classoid::text || '.' || o.objsubid::text", "o.xmin::text"),
+      global("pg_seclabel", "o.objoid::text || '.' || o.classoid::text || '.' || o.objsubid::text",
+             "o.xmin::text"),
       global("pg_shseclabel", "o.objoid::text || '.' || o.classoid::text", "o.xmin::text"),
   };
-  std::string sql = "SELECT s.cat, s.key, s.xm, s.nsp, COALESCE(n.nspname ~ '^pg_(toast|temp_)', false) AS tmp, "
-                    "COALESCE(n.nspname || '.', '') || COALESCE(s.label, s.key) AS label FROM (";
+  std::string sql =
+      "SELECT s.cat, s.key, s.xm, s.nsp, COALESCE(n.nspname ~ '^pg_(toast|temp_)', false) AS tmp, "
+      "COALESCE(n.nspname || '.', '') || COALESCE(s.label, s.key) AS label FROM (";
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) sql += "\nUNION ALL ";
     sql += parts[i];
@@ -161,8 +182,9 @@ constexpr std::string_view kPinnedSearchPath = "SET search_path = pg_catalog, pg
 // The digest of the "before" snapshot, as a psql query whose \gset keeps the
 // value on the client, where the replayed SQL cannot change it.
 std::string guard_digest_sql(const std::string& guard_table) {
-  return "(SELECT pg_catalog.md5(pg_catalog.string_agg(g::text, ',' ORDER BY g::text)) FROM pg_temp." + guard_table +
-         " g)";
+  return "(SELECT pg_catalog.md5(pg_catalog.string_agg(g::text, ',' ORDER BY g::text)) FROM "
+         "pg_temp." +
+         guard_table + " g)";
 }
 
 // BEGIN, the schema set aside, the "before" snapshot in a temp table whose
@@ -173,10 +195,11 @@ std::string prologue(const RestoreTarget& t, const std::string& guard_table) {
   s += kPinnedSearchPath;
   if (t.identity.aside_through_service) {
     // The live schema belongs to a privileged role the replay login is not.
-    s += "SELECT control_plane.set_schema_aside(" + quote_literal(t.schema) + ", " + quote_literal(t.aside_schema) +
-         ");\n";
+    s += "SELECT control_plane.set_schema_aside(" + quote_literal(t.schema) + ", " +
+         quote_literal(t.aside_schema) + ");\n";
   } else {
-    s += "DO $tb_restore$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) " +
+    s += "DO $tb_restore$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname "
+         "OPERATOR(pg_catalog.=) " +
          quote_literal(t.schema) + ") THEN ALTER SCHEMA " + quote_ident(t.schema) + " RENAME TO " +
          quote_ident(t.aside_schema) + "; END IF; END $tb_restore$;\n";
   }
@@ -191,15 +214,17 @@ std::string prologue(const RestoreTarget& t, const std::string& guard_table) {
 // cannot touch them: it has no CREATEROLE and no admin option on them.
 std::string others_replay_roles(const std::string& r, const ReplayIdentity& id) {
   const std::string name = "pg_catalog.split_part(" + r + ".label, ' in ', 1)";
-  return "NOT (" + r + ".cat IN ('role', 'role membership') AND " + name + " ~ '^tb_(replay|owner)_' AND " + name +
-         " NOT IN (" + quote_literal(id.login) + ", " + quote_literal(id.owner) + "))";
+  return "NOT (" + r + ".cat IN ('role', 'role membership') AND " + name +
+         " ~ '^tb_(replay|owner)_' AND " + name + " NOT IN (" + quote_literal(id.login) + ", " +
+         quote_literal(id.owner) + "))";
 }
 
 // The digest check, ownership to the owner, the guard, the caller's
 // precondition, COMMIT, and a marker printed (as a WARNING, on stderr) only
 // once COMMIT went through. Runs after the dump's own \unrestrict, so psql's
 // meta-commands are available again (a dump cut short never gets here).
-std::string epilogue(const RestoreTarget& t, const std::string& guard_table, const std::string& marker) {
+std::string epilogue(const RestoreTarget& t, const std::string& guard_table,
+                     const std::string& marker) {
   std::string q = "$" + guard_table + "$";
   std::string s = "\n";
   s += kPinnedSearchPath;
@@ -209,24 +234,29 @@ std::string epilogue(const RestoreTarget& t, const std::string& guard_table, con
        "the code in the backup changed the records of the restore guard\n\\quit\n\\endif\n";
   s += "REASSIGN OWNED BY CURRENT_USER TO " + quote_ident(t.identity.owner) + ";\n";
   s += "DO " + q + " DECLARE bad text; BEGIN\n";
-  s += "WITH after AS (" + catalog_snapshot_sql() + "), before AS (SELECT * FROM pg_temp." + guard_table +
-       "), target AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = " + quote_literal(t.schema) + "),\n";
-  s += "changed AS (SELECT a.* FROM after a WHERE NOT EXISTS (SELECT 1 FROM before b WHERE b.cat = a.cat AND "
+  s += "WITH after AS (" + catalog_snapshot_sql() + "), before AS (SELECT * FROM pg_temp." +
+       guard_table + "), target AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = " +
+       quote_literal(t.schema) + "),\n";
+  s += "changed AS (SELECT a.* FROM after a WHERE NOT EXISTS (SELECT 1 FROM before b WHERE b.cat = "
+       "a.cat AND "
        "b.key = a.key AND b.xm = a.xm)),\n";
-  s += "gone AS (SELECT b.* FROM before b WHERE NOT EXISTS (SELECT 1 FROM after a WHERE a.cat = b.cat AND b.key = a.key))\n";
+  s += "gone AS (SELECT b.* FROM before b WHERE NOT EXISTS (SELECT 1 FROM after a WHERE a.cat = "
+       "b.cat AND b.key = a.key))\n";
   s += "SELECT pg_catalog.left(pg_catalog.string_agg(DISTINCT what, ', '), 400) INTO bad FROM (\n";
-  s += "SELECT c.label AS what FROM changed c WHERE NOT c.tmp AND c.nsp IS DISTINCT FROM (SELECT oid FROM target) AND " +
+  s += "SELECT c.label AS what FROM changed c WHERE NOT c.tmp AND c.nsp IS DISTINCT FROM (SELECT "
+       "oid FROM target) AND " +
        others_replay_roles("c", t.identity) + "\n";
-  s += "UNION ALL SELECT 'dropped ' || g.label FROM gone g WHERE NOT g.tmp AND " + others_replay_roles("g", t.identity) +
-       ") x;\n";
+  s += "UNION ALL SELECT 'dropped ' || g.label FROM gone g WHERE NOT g.tmp AND " +
+       others_replay_roles("g", t.identity) + ") x;\n";
   s += "IF bad IS NOT NULL THEN RAISE EXCEPTION '" + std::string(kGuardTag) +
-       "the backup would create or change objects outside schema %: %', " + quote_literal(t.schema) +
-       ", bad; END IF;\n";
-  s += "IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " + quote_literal(t.schema) +
-       ") THEN RAISE EXCEPTION '" + std::string(kGuardTag) + "the backup does not contain schema %', " +
-       quote_literal(t.schema) + "; END IF;\n";
+       "the backup would create or change objects outside schema %: %', " +
+       quote_literal(t.schema) + ", bad; END IF;\n";
+  s += "IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " +
+       quote_literal(t.schema) + ") THEN RAISE EXCEPTION '" + std::string(kGuardTag) +
+       "the backup does not contain schema %', " + quote_literal(t.schema) + "; END IF;\n";
   s += "END " + q + ";\n";
-  if (!t.commit_precondition.empty()) s += "DO " + q + " BEGIN\n" + t.commit_precondition + "\nEND " + q + ";\n";
+  if (!t.commit_precondition.empty())
+    s += "DO " + q + " BEGIN\n" + t.commit_precondition + "\nEND " + q + ";\n";
   s += "COMMIT;\n";
   s += "SET client_min_messages = warning;\n";
   s += "DO " + q + " BEGIN RAISE WARNING '" + marker + "'; END " + q + ";\n";
@@ -247,7 +277,8 @@ std::string first_error(const std::string& tail) {
 
 std::string scrub(std::string text, const std::string& secret) {
   if (!secret.empty()) {
-    for (std::size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "***");
+    for (std::size_t p; (p = text.find(secret)) != std::string::npos;)
+      text.replace(p, secret.size(), "***");
   }
   return log::redact(text);
 }
@@ -273,10 +304,12 @@ ReplayConnection replay_connection(const std::string& conninfo) {
 }
 
 // Reads the file in chunks into `sink` (then finish()es it).
-void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>& stop, const RestoreProgressFn& progress,
-               std::uint64_t& bytes) {
+void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>& stop,
+               const RestoreProgressFn& progress, std::uint64_t& bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorCode::kNotFound, "the backup file cannot be read", path + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw Error(ErrorCode::kNotFound, "the backup file cannot be read",
+                path + ": " + std::strerror(errno));
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -286,7 +319,9 @@ void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>&
     if (stop.load()) throw StdinClosed{};
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(ErrorCode::kInternal, "the backup file cannot be read", path + ": " + std::strerror(errno));
+    if (n < 0)
+      throw Error(ErrorCode::kInternal, "the backup file cannot be read",
+                  path + ": " + std::strerror(errno));
     if (n == 0) break;
     sink.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
     bytes += static_cast<std::uint64_t>(n);
@@ -296,15 +331,19 @@ void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>&
 }
 
 // file → decompressor (if any) → next.
-void feed_decompressed(const std::string& path, Compression compression, io::Sink& next, const std::atomic<bool>& stop,
-                       const RestoreProgressFn& progress, std::uint64_t& bytes) {
+void feed_decompressed(const std::string& path, Compression compression, io::Sink& next,
+                       const std::atomic<bool>& stop, const RestoreProgressFn& progress,
+                       std::uint64_t& bytes) {
   std::unique_ptr<io::Sink> decompressor;
-  if (compression == Compression::kZstd) decompressor = std::make_unique<io::ZstdDecompressor>(next);
-  if (compression == Compression::kGzip) decompressor = std::make_unique<io::GzipDecompressor>(next);
+  if (compression == Compression::kZstd)
+    decompressor = std::make_unique<io::ZstdDecompressor>(next);
+  if (compression == Compression::kGzip)
+    decompressor = std::make_unique<io::GzipDecompressor>(next);
   feed_file(path, decompressor ? *decompressor : next, stop, progress, bytes);
 }
 
-process::Spec spec_for(const std::string& program, std::vector<std::string> args, const std::string& password) {
+process::Spec spec_for(const std::string& program, std::vector<std::string> args,
+                       const std::string& password) {
   process::Spec spec;
   spec.program = program;
   spec.args = std::move(args);
@@ -317,8 +356,8 @@ process::Spec spec_for(const std::string& program, std::vector<std::string> args
 // The SQL of a tar archive: a writer thread feeds the decompressed archive to
 // pg_restore's stdin while this thread pumps its stdout into `out`. Only this
 // thread stops pg_restore (its Spec has no cancel), so the two never race.
-void pump_tar(const std::string& bin, const std::string& path, Compression compression, io::Sink& out,
-              const RestoreProgressFn& progress, std::uint64_t& file_bytes) {
+void pump_tar(const std::string& bin, const std::string& path, Compression compression,
+              io::Sink& out, const RestoreProgressFn& progress, std::uint64_t& file_bytes) {
   // pg_restore only turns the archive into SQL here: it connects nowhere.
   auto spec = spec_for(bin + "pg_restore", {"--no-owner", "--file=-"}, {});
   spec.stdin_pipe = true;
@@ -342,7 +381,8 @@ void pump_tar(const std::string& bin, const std::string& path, Compression compr
   };
   try {
     std::vector<std::byte> buf(kChunk);
-    while (std::size_t n = pg_restore.read_stdout(buf)) out.write(std::span<const std::byte>(buf.data(), n));
+    while (std::size_t n = pg_restore.read_stdout(buf))
+      out.write(std::span<const std::byte>(buf.data(), n));
   } catch (...) {
     stop_all();
     throw;
@@ -351,7 +391,8 @@ void pump_tar(const std::string& bin, const std::string& path, Compression compr
   if (feed_error) std::rethrow_exception(feed_error);
   auto exit = pg_restore.wait();
   if (!exit.ok()) {
-    throw Error(ErrorCode::kInternal, "pg_restore could not read the backup: " + first_error(exit.stderr_tail),
+    throw Error(ErrorCode::kInternal,
+                "pg_restore could not read the backup: " + first_error(exit.stderr_tail),
                 "pg_restore " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail));
   }
 }
@@ -375,15 +416,18 @@ std::string aside_schema_name(std::string_view schema, SystemTime at) {
   return std::string(schema.substr(0, kMaxIdent - suffix.size() - 9)) + hex + suffix;
 }
 
-RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path, const RestoreOptions& options,
-                          const RestoreProgressFn& progress, const std::atomic<bool>& cancel) {
-  if (target.schema.empty() || target.aside_schema.empty() || target.schema == target.aside_schema) {
+RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path,
+                          const RestoreOptions& options, const RestoreProgressFn& progress,
+                          const std::atomic<bool>& cancel) {
+  if (target.schema.empty() || target.aside_schema.empty() ||
+      target.schema == target.aside_schema) {
     throw Error(ErrorCode::kInternal, "internal error", "run_restore: bad schema names");
   }
   // 1. The whole file must be the one we stored before anything runs.
   std::string actual = io::sha256_file(file_path);
   if (actual != options.expected_sha256) {
-    throw ChecksumMismatch(file_path + ": sha256 " + actual + ", expected " + options.expected_sha256);
+    throw ChecksumMismatch(file_path + ": sha256 " + actual + ", expected " +
+                           options.expected_sha256);
   }
   if (cancel.load()) throw RestoreCancelled();
 
@@ -395,8 +439,8 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   const std::string bin = target.pg_bin_dir.empty() ? "" : target.pg_bin_dir + "/";
   const std::string& password = connection.password;
   auto spec = spec_for(bin + "psql",
-                       {"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", connection.dbname_arg,
-                        "--file=-"},
+                       {"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1",
+                        connection.dbname_arg, "--file=-"},
                        password);
   spec.stdin_pipe = true;
   spec.stdout_pipe = false;  // query output (setval rows) is not needed
@@ -416,7 +460,8 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   try {
     to_psql.write(io::as_bytes(prologue(target, guard_table)));
     if (options.format == Format::kSql) {
-      feed_decompressed(file_path, options.compression, sql_counter, cancel, progress, result.file_bytes);
+      feed_decompressed(file_path, options.compression, sql_counter, cancel, progress,
+                        result.file_bytes);
     } else {
       pump_tar(bin, file_path, options.compression, sql_counter, progress, result.file_bytes);
     }
@@ -436,24 +481,29 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   if (exit.cancelled || (cancel.load() && !exit.ok())) throw RestoreCancelled();
   if (exit.timed_out) {
     throw Error(ErrorCode::kInternal,
-                "the restore timed out after " + std::to_string(options.timeout.count()) + "s; the schema is unchanged",
+                "the restore timed out after " + std::to_string(options.timeout.count()) +
+                    "s; the schema is unchanged",
                 detail);
   }
   if (auto g = exit.stderr_tail.find(kGuardTag); g != std::string::npos) {
     auto start = g + kGuardTag.size();
     auto end = exit.stderr_tail.find('\n', start);
-    throw OutsideSchema(exit.stderr_tail.substr(start, end == std::string::npos ? std::string::npos : end - start) +
-                            "; nothing was restored",
-                        detail);
+    throw OutsideSchema(
+        exit.stderr_tail.substr(start, end == std::string::npos ? std::string::npos : end - start) +
+            "; nothing was restored",
+        detail);
   }
   if (!exit.ok()) {
     std::string why = scrub(first_error(exit.stderr_tail), password);
     throw Error(ErrorCode::kInternal,
-                "the restore failed and was rolled back: " + (why.empty() ? "psql " + exit.describe() : why), detail);
+                "the restore failed and was rolled back: " +
+                    (why.empty() ? "psql " + exit.describe() : why),
+                detail);
   }
   if (!fed || exit.stderr_tail.find(marker) == std::string::npos) {
     throw Error(ErrorCode::kInternal,
-                "the restore did not commit (the dump ended inside a statement or COPY); the schema is unchanged",
+                "the restore did not commit (the dump ended inside a statement or COPY); the "
+                "schema is unchanged",
                 detail);
   }
   return result;

@@ -54,7 +54,7 @@ struct RestoreTarget {
   // Who the replay runs as, how it connects (its password goes to
   // PGPASSWORD) and who ends up owning the restored objects.
   ReplayIdentity identity;
-  std::string schema;      // "tenant_acme": what the dump must (re)create
+  std::string schema;        // "tenant_acme": what the dump must (re)create
   std::string aside_schema;  // where the current schema goes; see aside_schema_name()
   // PL/pgSQL statements run inside the restore's transaction right before
   // COMMIT: the caller's own last word (the job worker checks it still owns
@@ -89,20 +89,23 @@ class ChecksumMismatch : public Error {
 // The dump would create, change or drop objects outside its schema: rolled back.
 class OutsideSchema : public Error {
  public:
-  OutsideSchema(std::string message, std::string detail) : Error(ErrorCode::kConflict, std::move(message), std::move(detail)) {}
+  OutsideSchema(std::string message, std::string detail)
+      : Error(ErrorCode::kConflict, std::move(message), std::move(detail)) {}
 };
 
 // `cancel` turned true: psql was killed, the transaction rolled back.
 class RestoreCancelled : public Error {
  public:
-  RestoreCancelled() : Error(ErrorCode::kConflict, "the restore was cancelled; the schema is unchanged") {}
+  RestoreCancelled()
+      : Error(ErrorCode::kConflict, "the restore was cancelled; the schema is unchanged") {}
 };
 
 // Verifies, then replays. Throws one of the errors above, or tb::Error
 // (kInternal) with psql's/pg_restore's exit status and stderr tail as detail
 // when the replay failed; in every failing case nothing was committed.
-RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path, const RestoreOptions& options,
-                          const RestoreProgressFn& progress, const std::atomic<bool>& cancel);
+RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path,
+                          const RestoreOptions& options, const RestoreProgressFn& progress,
+                          const std::atomic<bool>& cancel);
 
 // "tenant_acme__pre_restore_20261124_100000" (UTC). Kept within PostgreSQL's
 // 63-byte identifier limit: a long schema name is cut and given an 8-hex hash

@@ -76,32 +76,40 @@ class RestoreTest : public ::testing::Test {
   // Every table of `schema`: name, row count and md5 of its rows; and the sequence.
   std::string digest(const std::string& schema) const {
     auto& pg = PgCluster::shared();
-    std::string tables = pg.query_value(
-        db_, "SELECT coalesce(string_agg(tablename || '=' || (xpath('/row/c/text()', query_to_xml(format("
-             "'SELECT count(*) || '':'' || coalesce(md5(string_agg(t::text, '','' ORDER BY t::text)), '''') AS c "
-             "FROM %I.%I t', schemaname, tablename), false, true, '')))[1]::text, ' ' ORDER BY tablename), '') "
-             "FROM pg_tables WHERE schemaname = '" + schema + "'");
-    std::string seq = pg.query_value(db_, "SELECT coalesce((SELECT last_value::text FROM " + schema +
-                                              ".invoice_seq), '-') WHERE to_regclass('" + schema +
-                                              ".invoice_seq') IS NOT NULL");
+    std::string tables =
+        pg.query_value(db_,
+                       "SELECT coalesce(string_agg(tablename || '=' || (xpath('/row/c/text()', "
+                       "query_to_xml(format("
+                       "'SELECT count(*) || '':'' || coalesce(md5(string_agg(t::text, '','' ORDER "
+                       "BY t::text)), '''') AS c "
+                       "FROM %I.%I t', schemaname, tablename), false, true, '')))[1]::text, ' ' "
+                       "ORDER BY tablename), '') "
+                       "FROM pg_tables WHERE schemaname = '" +
+                           schema + "'");
+    std::string seq = pg.query_value(db_, "SELECT coalesce((SELECT last_value::text FROM " +
+                                              schema + ".invoice_seq), '-') WHERE to_regclass('" +
+                                              schema + ".invoice_seq') IS NOT NULL");
     return tables + " seq=" + seq;
   }
 
   std::vector<std::string> aside_schemas() const {
-    return PgCluster::shared().query_column(
-        db_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant_acme\\_\\_pre\\_restore\\_%' ORDER BY 1");
+    return PgCluster::shared().query_column(db_,
+                                            "SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                                            "'tenant_acme\\_\\_pre\\_restore\\_%' ORDER BY 1");
   }
 
   // A backup of tenant_acme through the real export; returns its path and sha256.
   std::pair<std::string, std::string> make_backup(Format format, Compression compression) {
     destinations::LocalDestination local(storage_, "acme");
-    std::string name = file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
+    std::string name =
+        file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
     std::atomic<bool> cancel{false};
     ExportOptions options;
     options.format = format;
     options.compression = compression;
-    auto r = run_export({PgCluster::shared().bin_dir(), conninfo(), "tenant_acme"}, options, {&local},
-                        {"acme", name, content_type_for(format, compression)}, {}, cancel);
+    auto r =
+        run_export({PgCluster::shared().bin_dir(), conninfo(), "tenant_acme"}, options, {&local},
+                   {"acme", name, content_type_for(format, compression)}, {}, cancel);
     return {storage_ + "/acme/" + name, r.sha256_hex};
   }
 
@@ -118,20 +126,29 @@ class RestoreTest : public ::testing::Test {
                        const std::string& recorded_owner = {}) {
     RestoreTarget t;
     t.pg_bin_dir = PgCluster::shared().bin_dir();
-    t.identity = prepare_replay_identity(*service_, conninfo(), "acme", recorded_owner, std::chrono::hours(1));
+    t.identity = prepare_replay_identity(*service_, conninfo(), "acme", recorded_owner,
+                                         std::chrono::hours(1));
     t.schema = "tenant_acme";
     t.aside_schema = aside_schema_name("tenant_acme", at);
     return t;
   }
 
-  RestoreResult restore(const std::pair<std::string, std::string>& file, Format format = Format::kSql,
-                        Compression compression = Compression::kNone, const std::atomic<bool>* cancel = nullptr) {
+  RestoreResult restore(const std::pair<std::string, std::string>& file,
+                        Format format = Format::kSql, Compression compression = Compression::kNone,
+                        const std::atomic<bool>* cancel = nullptr) {
+    return restore_into(target(), file, format, compression, cancel);
+  }
+  RestoreResult restore_into(const RestoreTarget& t,
+                             const std::pair<std::string, std::string>& file,
+                             Format format = Format::kSql,
+                             Compression compression = Compression::kNone,
+                             const std::atomic<bool>* cancel = nullptr) {
     static const std::atomic<bool> never{false};
     RestoreOptions options;
     options.format = format;
     options.compression = compression;
     options.expected_sha256 = file.second;
-    return run_restore(target(), file.first, options, {}, cancel != nullptr ? *cancel : never);
+    return run_restore(t, file.first, options, {}, cancel != nullptr ? *cancel : never);
   }
 
   std::string db_;

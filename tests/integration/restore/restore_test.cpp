@@ -31,13 +31,15 @@ TEST_P(RestoreRoundTrip, BringsBackTheBackupAndKeepsTheChangedSchemaAside) {
   options.compression = compression;
   options.expected_sha256 = file.second;
   std::atomic<bool> cancel{false};
-  auto r = run_restore(target(), file.first, options, [&](std::uint64_t n) { last_progress = n; }, cancel);
+  auto r = run_restore(
+      target(), file.first, options, [&](std::uint64_t n) { last_progress = n; }, cancel);
 
   EXPECT_EQ(digest("tenant_acme"), at_backup);
   EXPECT_EQ(r.file_bytes, fs::file_size(file.first));
   EXPECT_EQ(last_progress, r.file_bytes);
   EXPECT_GT(r.sql_bytes, 0u);
-  const std::string aside = aside_schema_name("tenant_acme", SystemTime{std::chrono::seconds(1795600000)});
+  const std::string aside =
+      aside_schema_name("tenant_acme", SystemTime{std::chrono::seconds(1795600000)});
   EXPECT_EQ(aside, "tenant_acme__pre_restore_20261125_094640");
   ASSERT_EQ(aside_schemas(), std::vector<std::string>{aside});
   // The set-aside schema is the changed one, untouched (digest names the schema).
@@ -46,33 +48,50 @@ TEST_P(RestoreRoundTrip, BringsBackTheBackupAndKeepsTheChangedSchemaAside) {
   // Views, functions and comments came back; the platform's table was not touched.
   EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named"), "9");
   EXPECT_EQ(pg.query_value(db_, "SELECT tenant_acme.greet('x')"), "hi x");
-  EXPECT_EQ(pg.query_value(db_, "SELECT obj_description('tenant_acme.customers'::regclass)"), "the customers");
+  EXPECT_EQ(pg.query_value(db_, "SELECT obj_description('tenant_acme.customers'::regclass)"),
+            "the customers");
   EXPECT_EQ(pg.query_value(db_, "SELECT x FROM public.platform"), "42");
   // The view in the restored schema reads the restored table, not the aside one.
-  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named WHERE name = 'changed'"), "0");
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.named WHERE name = 'changed'"),
+            "0");
   // The schema was the superuser's (the service's): the restored objects go
   // to the project's own unprivileged role, never to a superuser.
-  EXPECT_EQ(pg.query_value(db_, "SELECT string_agg(DISTINCT r.rolname || ':' || r.rolsuper, ',') FROM pg_class c "
-                                "JOIN pg_roles r ON r.oid = c.relowner WHERE c.relnamespace = 'tenant_acme'::regnamespace"),
+  EXPECT_EQ(pg.query_value(
+                db_,
+                "SELECT string_agg(DISTINCT r.rolname || ':' || r.rolsuper, ',') FROM pg_class c "
+                "JOIN pg_roles r ON r.oid = c.relowner WHERE c.relnamespace = "
+                "'tenant_acme'::regnamespace"),
             "tb_owner_acme:false");
-  EXPECT_EQ(pg.query_value(db_, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
-            "tb_owner_acme");
-  EXPECT_EQ(pg.query_value(db_, "SELECT proowner::regrole::text FROM pg_proc WHERE oid = 'tenant_acme.greet'::regproc"),
-            "tb_owner_acme");
+  EXPECT_EQ(
+      pg.query_value(
+          db_, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+      "tb_owner_acme");
+  EXPECT_EQ(
+      pg.query_value(
+          db_,
+          "SELECT proowner::regrole::text FROM pg_proc WHERE oid = 'tenant_acme.greet'::regproc"),
+      "tb_owner_acme");
   // The replay login can log in only while a restore runs.
-  EXPECT_EQ(pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "t");
+  EXPECT_EQ(
+      pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"),
+      "t");
   retire_replay_identity(*service_, target().identity);
-  EXPECT_EQ(pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "f");
+  EXPECT_EQ(
+      pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"),
+      "f");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllFormats, RestoreRoundTrip,
-    ::testing::Values(Combo{Format::kSql, Compression::kZstd}, Combo{Format::kSql, Compression::kGzip},
-                      Combo{Format::kSql, Compression::kNone}, Combo{Format::kTar, Compression::kZstd},
-                      Combo{Format::kTar, Compression::kGzip}, Combo{Format::kTar, Compression::kNone}),
-    [](const auto& p) {
-      return std::string(to_string(p.param.format)) + "_" + std::string(to_string(p.param.compression));
-    });
+INSTANTIATE_TEST_SUITE_P(AllFormats, RestoreRoundTrip,
+                         ::testing::Values(Combo{Format::kSql, Compression::kZstd},
+                                           Combo{Format::kSql, Compression::kGzip},
+                                           Combo{Format::kSql, Compression::kNone},
+                                           Combo{Format::kTar, Compression::kZstd},
+                                           Combo{Format::kTar, Compression::kGzip},
+                                           Combo{Format::kTar, Compression::kNone}),
+                         [](const auto& p) {
+                           return std::string(to_string(p.param.format)) + "_" +
+                                  std::string(to_string(p.param.compression));
+                         });
 
 TEST_F(RestoreTest, IntoAMissingSchemaSetsNothingAside) {
   const std::string at_backup = digest("tenant_acme");
@@ -115,7 +134,8 @@ TEST_F(RestoreTest, ADumpThatCreatesATableInAnotherSchemaIsRolledBack) {
     EXPECT_NE(e.message().find("outside schema tenant_acme"), std::string::npos) << e.message();
     EXPECT_NE(e.message().find("elsewhere.evil"), std::string::npos) << e.message();
   }
-  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT to_regnamespace('elsewhere') IS NULL"), "t");
+  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT to_regnamespace('elsewhere') IS NULL"),
+            "t");
   EXPECT_EQ(digest("tenant_acme"), before);
   EXPECT_TRUE(aside_schemas().empty());
 }
@@ -124,12 +144,15 @@ TEST_F(RestoreTest, ADumpThatTouchesExistingObjectsElsewhereIsRolledBack) {
   const std::string before = digest("tenant_acme");
   // Refused by privilege: the replay runs as the tenant, not as the service.
   for (const std::string& bad :
-       {std::string("INSERT INTO public.platform VALUES (1);\n"), std::string("ALTER TABLE public.platform ADD COLUMN y int;\n"),
+       {std::string("INSERT INTO public.platform VALUES (1);\n"),
+        std::string("ALTER TABLE public.platform ADD COLUMN y int;\n"),
         std::string("DROP TABLE public.platform;\n"), std::string("CREATE ROLE tb_evil_role;\n"),
         std::string("CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"),
         std::string("UPDATE control_plane.replay_logins SET schema_name = 'tenant_other';\n"),
-        std::string("DO $$ BEGIN EXECUTE format('GRANT %I TO pg_monitor', current_user); END $$;\n"),
-        std::string("DO $$ BEGIN EXECUTE format('COMMENT ON ROLE %I IS %L', current_user, 'x'); END $$;\n"),
+        std::string(
+            "DO $$ BEGIN EXECUTE format('GRANT %I TO pg_monitor', current_user); END $$;\n"),
+        std::string(
+            "DO $$ BEGIN EXECUTE format('COMMENT ON ROLE %I IS %L', current_user, 'x'); END $$;\n"),
         // The set-aside schema is not the dump's to change either.
         std::string("DROP TABLE tenant_acme__pre_restore_20261125_094640.customers CASCADE;\n")}) {
     auto file = write_sql("CREATE SCHEMA tenant_acme;\n" + bad);
@@ -153,10 +176,12 @@ TEST_F(RestoreTest, ADumpThatTouchesExistingObjectsElsewhereIsRolledBack) {
     EXPECT_TRUE(aside_schemas().empty()) << bad;
   }
   auto& pg = PgCluster::shared();
-  EXPECT_EQ(pg.query_value(db_, "SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = "
-                                "'public.platform'::regclass AND attnum > 0"),
+  EXPECT_EQ(pg.query_value(db_,
+                           "SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = "
+                           "'public.platform'::regclass AND attnum > 0"),
             "x");
-  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_roles WHERE rolname = 'tb_evil_role'"), "0");
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_roles WHERE rolname = 'tb_evil_role'"),
+            "0");
 }
 
 TEST_F(RestoreTest, ADumpWithoutTheSchemaIsRefused) {
@@ -169,7 +194,9 @@ TEST_F(RestoreTest, ADumpWithoutTheSchemaIsRefused) {
 
 TEST_F(RestoreTest, ADumpCutInsideACopyNeverCommits) {
   const std::string before = digest("tenant_acme");
-  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x text);\nCOPY tenant_acme.t FROM stdin;\n1\n");
+  auto file = write_sql(
+      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x text);\nCOPY tenant_acme.t FROM "
+      "stdin;\n1\n");
   EXPECT_THROW(restore(file), Error);
   EXPECT_EQ(digest("tenant_acme"), before);
   EXPECT_TRUE(aside_schemas().empty());
@@ -177,7 +204,8 @@ TEST_F(RestoreTest, ADumpCutInsideACopyNeverCommits) {
 
 TEST_F(RestoreTest, AFailingStatementRollsEverythingBack) {
   const std::string before = digest("tenant_acme");
-  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT 1/0;\n");
+  auto file =
+      write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT 1/0;\n");
   try {
     restore(file);
     FAIL() << "restored";
@@ -191,14 +219,16 @@ TEST_F(RestoreTest, AFailingStatementRollsEverythingBack) {
 TEST_F(RestoreTest, TheCallersCommitPreconditionDecidesTheCommit) {
   auto file = make_backup(Format::kSql, Compression::kZstd);
   const std::string backed_up = digest("tenant_acme");
-  PgCluster::shared().exec(db_, "INSERT INTO tenant_acme.customers (id, name) VALUES (999999, 'after the backup')");
+  PgCluster::shared().exec(
+      db_, "INSERT INTO tenant_acme.customers (id, name) VALUES (999999, 'after the backup')");
   const std::string changed = digest("tenant_acme");
   static const std::atomic<bool> never{false};
   RestoreOptions options;
   options.compression = Compression::kZstd;
   options.expected_sha256 = file.second;
   // The precondition runs in the replay's session: the table is readable there.
-  PgCluster::shared().exec(db_, "CREATE TABLE public.lease (ok boolean); GRANT ALL ON public.lease TO PUBLIC");
+  PgCluster::shared().exec(
+      db_, "CREATE TABLE public.lease (ok boolean); GRANT ALL ON public.lease TO PUBLIC");
   PgCluster::shared().exec(db_, "INSERT INTO public.lease VALUES (false)");
   auto t = target();
   t.commit_precondition =
@@ -221,7 +251,8 @@ TEST_F(RestoreTest, TheCallersCommitPreconditionDecidesTheCommit) {
 
 TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
   const std::string before = digest("tenant_acme");
-  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
+  auto file = write_sql(
+      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
   std::atomic<bool> cancel{false};
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -233,11 +264,14 @@ TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
   // The server notices the lost client at its next check; wait for the backend to go.
   auto& pg = PgCluster::shared();
-  for (int i = 0; i < 100 && pg.query_value(db_, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-                                                 "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0";
+  for (int i = 0;
+       i < 100 && pg.query_value(db_,
+                                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                                 "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0";
        ++i) {
-    pg.exec(db_, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' "
-                 "AND pid <> pg_backend_pid()");
+    pg.exec(db_,
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' "
+            "AND pid <> pg_backend_pid()");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(digest("tenant_acme"), before);
@@ -246,13 +280,16 @@ TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
 
 TEST_F(RestoreTest, AReplayKilledMidwayLeavesTheSchemaAsItWas) {
   const std::string before = digest("tenant_acme");
-  auto file = write_sql("CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
+  auto file = write_sql(
+      "CREATE SCHEMA tenant_acme;\nCREATE TABLE tenant_acme.t (x int);\nSELECT pg_sleep(60);\n");
   auto& pg = PgCluster::shared();
   std::thread killer([&] {
     for (int i = 0; i < 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (pg.query_value(db_, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
-                              "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0") {
+      if (pg.query_value(
+              db_,
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
+              "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0") {
         return;
       }
     }

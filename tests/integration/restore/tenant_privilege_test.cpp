@@ -53,8 +53,12 @@ class TenantRoleRestore : public RestoreTest {
  protected:
   void seed() override { PgCluster::shared().exec(db_, kTenantSeed); }
 
-  std::string secret() const { return PgCluster::shared().query_value(db_, "SELECT x FROM public.platform_secret"); }
-  std::string owner_of(const std::string& what) const { return PgCluster::shared().query_value(db_, what); }
+  std::string secret() const {
+    return PgCluster::shared().query_value(db_, "SELECT x FROM public.platform_secret");
+  }
+  std::string owner_of(const std::string& what) const {
+    return PgCluster::shared().query_value(db_, what);
+  }
 };
 
 TEST_F(TenantRoleRestore, TenantCodeRunsAsTheTenantDuringAndAfterTheReplay) {
@@ -64,19 +68,20 @@ TEST_F(TenantRoleRestore, TenantCodeRunsAsTheTenantDuringAndAfterTheReplay) {
   auto t = target();
   EXPECT_EQ(t.identity.owner, "acme_app");
   EXPECT_FALSE(t.identity.aside_through_service);
-  RestoreOptions options;
-  options.compression = Compression::kZstd;
-  options.expected_sha256 = file.second;
-  static const std::atomic<bool> never{false};
-  run_restore(t, file.first, options, {}, never);
+  restore_into(t, file, Format::kSql, Compression::kZstd);
 
   // The data came back; the CHECK function ran for each row and achieved nothing.
-  EXPECT_EQ(pg.query_value(db_, "SELECT string_agg(v::text, ',' ORDER BY v) FROM tenant_acme.guarded"), "1,2,3");
+  EXPECT_EQ(
+      pg.query_value(db_, "SELECT string_agg(v::text, ',' ORDER BY v) FROM tenant_acme.guarded"),
+      "1,2,3");
   EXPECT_EQ(secret(), "untouched");
-  EXPECT_EQ(pg.query_value(db_, "SELECT schema_name FROM control_plane.replay_logins"), "tenant_acme");
+  EXPECT_EQ(pg.query_value(db_, "SELECT schema_name FROM control_plane.replay_logins"),
+            "tenant_acme");
 
   // Everything restored belongs to the tenant's role again.
-  EXPECT_EQ(owner_of("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"), "acme_app");
+  EXPECT_EQ(
+      owner_of("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+      "acme_app");
   EXPECT_EQ(owner_of("SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class "
                      "WHERE relnamespace = 'tenant_acme'::regnamespace"),
             "acme_app");
@@ -89,11 +94,15 @@ TEST_F(TenantRoleRestore, TenantCodeRunsAsTheTenantDuringAndAfterTheReplay) {
   EXPECT_EQ(secret(), "untouched");
 
   // The tenant's next migration works on its own tables.
-  pg.exec(db_, "SET ROLE acme_app; ALTER TABLE tenant_acme.guarded ADD COLUMN added_later int; "
-               "CREATE INDEX ON tenant_acme.guarded (v)");
-  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_acme.guarded'::regclass "
-                                "AND attname = 'added_later'"),
-            "1");
+  pg.exec(db_,
+          "SET ROLE acme_app; ALTER TABLE tenant_acme.guarded ADD COLUMN added_later int; "
+          "CREATE INDEX ON tenant_acme.guarded (v)");
+  EXPECT_EQ(
+      pg.query_value(
+          db_,
+          "SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_acme.guarded'::regclass "
+          "AND attname = 'added_later'"),
+      "1");
 }
 
 TEST_F(TenantRoleRestore, IntoADroppedSchemaTheRecordedOwnerGetsItBack) {
@@ -102,14 +111,11 @@ TEST_F(TenantRoleRestore, IntoADroppedSchemaTheRecordedOwnerGetsItBack) {
   pg.exec(db_, "DROP SCHEMA tenant_acme CASCADE");
   auto t = target(SystemTime{std::chrono::seconds(1795600000)}, "acme_app");
   EXPECT_EQ(t.identity.owner, "acme_app");
-  RestoreOptions options;
-  options.format = Format::kTar;
-  options.compression = Compression::kGzip;
-  options.expected_sha256 = file.second;
-  static const std::atomic<bool> never{false};
-  run_restore(t, file.first, options, {}, never);
+  restore_into(t, file, Format::kTar, Compression::kGzip);
   EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.guarded"), "3");
-  EXPECT_EQ(owner_of("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"), "acme_app");
+  EXPECT_EQ(
+      owner_of("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+      "acme_app");
   EXPECT_EQ(secret(), "untouched");
 }
 
@@ -120,11 +126,14 @@ TEST_F(TenantRoleRestore, AnOwnerWithTheServicesPrivilegesIsNeverTheReplaysOwner
   pg.exec(db_, "DROP SCHEMA tenant_acme CASCADE");
   auto t = target(SystemTime{std::chrono::seconds(1795600000)}, "postgres");
   EXPECT_EQ(t.identity.owner, "tb_owner_acme");
-  EXPECT_EQ(pg.query_value(db_, "SELECT rolsuper OR rolcreaterole OR rolcanlogin FROM pg_roles "
-                                "WHERE rolname = 'tb_owner_acme'"),
+  EXPECT_EQ(pg.query_value(db_,
+                           "SELECT rolsuper OR rolcreaterole OR rolcanlogin FROM pg_roles "
+                           "WHERE rolname = 'tb_owner_acme'"),
             "f");
-  EXPECT_EQ(pg.query_value(db_, "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls FROM pg_roles "
-                                "WHERE rolname = 'tb_replay_acme'"),
+  EXPECT_EQ(pg.query_value(
+                db_,
+                "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls FROM pg_roles "
+                "WHERE rolname = 'tb_replay_acme'"),
             "f");
 }
 
@@ -160,13 +169,17 @@ TEST_F(TenantRoleRestore, OnlyTheProjectsReplayLoginMaySetItsSchemaAside) {
   auto& pg = PgCluster::shared();
   target();  // registers tb_replay_acme for tenant_acme
   pg.exec(db_, "CREATE SCHEMA tenant_other");
-  EXPECT_THROW(pg.exec(db_, "SET ROLE acme_app; SELECT control_plane.set_schema_aside('tenant_other', "
-                            "'tenant_other__pre_restore_x')"),
+  EXPECT_THROW(pg.exec(db_,
+                       "SET ROLE acme_app; SELECT control_plane.set_schema_aside('tenant_other', "
+                       "'tenant_other__pre_restore_x')"),
                std::exception);
-  EXPECT_THROW(pg.exec(db_, "SET SESSION AUTHORIZATION tb_replay_acme; SELECT control_plane.set_schema_aside("
-                            "'tenant_other', 'tenant_other__pre_restore_x')"),
-               std::exception);
-  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_other'"), "1");
+  EXPECT_THROW(
+      pg.exec(db_,
+              "SET SESSION AUTHORIZATION tb_replay_acme; SELECT control_plane.set_schema_aside("
+              "'tenant_other', 'tenant_other__pre_restore_x')"),
+      std::exception);
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_other'"),
+            "1");
 }
 
 }  // namespace
