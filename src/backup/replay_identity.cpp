@@ -124,11 +124,24 @@ ReplayIdentity prepare_replay_identity(db::Connection& service, const std::strin
     const std::string until =
         service.query("SELECT (now() + $1::interval)::text", valid_for + std::chrono::minutes(10))
             .text(0, 0);
+    // Only what a CREATEROLE (non-superuser) service may say: a new role has
+    // no superuser, replication or BYPASSRLS; that it still has none is
+    // checked below, since someone may have altered it since.
     service.exec_script(formatted(
         service,
-        "ALTER ROLE %I WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-        "NOBYPASSRLS PASSWORD %L VALID UNTIL %L",
+        "ALTER ROLE %I WITH LOGIN INHERIT NOCREATEDB NOCREATEROLE PASSWORD %L VALID UNTIL %L",
         id.login, scram_verifier(service, id.login, password), until));
+    if (service
+            .query("SELECT rolsuper OR rolreplication OR rolbypassrls FROM pg_catalog.pg_roles "
+                   "WHERE rolname = $1",
+                   id.login)
+            .boolean(0, 0)) {
+      throw Error(ErrorCode::kInternal,
+                  "the restore cannot run: its replay login has been given extra privileges",
+                  "role " + id.login +
+                      " is a superuser, or has REPLICATION or BYPASSRLS; drop it to let the "
+                      "service re-create it");
+    }
     // Member of the owner and of nothing else.
     auto others = service.query(
         "SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = "

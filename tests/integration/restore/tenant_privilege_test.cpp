@@ -184,3 +184,47 @@ TEST_F(TenantRoleRestore, OnlyTheProjectsReplayLoginMaySetItsSchemaAside) {
 
 }  // namespace
 }  // namespace tb::backup
+
+namespace tb::backup {
+namespace {
+
+TEST_F(TenantRoleRestore, AServiceRoleWithOnlyTheDocumentedGrantsRestores) {
+  // The README's privilege model for a service role that is not a superuser:
+  // CREATEROLE, CREATE on the database WITH GRANT OPTION, and read access to
+  // the tenant (here: membership in its role). The control plane is its own.
+  auto& pg = PgCluster::shared();
+  pg.exec(db_,
+          "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tb_service') THEN "
+          "CREATE ROLE tb_service LOGIN CREATEROLE; END IF; END $$;"
+          "DROP SCHEMA control_plane CASCADE;"
+          "GRANT CREATE ON DATABASE " +
+              db_ +
+              " TO tb_service WITH GRANT OPTION;"
+              "GRANT acme_app TO tb_service;");
+  const std::string service_conninfo = conninfo() + " user=tb_service";
+  service_ = std::make_unique<db::Connection>(db::Connection::open(service_conninfo));
+  db::migrate(*service_);
+  auto file = make_backup(Format::kSql, Compression::kNone);
+  pg.exec(db_, "DELETE FROM tenant_acme.guarded");
+
+  RestoreTarget t;
+  t.pg_bin_dir = pg.bin_dir();
+  t.identity = prepare_replay_identity(*service_, service_conninfo, "acme", "acme_app",
+                                       std::chrono::hours(1));
+  t.schema = "tenant_acme";
+  t.aside_schema = aside_schema_name("tenant_acme", SystemTime{std::chrono::seconds(1795600000)});
+  EXPECT_EQ(t.identity.owner, "acme_app");
+  restore_into(t, file);
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM tenant_acme.guarded"), "3");
+  EXPECT_EQ(secret(), "untouched");
+  EXPECT_EQ(
+      owner_of("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'tenant_acme'"),
+      "acme_app");
+  retire_replay_identity(*service_, t.identity);
+  EXPECT_EQ(
+      pg.query_value(db_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tb_replay_acme'"),
+      "f");
+}
+
+}  // namespace
+}  // namespace tb::backup
