@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build build-debug run test test-unit test-ui bench format fuzz clean
+.PHONY: deps build build-debug run test bench format fuzz clean
 
 deps:
 	@scripts/install-deps.sh

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TB_BINARY="$PWD/build/debug/tenant-backup"
-ctest --test-dir build/debug --output-on-failure -j 2 --timeout 900
+ctest --preset debug
 if [[ -f tests/ui/package.json ]]; then
   tests/ui/run.sh
 fi
