@@ -238,7 +238,12 @@ TEST_F(Db, PoolReplacesAConnectionTheServerKilled) {
     pid = l->exec("SELECT pg_backend_pid()").text(0, 0);
   }
   PgCluster::shared().exec(name_, "SELECT pg_terminate_backend(" + pid + ")");
-  std::this_thread::sleep_for(50ms);
+  // Gone from the server (polled: a busy machine only takes longer).
+  for (int i = 0; i < 6000 && PgCluster::shared().query_value(
+                                  name_, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) != "0";
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
   auto l = pool.acquire();
   EXPECT_NE(l->exec("SELECT pg_backend_pid()").text(0, 0), pid);
 }
