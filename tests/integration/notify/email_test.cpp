@@ -152,9 +152,10 @@ TEST(Email, DeadPortThrowsWithAClearMessage) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   int port = ntohs(addr.sin_port);
   close(fd);
-  auto started = std::chrono::steady_clock::now();
+  // A refused connection fails at once: with an hour's timeout, a client that
+  // waited for it would hang the test instead of passing it.
   try {
-    send_email({"smtp://user:hunter2@127.0.0.1:" + std::to_string(port), "backups@example.test", seconds(5)},
+    send_email({"smtp://user:hunter2@127.0.0.1:" + std::to_string(port), "backups@example.test", seconds(3600)},
                {"owner@example.test", "s", "t"});
     ADD_FAILURE() << "sent";
   } catch (const Error& e) {
@@ -164,7 +165,6 @@ TEST(Email, DeadPortThrowsWithAClearMessage) {
     EXPECT_NE(e.detail().find("owner@example.test"), std::string::npos) << e.detail();
     EXPECT_EQ(e.detail().find("hunter2"), std::string::npos) << "password leaked: " << e.detail();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
 }
 
 TEST(Email, PlainAddressValidation) {
