@@ -36,7 +36,27 @@ void close_fd(int& fd) {
 
 std::string env_key(const std::string& entry) { return entry.substr(0, entry.find('=')); }
 
+// libpq's connection variables: where to connect, as whom, over what TLS and
+// with which files. Not PGPASSWORD (a secret: it comes from the job's own
+// connection string), not PGOPTIONS (it could set a role or search_path).
+// clang-format off
+constexpr std::string_view kPgVariables[] = {
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSFILE", "PGSERVICE",
+    "PGSERVICEFILE", "PGSYSCONFDIR", "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGCLIENTENCODING",
+    "PGTARGETSESSIONATTRS", "PGLOADBALANCEHOSTS", "PGREQUIREAUTH", "PGCHANNELBINDING",
+    "PGREQUIREPEER", "PGSSLMODE", "PGSSLNEGOTIATION", "PGSSLCOMPRESSION", "PGSSLCERT", "PGSSLKEY",
+    "PGSSLCERTMODE", "PGSSLROOTCERT", "PGSSLCRL", "PGSSLCRLDIR", "PGSSLSNI",
+    "PGSSLMINPROTOCOLVERSION", "PGSSLMAXPROTOCOLVERSION", "PGGSSENCMODE", "PGKRBSRVNAME",
+    "PGGSSLIB", "PGGSSDELEGATION"};
+// clang-format on
+
 }  // namespace
+
+bool inherited_env_name(std::string_view name) {
+  if (name == "PATH" || name == "LANG" || name == "LANGUAGE" || name == "TZ") return true;
+  if (name.starts_with("LC_")) return true;
+  return std::ranges::find(kPgVariables, name) != std::end(kPgVariables);
+}
 
 struct Child::State {
   std::string program;
@@ -206,6 +226,12 @@ Child Child::spawn(const Spec& spec) {
   if (spec.stdout_pipe) posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  // Nothing above stderr survives the exec, whatever its flags: a descriptor
+  // a library opened without O_CLOEXEC, or one another thread accepted a
+  // moment ago, would otherwise stay open in a dump that runs for hours (a
+  // listening port a restarted service cannot bind, a client connection that
+  // never closes).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 
   // The child starts with default signal handling and an empty mask (we
   // ignore SIGPIPE; pg_dump should not inherit that).
@@ -227,8 +253,11 @@ Child Child::spawn(const Spec& spec) {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string entry(*e);
     std::string key = env_key(entry);
-    bool drop = std::any_of(spec.env_add.begin(), spec.env_add.end(), [&](const auto& kv) { return kv.first == key; }) ||
-                std::find(spec.env_remove.begin(), spec.env_remove.end(), key) != spec.env_remove.end();
+    bool drop =
+        !inherited_env_name(key) ||
+        std::any_of(spec.env_add.begin(), spec.env_add.end(),
+                    [&](const auto& kv) { return kv.first == key; }) ||
+        std::find(spec.env_remove.begin(), spec.env_remove.end(), key) != spec.env_remove.end();
     if (!drop) env.push_back(std::move(entry));
   }
   for (const auto& [k, v] : spec.env_add) env.push_back(k + "=" + v);

@@ -2,7 +2,11 @@
 //
 // Invariants: programs are started with an argument vector through
 // posix_spawn — never a shell, so metacharacters in arguments are literal;
-// every descriptor we create is O_CLOEXEC, so concurrent spawns leak nothing;
+// every descriptor we create is O_CLOEXEC, and the child closes every
+// descriptor above stderr before exec, so it inherits none of ours (the
+// service's listening socket, client connections, database sockets, log files)
+// whatever flags they carry; the environment is an allow-list
+// (inherited_env_name), so no secret of the service reaches a child;
 // stderr is drained by a thread into a bounded tail (the last kStderrTail
 // bytes) so a chatty child never blocks; a Child is always reaped (the
 // destructor terminates and waits), so no zombies. Timeouts and cancellation
@@ -19,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,13 +31,21 @@ namespace tb::process {
 
 inline constexpr std::size_t kStderrTail = 8 * 1024;
 
+// True for the names a child takes from the parent's environment: PATH, the
+// locale (LANG, LANGUAGE, LC_*), TZ, and the libpq variables that say where
+// and how to connect (PGHOST, PGPORT, PGUSER, PGSSL*, PGPASSFILE, ...). Nothing
+// else is inherited: not JWT_SECRET, TELEGRAM_BOT_TOKEN, SMTP_URL or any other
+// setting of the service, and not PGPASSWORD or PGOPTIONS (a password comes
+// from the job's connection string through Spec::env_add).
+bool inherited_env_name(std::string_view name);
+
 struct Spec {
   std::string program;  // absolute path, or a name looked up in PATH
   std::vector<std::string> args;  // argv[1..]; argv[0] is the program
-  // Added to (or replacing in) the parent's environment. Secrets such as
-  // PGPASSWORD go here, never in args.
+  // Added to (or replacing in) the inherited, allow-listed environment.
+  // Secrets such as PGPASSWORD go here, never in args.
   std::vector<std::pair<std::string, std::string>> env_add;
-  // Removed from the inherited environment (e.g. a stray PGPASSWORD).
+  // Removed from the inherited environment even when allow-listed.
   std::vector<std::string> env_remove;
   std::optional<std::chrono::seconds> timeout;  // from spawn; then SIGTERM, SIGKILL
   bool stdin_pipe = false;   // false: stdin is /dev/null

@@ -1,13 +1,18 @@
 // The child-process wrapper against real programs: argv is literal (no
 // shell), timeouts and cancellation kill, stderr is a bounded tail, children
-// are always reaped and no descriptor leaks.
+// are always reaped, no descriptor leaks and only allow-listed environment
+// variables are inherited.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/error.hpp"
@@ -64,6 +69,43 @@ TEST(Child, EnvironmentIsAddedAndRemoved) {
   EXPECT_EQ(out.find("HOME=/root"), std::string::npos);
   EXPECT_EQ(out.find("TB_TEST_STRAY"), std::string::npos);
   ::unsetenv("TB_TEST_STRAY");
+}
+
+TEST(Child, OnlyAllowListedVariablesReachTheChild) {
+  // The service's own settings, set the way a deployment sets them.
+  const std::vector<std::pair<std::string, std::string>> ours = {
+      {"JWT_SECRET", "jwt-SENTINEL"},          {"TELEGRAM_BOT_TOKEN", "1:bot-SENTINEL"},
+      {"SMTP_URL", "smtp://u:smtp-SENTINEL@x"}, {"DOWNLOAD_LINK_SECRET", "link-SENTINEL"},
+      {"METRICS_TOKEN", "metrics-SENTINEL"},  {"PGPASSWORD", "inherited-pg-SENTINEL"},
+      {"PGOPTIONS", "-c role=SENTINEL"},       {"AWS_SECRET_ACCESS_KEY", "aws-SENTINEL"},
+      {"PGHOST", "/run/tb-test"},             {"PGSSLMODE", "verify-full"},
+      {"LC_TIME", "C.UTF-8"}};
+  for (const auto& [k, v] : ours) ::setenv(k.c_str(), v.c_str(), 1);
+  Child c = Child::spawn([] {
+    Spec s = make("/usr/bin/env");
+    s.env_add = {{"PGPASSWORD", "from-the-conninfo"}};
+    return s;
+  }());
+  std::string out = read_all(c);
+  EXPECT_TRUE(c.wait().ok());
+  for (const auto& [k, v] : ours) ::unsetenv(k.c_str());
+
+  EXPECT_EQ(out.find("SENTINEL"), std::string::npos) << out;
+  std::istringstream lines(out);
+  std::set<std::string> names;
+  for (std::string line; std::getline(lines, line);) names.insert(line.substr(0, line.find('=')));
+  for (const auto& name : names) {
+    EXPECT_TRUE(inherited_env_name(name) || name == "PGPASSWORD") << name << " reached the child";
+  }
+  EXPECT_NE(out.find("PATH="), std::string::npos);
+  EXPECT_NE(out.find("PGHOST=/run/tb-test\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("PGSSLMODE=verify-full\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("LC_TIME=C.UTF-8\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("PGPASSWORD=from-the-conninfo\n"), std::string::npos) << out;
+  EXPECT_FALSE(inherited_env_name("JWT_SECRET"));
+  EXPECT_FALSE(inherited_env_name("PGPASSWORD"));
+  EXPECT_FALSE(inherited_env_name("PGOPTIONS"));
+  EXPECT_FALSE(inherited_env_name("HOME"));
 }
 
 TEST(Child, ExitCodeAndStderrTailAreBounded) {
@@ -176,6 +218,17 @@ TEST(Child, MissingProgramThrowsAndLeaksNothing) {
 }
 
 TEST(Child, NoFdLeaksAndNoZombies) {
+  // What another library (or a socket accepted on another thread) may hold
+  // without O_CLOEXEC: a listening socket and a plain file.
+  int stray_socket = ::socket(AF_INET, SOCK_STREAM, 0);
+  int stray_file = ::open("/proc/self/status", O_RDONLY);
+  ASSERT_GE(stray_socket, 3);
+  ASSERT_GE(stray_file, 3);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(stray_socket, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(stray_socket, 1), 0);
   std::size_t before = open_fds();
   pid_t running_pid = 0;
   {
@@ -185,15 +238,11 @@ TEST(Child, NoFdLeaksAndNoZombies) {
       return s;
     }());
     running_pid = running.pid();
-    // The child holds 0, 1, 2 and whatever this test process itself inherited
-    // without O_CLOEXEC: none of the fds we made. Read straight from
-    // /proc/<child>/fd, so no helper program's own fds muddy the picture.
-    std::set<std::string> expected = {"0", "1", "2"};
-    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-      int fd = std::stoi(e.path().filename().string());
-      int flags = ::fcntl(fd, F_GETFD);
-      if (flags >= 0 && (flags & FD_CLOEXEC) == 0) expected.insert(std::to_string(fd));
-    }
+    // The child holds 0, 1, 2 and nothing else: not the fds we made, not the
+    // strays above, not what this test process itself inherited. Read
+    // straight from /proc/<child>/fd, so no helper program's own fds muddy
+    // the picture.
+    const std::set<std::string> expected = {"0", "1", "2"};
     ASSERT_EQ(expected.count(std::to_string(running.stdin_fd())), 0u);
     // posix_spawn returns once the exec has begun; the kernel closes the
     // O_CLOEXEC descriptors a moment later, so poll until the table settles.
@@ -220,6 +269,8 @@ TEST(Child, NoFdLeaksAndNoZombies) {
     EXPECT_TRUE(c.wait().ok());
   }
   EXPECT_EQ(open_fds(), before);
+  ::close(stray_socket);
+  ::close(stray_file);
 }
 
 TEST(Child, WaitIsIdempotentAndMoveKeepsOwnership) {
