@@ -20,6 +20,7 @@
 #include <boost/url/parse.hpp>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -566,6 +567,9 @@ struct Server::Impl {
         co_await t.async_wait(kTuple);
         continue;
       }
+      // Asio accepts with accept(2), not accept4(SOCK_CLOEXEC): mark the
+      // connection close-on-exec so a program started later cannot keep it.
+      (void)::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       beast::error_code nec;
       socket.set_option(tcp::no_delay(true), nec);
       auto conn = std::make_shared<Conn>(std::move(socket));
@@ -689,7 +693,12 @@ void Server::start() {
     throw Error(ErrorCode::kInternal, "cannot listen on '" + where + "'", ec.message());
   }
   auto ep = results.begin()->endpoint();
-  s.acceptor.open(ep.protocol(), ec);
+  // Opened close-on-exec (acceptor.open() would not be): a pg_dump started
+  // by this process must not hold the port after the service exits.
+  int listen_fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, ep.protocol().protocol());
+  if (listen_fd < 0) ec.assign(errno, boost::system::system_category());
+  if (!ec) s.acceptor.assign(ep.protocol(), listen_fd, ec);
+  if (ec && listen_fd >= 0) ::close(listen_fd);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor.bind(ep, ec);
   if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
