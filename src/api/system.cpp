@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "auth/base64url.hpp"
 #include "web/assets.hpp"
 
 namespace tb::api {
@@ -29,12 +30,56 @@ http::Response serve_asset(std::string_view path) {
   return asset_response(*asset);
 }
 
+// The exposition without the series that carry a `project` label. Label names
+// are sorted and a label value's quotes are escaped, so `{project="` or
+// `,project="` in a sample line can only be that label.
+std::string without_project_series(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto end = text.find('\n', pos);
+    end = end == std::string::npos ? text.size() : end + 1;
+    std::string_view line(text.data() + pos, end - pos);
+    bool project = line.find("{project=\"") != std::string_view::npos ||
+                   line.find(",project=\"") != std::string_view::npos;
+    if (line.starts_with("#") || !project) out.append(line);
+    pos = end;
+  }
+  return out;
+}
+
+// Who sees what on /metrics: with METRICS_TOKEN, only its bearer, and
+// everything; without it, everything on the scrapers' own listener
+// (METRICS_LISTEN), and on the public listener only what names no project.
+http::Response metrics_response(const ApiContext& ctx, const http::Request& req) {
+  const std::string& token = ctx.config.metrics_token;
+  bool everything = ctx.config.metrics_port.has_value();
+  if (!token.empty()) {
+    const std::string authorization = req.header("Authorization");
+    if (!auth::constant_time_equal(auth::bearer_token(authorization), token)) {
+      throw Error(ErrorCode::kUnauthorized, "a valid metrics token is required", "wrong METRICS_TOKEN");
+    }
+    everything = true;
+  }
+  http::Response res;
+  res.content_type = std::string(metrics::kContentType);
+  res.body = everything ? ctx.metrics.render() : without_project_series(ctx.metrics.render());
+  return res;
+}
+
+http::Route metrics_route(ApiContext& ctx) {
+  return {"GET", "/metrics", http::RateClass::kNone,
+          [&ctx](http::Request& req) { return metrics_response(ctx, req); }};
+}
+
 }  // namespace
+
+std::vector<http::Route> metrics_routes(ApiContext& ctx) { return {metrics_route(ctx)}; }
 
 std::vector<http::Route> system_routes(ApiContext& ctx) {
   using http::RateClass;
   using http::Request;
-  return {
+  std::vector<http::Route> routes = {
       {"GET", "/healthz", RateClass::kNone,
        [](Request&) { return http::json_data(boost::json::object{{"status", "ok"}}); }},
       {"GET", "/readyz", RateClass::kNone,
@@ -44,13 +89,6 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
          conn->exec("SELECT 1");
          return http::json_data(boost::json::object{{"status", "ready"}});
        }},
-      {"GET", "/metrics", RateClass::kNone,
-       [&ctx](Request&) {
-         http::Response res;
-         res.content_type = std::string(metrics::kContentType);
-         res.body = ctx.metrics.render();
-         return res;
-       }},
       {"GET", "/", RateClass::kNone, [](Request&) { return serve_asset("/"); }},
       {"GET", "/docs", RateClass::kNone, [](Request&) { return serve_asset("/docs"); }},
       {"GET", "/assets/{*path}", RateClass::kNone,
@@ -58,6 +96,9 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
       {"GET", "/api/openapi.json", RateClass::kNone,
        [](Request&) { return serve_asset("/openapi.json"); }},
   };
+  // With METRICS_LISTEN, /metrics is served on that listener only.
+  if (!ctx.config.metrics_port) routes.push_back(metrics_route(ctx));
+  return routes;
 }
 
 }  // namespace tb::api

@@ -1,7 +1,5 @@
 #include "app/serve.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +12,9 @@
 #include "api/context.hpp"
 #include "api/routes.hpp"
 #include "auth/jwt.hpp"
+#include "auth/signed_link.hpp"
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
 #include "http/router.hpp"
@@ -47,23 +47,6 @@ int wait_for_signal(const sigset_t& set) {
   return sig;
 }
 
-// Signed download links must verify in every serve process of a deployment:
-// with a shared HS256 secret the key is derived from it; with a public key
-// (nothing secret is shared) each process makes its own, so a link works on
-// the process that issued it.
-std::string link_key_for(const config::Config& cfg) {
-  std::string key(32, '\0');
-  if (!cfg.jwt_secret.empty()) {
-    std::string input = "tenant-backup download links\n" + cfg.jwt_secret;
-    unsigned int len = 0;
-    EVP_Digest(input.data(), input.size(), reinterpret_cast<unsigned char*>(key.data()), &len, EVP_sha256(),
-               nullptr);
-  } else {
-    RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size()));
-  }
-  return key;
-}
-
 }  // namespace
 
 int migrate(const config::Config& config) {
@@ -75,6 +58,9 @@ int migrate(const config::Config& config) {
 
 int serve(const config::Config& config, const ServeOptions& options) {
   auto signals = block_shutdown_signals();
+  for (const auto* secret : {&config.metrics_token, &config.download_link_secret}) {
+    if (!secret->empty()) log::register_secret(*secret);
+  }
   std::filesystem::create_directories(config.storage_dir);
   {
     // Every process migrates on start (idempotent, serialized by an advisory
@@ -134,10 +120,11 @@ int serve(const config::Config& config, const ServeOptions& options) {
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<api::ApiContext> api_ctx;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::Server> metrics_server;
   if (options.api) {
     verifier = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::from_config(config));
     api_ctx = std::make_unique<api::ApiContext>(
-        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry, link_key_for(config)});
+        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry, auth::download_link_key(config)});
     http::ServerOptions sopts;
     sopts.host = config.listen_host;
     sopts.port = config.listen_port;
@@ -152,15 +139,30 @@ int serve(const config::Config& config, const ServeOptions& options) {
     spdlog::info("listening on http://{}:{}", config.listen_host, server->port());
     // A machine-readable line for scripts and tests that start us on port 0.
     std::cout << "LISTENING " << config.listen_host << ":" << server->port() << std::endl;
+    if (config.metrics_port) {
+      // The scrapers' own listener: /metrics and nothing else.
+      http::ServerOptions mopts = sopts;
+      mopts.host = config.metrics_host;
+      mopts.port = *config.metrics_port;
+      mopts.io_threads = 1;
+      mopts.handler_threads = 1;
+      metrics_server =
+          std::make_unique<http::Server>(mopts, http::Router(api::metrics_routes(*api_ctx)), registry);
+      metrics_server->start();
+      spdlog::info("serving /metrics on http://{}:{}", config.metrics_host, metrics_server->port());
+      std::cout << "METRICS_LISTEN " << config.metrics_host << ":" << metrics_server->port() << std::endl;
+    }
   }
 
   int sig = wait_for_signal(signals);
   spdlog::info("signal {} received: shutting down", sig);
   if (server) server->stop();
+  if (metrics_server) metrics_server->stop();
   for (auto& loop : loops) loop->stop();
   if (scheduler) scheduler->resign();
   if (worker) worker->stop();
   if (server) server->wait();
+  if (metrics_server) metrics_server->wait();
   spdlog::info("stopped");
   return 0;
 }

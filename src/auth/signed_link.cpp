@@ -25,6 +25,17 @@ std::int64_t unix_seconds(tb::SystemTime t) {
 
 }  // namespace
 
+std::string download_link_key(const config::Config& config) {
+  const std::string& secret =
+      config.download_link_secret.empty() ? config.jwt_secret : config.download_link_secret;
+  if (secret.empty()) {
+    throw config::ConfigError("DOWNLOAD_LINK_SECRET",
+                              "RS256/ES256 need DOWNLOAD_LINK_SECRET (32+ bytes, the same on every "
+                              "process) to sign download links");
+  }
+  return hmac_sha256(secret, "tenant-backup download-link key v1");
+}
+
 std::string sign_link(std::string_view key, std::string_view resource_id, tb::SystemTime expires) {
   if (key.empty()) throw_internal("sign_link: empty link key");
   std::string expiry = std::to_string(unix_seconds(expires));

@@ -66,6 +66,15 @@ void require_url(const std::string& name, const std::string& v,
   throw ConfigError(name, "must start with one of: " + list);
 }
 
+// "HOST:PORT" or "[v6]:PORT".
+void parse_host_port(const std::string& name, const std::string& v, std::string& host, std::uint16_t& port) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw ConfigError(name, "expected HOST:PORT, got '" + v + "'");
+  host = v.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  port = parse_int<std::uint16_t>(name, v.substr(colon + 1), 0, 65535);
+}
+
 const std::vector<Variable>& table() {
   static const std::vector<Variable> vars = {
       {{"DATABASE_URL", "(embedded cluster with make run)",
@@ -75,17 +84,7 @@ const std::vector<Variable>& table() {
          c.database_url = v;
        }},
       {{"LISTEN", "127.0.0.1:8080", "address and port of the HTTP server (port 0 picks a free one)"},
-       [](Config& c, const std::string& v) {
-         auto colon = v.rfind(':');
-         if (colon == std::string::npos || colon == 0) {
-           throw ConfigError("LISTEN", "expected HOST:PORT, got '" + v + "'");
-         }
-         c.listen_host = v.substr(0, colon);
-         if (c.listen_host.front() == '[' && c.listen_host.back() == ']') {
-           c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
-         }
-         c.listen_port = parse_int<std::uint16_t>("LISTEN", v.substr(colon + 1), 0, 65535);
-       }},
+       [](Config& c, const std::string& v) { parse_host_port("LISTEN", v, c.listen_host, c.listen_port); }},
       {{"PUBLIC_URL", "http://LISTEN", "base URL that links printed and e-mailed point at"},
        [](Config& c, const std::string& v) {
          require_url("PUBLIC_URL", v, {"http://", "https://"});
@@ -120,6 +119,27 @@ const std::vector<Variable>& table() {
       {{"JWT_LEEWAY_SECONDS", "30", "clock skew allowed on exp/nbf"},
        [](Config& c, const std::string& v) {
          c.jwt_leeway = std::chrono::seconds(parse_int<int>("JWT_LEEWAY_SECONDS", v, 0, 300));
+       }},
+      {{"DOWNLOAD_LINK_SECRET", "(derived from JWT_SECRET; required with RS256/ES256)",
+        "key of signed download links, at least 32 bytes, the same on every process", true},
+       [](Config& c, const std::string& v) {
+         if (v.size() < 32) throw ConfigError("DOWNLOAD_LINK_SECRET", "must be at least 32 bytes long");
+         c.download_link_secret = v;
+       }},
+      {{"METRICS_TOKEN", "(none)", "bearer token /metrics requires, at least 16 characters", true},
+       [](Config& c, const std::string& v) {
+         if (v.size() < 16) throw ConfigError("METRICS_TOKEN", "must be at least 16 characters long");
+         if (v.find_first_of(" \t\r\n") != std::string::npos) {
+           throw ConfigError("METRICS_TOKEN", "must not contain spaces (it is sent as a bearer token)");
+         }
+         c.metrics_token = v;
+       }},
+      {{"METRICS_LISTEN", "(none: /metrics on LISTEN)",
+        "separate HOST:PORT that serves /metrics (the main listener then has none)"},
+       [](Config& c, const std::string& v) {
+         std::uint16_t port = 0;
+         parse_host_port("METRICS_LISTEN", v, c.metrics_host, port);
+         c.metrics_port = port;
        }},
       {{"TELEGRAM_BOT_TOKEN", "(none)", "Bot API token; enables the telegram destination", true},
        [](Config& c, const std::string& v) {
@@ -257,6 +277,15 @@ Config load(const Lookup& lookup, bool require_auth) {
   }
   if (require_auth && c.jwt_secret.empty() && c.jwt_public_key_file.empty()) {
     throw ConfigError("JWT_SECRET", "set JWT_SECRET (32+ bytes) or JWT_PUBLIC_KEY_FILE");
+  }
+  if (require_auth && c.jwt_secret.empty() && c.download_link_secret.empty()) {
+    // A per-process random key would make a link minted by one process fail on another.
+    throw ConfigError("DOWNLOAD_LINK_SECRET",
+                      "RS256/ES256 need DOWNLOAD_LINK_SECRET (32+ bytes, the same on every process) to sign download "
+                      "links");
+  }
+  if (c.metrics_port && *c.metrics_port != 0 && *c.metrics_port == c.listen_port && c.metrics_host == c.listen_host) {
+    throw ConfigError("METRICS_LISTEN", "must differ from LISTEN");
   }
   if (c.public_url.empty()) {
     std::string host = c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]"

@@ -32,6 +32,15 @@ struct Config {
   std::string jwt_issuer;
   std::string jwt_audience;
   std::chrono::seconds jwt_leeway{30};
+  // Key material of signed download links; with HS256 and none given, a key
+  // is derived from jwt_secret (auth::download_link_key).
+  std::string download_link_secret;
+
+  // /metrics: a bearer token required when set; a separate listener for
+  // scrapers when metrics_port is set (the main listener then has no /metrics).
+  std::string metrics_token;
+  std::string metrics_host;
+  std::optional<std::uint16_t> metrics_port;
 
   std::string telegram_bot_token;
   std::string telegram_api_url = "https://api.telegram.org";

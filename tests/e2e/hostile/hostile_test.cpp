@@ -269,6 +269,7 @@ TEST_F(HostileTest, Rs256ServerRefusesKeyConfusionAndOtherAlgorithms) {
   env.erase("JWT_AUDIENCE");
   env["JWT_ALGORITHM"] = "RS256";
   env["JWT_PUBLIC_KEY_FILE"] = keys_ + "/rsa.pub";
+  env["DOWNLOAD_LINK_SECRET"] = "hostile-download-link-secret-0123456789";
   ServiceProcess rs({"serve", "--no-worker", "--no-scheduler"}, env);
   const auto path = std::string("/api/backup/history?project_id=acme");
   EXPECT_EQ(call("GET", path, forged_.at("rs_valid"), {}, {}, rs.base_url()).status, 200) << rs.log();

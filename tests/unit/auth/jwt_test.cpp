@@ -391,7 +391,8 @@ TEST(Jwt, BadKeysAreRefusedAtConstruction) {
 TEST(Jwt, FromConfigReadsThePublicKeyFile) {
   std::map<std::string, std::string> vars{{"JWT_PUBLIC_KEY_FILE", env().dir + "/ec.pub"},
                                           {"JWT_ALGORITHM", "ES256"},
-                                          {"JWT_AUDIENCE", "tb"}};
+                                          {"JWT_AUDIENCE", "tb"},
+                                          {"DOWNLOAD_LINK_SECRET", std::string(32, 'd')}};
   auto cfg = config::load([&](std::string_view n) -> std::optional<std::string> {
     auto it = vars.find(std::string(n));
     if (it == vars.end()) return std::nullopt;

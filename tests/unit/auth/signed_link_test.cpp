@@ -53,5 +53,53 @@ TEST(SignedLink, EmptyKeyCannotSign) {
   EXPECT_THROW(sign_link("", kBackup, kNow), Error);
 }
 
+// Two `serve` processes of one deployment each build their key from the same
+// configuration: a link minted by one must open on the other.
+TEST(DownloadLinkKey, IsTheSameInEveryProcessBuiltFromOneConfiguration) {
+  config::Config rs256;
+  rs256.jwt_algorithm = config::JwtAlgorithm::kRS256;
+  rs256.jwt_public_key_file = "/etc/tb/jwt.pub";
+  rs256.download_link_secret = "download-link-secret-0123456789abcdef";
+  config::Config other_process = rs256;
+  const std::string a = download_link_key(rs256);
+  const std::string b = download_link_key(other_process);
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(verify_link(b, kBackup, sign_link(a, kBackup, kNow + seconds(300)), kNow));
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, rs256.download_link_secret);  // derived, not the secret itself
+
+  config::Config rotated = rs256;
+  rotated.download_link_secret = "another-link-secret-0123456789abcdef";
+  EXPECT_FALSE(verify_link(download_link_key(rotated), kBackup, sign_link(a, kBackup, kNow + seconds(300)), kNow));
+}
+
+TEST(DownloadLinkKey, Hs256DerivesOneFromJwtSecretButNeverUsesItAsIs) {
+  config::Config hs;
+  hs.jwt_secret = "jwt-secret-0123456789abcdef0123456789";
+  config::Config same = hs;
+  const std::string key = download_link_key(hs);
+  EXPECT_EQ(key, download_link_key(same));
+  EXPECT_NE(key, hs.jwt_secret);
+  EXPECT_EQ(key.find(hs.jwt_secret), std::string::npos);
+  // A MAC of the JWT secret over a link's text is not a link MAC.
+  EXPECT_NE(sign_link(key, kBackup, kNow), sign_link(hs.jwt_secret, kBackup, kNow));
+  // An explicit DOWNLOAD_LINK_SECRET wins (e.g. to rotate links without rotating tokens).
+  config::Config explicit_secret = hs;
+  explicit_secret.download_link_secret = "download-link-secret-0123456789abcdef";
+  EXPECT_NE(download_link_key(explicit_secret), key);
+}
+
+TEST(DownloadLinkKey, WithNothingToDeriveFromStartUpIsRefused) {
+  config::Config es256;
+  es256.jwt_algorithm = config::JwtAlgorithm::kES256;
+  es256.jwt_public_key_file = "/etc/tb/jwt.pub";
+  try {
+    download_link_key(es256);
+    FAIL() << "a key was made from nothing";
+  } catch (const config::ConfigError& e) {
+    EXPECT_EQ(e.variable(), "DOWNLOAD_LINK_SECRET");
+  }
+}
+
 }  // namespace
 }  // namespace tb::auth
