@@ -1,4 +1,5 @@
 # One line per test binary: tb_test(KIND NAME DEPS <modules>).
+tb_test(unit core DEPS tb_core)
 tb_test(unit config DEPS tb_config)
 tb_test(integration harness DEPS tb_core)
 tb_test(unit model DEPS tb_model)

@@ -28,15 +28,6 @@ boost::json::object project_json(const store::Project& p) {
   return {{"id", p.id}, {"slug", p.slug}, {"name", p.name}, {"schema", "tenant_" + p.slug}};
 }
 
-std::string audit_text(const std::vector<store::AuditEntry>& entries) {
-  std::string out;
-  for (const auto& e : entries) {
-    out += (e.at ? format_rfc3339(*e.at) : std::string("-")) + "\t" + e.actor + "\t" + e.action + "\t" + e.target + "\t" + e.ip + "\t" +
-           e.outcome + "\n";
-  }
-  return out;
-}
-
 // Settings travel as JSON with the schedule as an object; the store keeps
 // the schedule as its text form (model/schedule.hpp).
 model::BackupSettings to_model(const store::BackupSettings& s) {
@@ -126,7 +117,7 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          if (format == "text") {
            http::Response res;
            res.content_type = "text/plain; charset=utf-8";
-           res.body = audit_text(entries);
+           res.body = store::to_text(entries);
            return res;
          }
          boost::json::array items;

@@ -29,9 +29,19 @@ std::optional<config::Config> load_config(bool require_auth) {
   }
 }
 
+// A command's last word. With LOG_FORMAT=json it is a log line like every
+// other one, so a collector never meets a line it cannot read.
+void report_failure(const std::string& text) {
+  if (log::format() == log::Format::kJson) {
+    log::event(log::Level::kError, "tenant-backup: " + text, {});
+  } else {
+    std::cerr << "tenant-backup: " << text << "\n";
+  }
+}
+
 bool require_database(const config::Config& cfg) {
   if (cfg.database_url.empty()) {
-    std::cerr << "tenant-backup: DATABASE_URL is not set (make run starts an embedded cluster for you)\n";
+    report_failure("DATABASE_URL is not set (make run starts an embedded cluster for you)");
     return false;
   }
   return true;
@@ -90,11 +100,10 @@ int run_cli(int argc, char** argv) {
     if (export_cmd->parsed()) return run_export_command(*cfg, export_opts);
     if (restore_cmd->parsed()) return run_restore_command(*cfg, restore_opts);
   } catch (const Error& e) {
-    std::cerr << "tenant-backup: " << e.message() << (e.detail().empty() ? "" : " (" + log::redact(e.detail()) + ")")
-              << "\n";
+    report_failure(e.message() + (e.detail().empty() ? "" : " (" + log::redact(e.detail()) + ")"));
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "tenant-backup: " << log::redact(e.what()) << "\n";
+    report_failure(log::redact(e.what()));
     return 1;
   }
   return 0;

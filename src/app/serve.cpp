@@ -133,7 +133,6 @@ int serve(const config::Config& config, const ServeOptions& options) {
     sopts.read_limit_per_minute = config.read_rate_limit_per_minute;
     sopts.work_limit_per_minute = config.rate_limit_per_minute;
     sopts.trusted_proxies = config.trusted_proxies;
-    sopts.log_format = config.log_format == config::LogFormat::kJson ? log::Format::kJson : log::Format::kText;
     server = std::make_unique<http::Server>(sopts, http::Router(api::build_routes(*api_ctx)), registry);
     server->start();
     spdlog::info("listening on http://{}:{}", config.listen_host, server->port());

@@ -219,17 +219,17 @@ const std::vector<Variable>& table() {
          if (!std::filesystem::is_directory(v)) throw ConfigError("PG_BIN_DIR", "'" + v + "' is not a folder");
          c.pg_bin_dir = v;
        }},
-      {{"RATE_LIMIT_PER_MINUTE", "10", "per client IP, on routes that start work"},
+      {{"RATE_LIMIT_PER_MINUTE", "10", "per client (an IPv4 address, an IPv6 /64), on routes that start work"},
        [](Config& c, const std::string& v) {
          c.rate_limit_per_minute = parse_int<int>("RATE_LIMIT_PER_MINUTE", v, 1, 1000000);
        }},
-      {{"READ_RATE_LIMIT_PER_MINUTE", "1200", "per client IP, on reads"},
+      {{"READ_RATE_LIMIT_PER_MINUTE", "1200", "per client (an IPv4 address, an IPv6 /64), on reads"},
        [](Config& c, const std::string& v) {
          c.read_rate_limit_per_minute = parse_int<int>("READ_RATE_LIMIT_PER_MINUTE", v, 1, 100000000);
        }},
-      {{"TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed"},
+      {{"TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs whose X-Forwarded-For (ip, ip:port, [ipv6]:port) is believed"},
        [](Config& c, const std::string& v) { c.trusted_proxies = split_list(v); }},
-      {{"LOG_FORMAT", "text", "text or json"},
+      {{"LOG_FORMAT", "text", "text, or json: one JSON object per line"},
        [](Config& c, const std::string& v) {
          if (v == "text") c.log_format = LogFormat::kText;
          else if (v == "json") c.log_format = LogFormat::kJson;

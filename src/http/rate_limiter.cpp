@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 
+#include "http/ip_address.hpp"
+
 namespace tb::http {
 namespace {
 
@@ -49,7 +51,7 @@ void RateLimiter::evict(Shard& shard, std::chrono::steady_clock::time_point now)
   }
 }
 
-RateLimiter::Decision RateLimiter::check(std::string_view key) {
+RateLimiter::Decision RateLimiter::check(std::string_view client) {
   Decision d;
   d.limit = per_minute_;
   if (per_minute_ <= 0) {
@@ -59,6 +61,7 @@ RateLimiter::Decision RateLimiter::check(std::string_view key) {
   const auto now = clock_.steady_now();
   const double cap = per_minute_;
   const double rate = cap / 60.0;
+  const std::string key = client_key(client);
   auto& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.buckets.find(key);
@@ -82,6 +85,14 @@ RateLimiter::Decision RateLimiter::check(std::string_view key) {
   d.remaining = static_cast<int>(std::floor(b.tokens + kEpsilon));
   d.reset = ceil_seconds((cap - b.tokens) / rate);
   return d;
+}
+
+std::string client_key(std::string_view client_ip) {
+  auto ip = IpAddress::parse(client_ip);
+  if (!ip) return std::string(client_ip);
+  if (ip->v4) return ip->to_string();
+  std::fill(ip->bytes.begin() + 8, ip->bytes.end(), std::uint8_t{0});
+  return ip->to_string() + "/64";
 }
 
 std::string ratelimit_header(const RateLimiter::Decision& d) {

@@ -1,7 +1,8 @@
-// Per-key (client IP) rate limiting with a token bucket: `per_minute` tokens
-// of capacity, refilled continuously at per_minute/60 s. A full minute without
-// requests gives a client its whole quota back; a steady client gets one
-// request every 60/per_minute seconds.
+// Per-client rate limiting with a token bucket per client_key() (an IPv4
+// address, an IPv6 /64): `per_minute` tokens of capacity, refilled
+// continuously at per_minute/60 s. A full minute without requests gives a
+// client its whole quota back; a steady client gets one request every
+// 60/per_minute seconds.
 //
 // Invariants:
 // - Thread-safe; the map is sharded (one mutex per shard) so concurrent
@@ -39,8 +40,8 @@ class RateLimiter {
 
   RateLimiter(int per_minute, const tb::Clock& clock, std::size_t max_keys = 100000);
 
-  // Takes one token for `key` when available.
-  Decision check(std::string_view key);
+  // Takes one token from the bucket of client_key(client) when available.
+  Decision check(std::string_view client);
 
   int limit() const { return per_minute_; }
   // "10;w=60": the RateLimit-Policy header value.
@@ -69,6 +70,13 @@ class RateLimiter {
   std::size_t max_per_shard_;
   std::array<Shard, kShards> shards_;
 };
+
+// The bucket key of a client address (TrustedProxies::client_ip's answer): an
+// IPv4 address as is (also when it comes IPv4-mapped), an IPv6 address as its
+// /64 ("2001:db8:1:2::/64"). A subscriber is given a whole /64 and can use any
+// address in it, so a key per /128 would hand it 2^64 buckets. Text that is
+// not an address is its own key.
+std::string client_key(std::string_view client_ip);
 
 // The header values for a limited route (IETF draft-ietf-httpapi-ratelimit-headers):
 // RateLimit: "limit=10, remaining=3, reset=42".

@@ -49,7 +49,6 @@ struct ServerOptions {
   int work_limit_per_minute = 10;                 // <= 0 disables
   std::vector<std::string> trusted_proxies;       // IPs / CIDRs (TRUSTED_PROXIES)
   const tb::Clock* clock = nullptr;               // rate limiting; nullptr = RealClock
-  tb::log::Format log_format = tb::log::Format::kText;  // shape of the per-request log line
 };
 
 class Server {

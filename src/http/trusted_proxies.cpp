@@ -1,7 +1,5 @@
 #include "http/trusted_proxies.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <cstring>
 
@@ -27,37 +25,6 @@ bool prefix_match(const IpAddress& a, const IpAddress& base, int prefix) {
 }
 
 }  // namespace
-
-std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  text = trim(text);
-  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
-  if (text.empty() || text.size() > 45) return std::nullopt;
-  char buf[64];
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
-  IpAddress ip;
-  if (inet_pton(AF_INET, buf, ip.bytes.data()) == 1) {
-    ip.v4 = true;
-    return ip;
-  }
-  if (inet_pton(AF_INET6, buf, ip.bytes.data()) == 1) {
-    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-    if (std::memcmp(ip.bytes.data(), kMapped, 12) == 0) {
-      IpAddress v4;
-      v4.v4 = true;
-      std::memcpy(v4.bytes.data(), ip.bytes.data() + 12, 4);
-      return v4;
-    }
-    return ip;
-  }
-  return std::nullopt;
-}
-
-std::string IpAddress::to_string() const {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(v4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
-  return buf;
-}
 
 TrustedProxies::TrustedProxies(const std::vector<std::string>& entries) {
   for (const auto& raw : entries) {
@@ -110,7 +77,7 @@ std::string TrustedProxies::client_ip(std::string_view peer, std::string_view fo
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
     hop = trim(hop);
     if (hop.empty()) continue;
-    auto ip = IpAddress::parse(hop);
+    auto ip = IpAddress::parse_forwarded(hop);
     // A trusted proxy reported garbage: we cannot know the client better than
     // the last address we could trust.
     if (!ip) return last.to_string();

@@ -4,27 +4,19 @@
 // the socket peer, unless the peer is a trusted proxy: then X-Forwarded-For is
 // read from the right, skipping trusted hops, and the first untrusted hop is
 // the client (the rightmost untrusted address: everything left of it may be
-// forged by the client). IPv4-mapped IPv6 addresses (::ffff:1.2.3.4) are
-// treated as their IPv4 address everywhere.
+// forged by the client). A hop may carry a port ("1.2.3.4:5678",
+// "[2001:db8::1]:443"); a hop that is not an address ends the walk at the last
+// trusted one. IPv4-mapped IPv6 addresses (::ffff:1.2.3.4) are treated as
+// their IPv4 address everywhere.
 #pragma once
 
-#include <array>
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "http/ip_address.hpp"
+
 namespace tb::http {
-
-struct IpAddress {
-  bool v4 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
-
-  // Accepts "1.2.3.4", "::1", "[::1]", "::ffff:1.2.3.4" (→ IPv4). nullopt when invalid.
-  static std::optional<IpAddress> parse(std::string_view text);
-  std::string to_string() const;
-};
 
 class TrustedProxies {
  public:

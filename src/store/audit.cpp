@@ -1,5 +1,7 @@
 #include "store/audit.hpp"
 
+#include "core/text_escape.hpp"
+
 namespace tb::store {
 
 boost::json::object to_json(const AuditEntry& e) {
@@ -14,6 +16,20 @@ boost::json::object to_json(const AuditEntry& e) {
   o["detail"] = e.detail;
   o["at"] = e.at ? boost::json::value(format_rfc3339(*e.at)) : nullptr;
   return o;
+}
+
+std::string to_text(const std::vector<AuditEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) {
+    const std::string at = e.at ? format_rfc3339(*e.at) : std::string("-");
+    for (const std::string* field : {&at, &e.actor, &e.action, &e.target, &e.ip}) {
+      out += escape_field(*field);
+      out += '\t';
+    }
+    out += escape_field(e.outcome);
+    out += '\n';
+  }
+  return out;
 }
 
 std::int64_t append_audit(db::Connection& conn, const AuditEntry& e) {

@@ -30,6 +30,13 @@ struct AuditEntry {
 // API shape: id, project_id, actor, action, target, ip, outcome, detail, at.
 boost::json::object to_json(const AuditEntry& e);
 
+// The text export: one line per entry, tab-separated fields at, actor,
+// action, target, ip, outcome. Each field is escaped (tb::escape_field: tab,
+// newline, CR, backslash and other controls), so a `sub` claim or a target
+// holding a tab or a newline cannot add a column or a row;
+// tb::unescape_field gives the stored text back.
+std::string to_text(const std::vector<AuditEntry>& entries);
+
 std::int64_t append_audit(db::Connection& conn, const AuditEntry& entry);
 // Newest first.
 std::vector<AuditEntry> list_audit(db::Connection& conn, const std::string& project_id, int limit = 100);

@@ -98,6 +98,43 @@ TEST(RateLimiter, ConcurrentChecksNeverOverAllow) {
   EXPECT_EQ(allowed.load(), 100);
 }
 
+// A subscriber owns a whole /64: keyed per address, it could rotate through
+// 2^64 fresh buckets.
+TEST(RateLimiter, IPv6ClientsShareTheBucketOfTheirSlash64) {
+  ManualClock clock;
+  RateLimiter rl(2, clock);
+  EXPECT_TRUE(rl.check("2001:db8:1:2::1").allowed);
+  EXPECT_TRUE(rl.check("2001:db8:1:2:ffff:ffff:ffff:fffe").allowed);
+  auto d = rl.check("2001:db8:1:2:abcd::77");  // third address, same /64
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.retry_after, 30s);
+  // The neighbouring /64s are other subscribers.
+  EXPECT_TRUE(rl.check("2001:db8:1:3::1").allowed);
+  EXPECT_TRUE(rl.check("2001:db8:1:1:ffff:ffff:ffff:ffff").allowed);
+  EXPECT_EQ(rl.size(), 3u);
+}
+
+TEST(RateLimiter, IPv4MappedClientsAreKeyedAsTheirIPv4Address) {
+  ManualClock clock;
+  RateLimiter rl(1, clock);
+  EXPECT_TRUE(rl.check("::ffff:1.2.3.4").allowed);
+  EXPECT_FALSE(rl.check("1.2.3.4").allowed);
+  EXPECT_FALSE(rl.check("::FFFF:1.2.3.4").allowed);
+  // Another IPv4 address is another client (no /24 grouping for IPv4).
+  EXPECT_TRUE(rl.check("1.2.3.5").allowed);
+}
+
+TEST(RateLimiter, ClientKeys) {
+  EXPECT_EQ(client_key("203.0.113.9"), "203.0.113.9");
+  EXPECT_EQ(client_key("::ffff:203.0.113.9"), "203.0.113.9");
+  EXPECT_EQ(client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key("2001:0DB8:0001:0002::"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key("::1"), "::/64");
+  // Not an address (a unix socket peer, a test key): its own key.
+  EXPECT_EQ(client_key("k"), "k");
+  EXPECT_EQ(client_key(""), "");
+}
+
 TEST(RateLimiter, Headers) {
   ManualClock clock;
   RateLimiter rl(10, clock);

@@ -87,5 +87,52 @@ TEST(TrustedProxies, ClientIpIsRightmostUntrustedHop) {
   EXPECT_EQ(p.client_ip("10.0.0.1", "1.1.1.1, bogus"), "10.0.0.1");
 }
 
+TEST(IpAddress, ForwardedEntriesMayCarryAPort) {
+  EXPECT_EQ(IpAddress::parse_forwarded("1.2.3.4:5678")->to_string(), "1.2.3.4");
+  EXPECT_EQ(IpAddress::parse_forwarded(" [2001:db8::1]:443 ")->to_string(), "2001:db8::1");
+  EXPECT_EQ(IpAddress::parse_forwarded("[2001:db8::1]")->to_string(), "2001:db8::1");
+  EXPECT_EQ(IpAddress::parse_forwarded("2001:db8::1")->to_string(), "2001:db8::1");
+  EXPECT_EQ(IpAddress::parse_forwarded("1.2.3.4")->to_string(), "1.2.3.4");
+  EXPECT_EQ(IpAddress::parse_forwarded("[::ffff:1.2.3.4]:80")->to_string(), "1.2.3.4");
+  for (const char* bad : {"",
+                          "unknown",
+                          "host.example:80",
+                          "1.2.3.4:",
+                          "1.2.3.4:0",
+                          "1.2.3.4:65536",
+                          "1.2.3.4:99999",
+                          "1.2.3.4:80x",
+                          "1.2.3.4:-1",
+                          "[2001:db8::1]:",
+                          "[2001:db8::1]x",
+                          "[2001:db8::1",
+                          "2001:db8::1:443x",
+                          "[1.2.3.4]:80",
+                          "user@1.2.3.4:80",
+                          "1.2.3.4:80:90",
+                          "[fe80::1%25eth0]:80",
+                          "fe80::1%eth0",
+                          "_hidden",
+                          "[v1.x]:80",
+                          "1.2.3.256:80"}) {
+    EXPECT_FALSE(IpAddress::parse_forwarded(bad)) << bad;
+  }
+}
+
+TEST(TrustedProxies, ForwardedForHopsWithPorts) {
+  TrustedProxies p({"10.0.0.0/8", "fd00::/8"});
+  EXPECT_EQ(p.client_ip("10.0.0.1", "198.51.100.7:5678"), "198.51.100.7");
+  EXPECT_EQ(p.client_ip("10.0.0.1", "6.6.6.6, [2001:db8::7]:443"), "2001:db8::7");
+  EXPECT_EQ(p.client_ip("fd00::1", "2001:db8::7, [fd00::2]:8080"), "2001:db8::7");
+  EXPECT_EQ(p.client_ip("10.0.0.1", "198.51.100.7:5678, 10.0.0.9:443"), "198.51.100.7");
+  // A malformed hop ends the walk at the last trusted address: the client
+  // cannot pick its own key by sending garbage through the proxy.
+  EXPECT_EQ(p.client_ip("10.0.0.1", "6.6.6.6, 198.51.100.7:99999"), "10.0.0.1");
+  EXPECT_EQ(p.client_ip("10.0.0.1", "6.6.6.6, [2001:db8::7]:"), "10.0.0.1");
+  EXPECT_EQ(p.client_ip("10.0.0.1", "6.6.6.6, host.example:80, 10.0.0.3"), "10.0.0.3");
+  // Ports from an untrusted peer are as ignored as its header.
+  EXPECT_EQ(p.client_ip("203.0.113.5", "1.1.1.1:80"), "203.0.113.5");
+}
+
 }  // namespace
 }  // namespace tb::http
