@@ -282,7 +282,8 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
     check_cancel();
     if (!r.too_large.empty()) {
       // Not retried: an endpoint that sends an endless body would do it again.
-      throw ApiError(false, 0, r.too_large, what + ": reply body over its size cap, transfer aborted");
+      throw ApiError(false, 0, r.too_large,
+                     what + ": reply body over its size cap, transfer aborted");
     }
     std::chrono::milliseconds delay{0};
     bool retry_after_given = false;
@@ -327,14 +328,14 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
 namespace {
 
 std::string oversize_reply(const std::string& method) {
-  return "the Bot API reply to " + method + " is larger than " + std::to_string(kMaxReplyBytes / 1024) +
-         " KiB; the transfer was aborted";
+  return "the Bot API reply to " + method + " is larger than " +
+         std::to_string(kMaxReplyBytes / 1024) + " KiB; the transfer was aborted";
 }
 
 // One HTTP exchange; never throws for HTTP or transport failures.
 template <class Setup>
-void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& body, HeaderCapture& hc,
-             long& status, CURLcode& code, std::string& error, Setup setup) {
+void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& body,
+             HeaderCapture& hc, long& status, CURLcode& code, std::string& error, Setup setup) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(e.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e.h, CURLOPT_ERRORBUFFER, errbuf);
@@ -359,7 +360,6 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& b
   error = errbuf;
   curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &status);
 }
-
 
 }  // namespace
 
@@ -397,7 +397,8 @@ SentDocument BotApi::send_document(const std::string& chat_id, const std::string
     CappedBody body{&r.body, kMaxReplyBytes};
     perform(options_, e, url, body, hc, r.status, r.curl, r.curl_error,
             [&](Easy& x) { curl_easy_setopt(x.h, CURLOPT_MIMEPOST, x.mime); });
-    if (body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED) r.too_large = oversize_reply("sendDocument");
+    if (body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED)
+      r.too_large = oversize_reply("sendDocument");
     r.retry_after_header = hc.retry_after;
     r.json = parse_reply_body(r.body);
     return r;
@@ -418,7 +419,8 @@ BotApi::Reply BotApi::call_json(const std::string& method, const json::object& p
       curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, body.c_str());
       curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     });
-    if (reply_body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED) r.too_large = oversize_reply(method);
+    if (reply_body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED)
+      r.too_large = oversize_reply(method);
     r.retry_after_header = hc.retry_after;
     r.json = parse_reply_body(r.body);
     return r;

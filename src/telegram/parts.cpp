@@ -198,8 +198,9 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
       throw Error(ErrorCode::kInternal, "bad Telegram location record", "parts out of order");
     }
     if (p.size > kMaxPartBytes) {
-      throw Error(ErrorCode::kInternal, "bad Telegram location record",
-                  "part " + std::to_string(p.index) + " claims " + std::to_string(p.size) + " bytes");
+      throw Error(
+          ErrorCode::kInternal, "bad Telegram location record",
+          "part " + std::to_string(p.index) + " claims " + std::to_string(p.size) + " bytes");
     }
     if (on_part) on_part(p.index, static_cast<int>(parts_v->as_array().size()), expected_offset);
     auto file_path = api.get_file_path(p.file_id);
@@ -208,7 +209,8 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     std::string data;
     data.reserve(p.size);
     api.download(
-        file_path, p.size, [&](const char* d, std::size_t n) { data.append(d, n); }, [&] { data.clear(); });
+        file_path, p.size, [&](const char* d, std::size_t n) { data.append(d, n); },
+        [&] { data.clear(); });
     io::NullSink pnull;
     io::Sha256 ph(pnull);
     ph.write(std::as_bytes(std::span<const char>(data.data(), data.size())));

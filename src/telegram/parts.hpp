@@ -85,8 +85,9 @@ boost::json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector
 // aborted, ApiError); a record claiming a part over kMaxPartBytes is refused.
 // `on_part(index, count, bytes_before)` is called before each part.
 using PartProgress = std::function<void(int index, int count, std::uint64_t bytes_before)>;
-void fetch_file(BotApi& api, const boost::json::object& location, const std::string& expected_sha256,
-                const std::string& dest_path, const PartProgress& on_part = {});
+void fetch_file(BotApi& api, const boost::json::object& location,
+                const std::string& expected_sha256, const std::string& dest_path,
+                const PartProgress& on_part = {});
 
 // Tries deleteMessage for every part not yet deleted. Parts Telegram refused
 // (a bot may delete its messages only within 48 hours) or that could not be

@@ -12,9 +12,9 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/units.hpp"
 #include "db/connection.hpp"
 #include "notify/email.hpp"
-#include "core/units.hpp"
 #include "workflows/files.hpp"
 
 namespace tb::workflows {
@@ -241,8 +241,8 @@ std::set<FileId> referenced_files(db::Connection& conn, const std::string& stora
       referenced.insert({st.st_dev, st.st_ino});
     } else if (errno != ENOENT) {
       throw Error(ErrorCode::kInternal, "orphan sweep skipped",
-                  "the local copy of backup " + r.text(i, 0) + " ('" + *path + "') cannot be checked: " +
-                      std::strerror(errno));
+                  "the local copy of backup " + r.text(i, 0) + " ('" + *path +
+                      "') cannot be checked: " + std::strerror(errno));
     }
   }
   return referenced;
@@ -255,7 +255,8 @@ std::set<FileId> referenced_files(db::Connection& conn, const std::string& stora
 std::set<std::string> active_export_tags(db::Connection& conn) {
   std::set<std::string> tags;
   auto r = conn.exec(
-      "SELECT left(id::text, 8) FROM control_plane.jobs WHERE type = 'export' AND status IN ('pending', 'running')");
+      "SELECT left(id::text, 8) FROM control_plane.jobs WHERE type = 'export' AND status IN "
+      "('pending', 'running')");
   for (int i = 0; i < r.rows(); ++i) tags.insert(r.text(i, 0));
   return tags;
 }
@@ -285,7 +286,8 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const auto& entry = *it;
     std::error_code type_ec;
-    if (!entry.is_regular_file(type_ec) || type_ec || entry.is_symlink(type_ec) || type_ec) continue;
+    if (!entry.is_regular_file(type_ec) || type_ec || entry.is_symlink(type_ec) || type_ec)
+      continue;
     auto name = entry.path().filename().string();
     bool temp = is_temp_name(name);
     if (!temp && !has_backup_extension(name)) continue;

@@ -3,6 +3,8 @@
 // between the two steps, orphan files (never a running export's, never when a
 // live backup's file cannot be checked), pre-restore schemas, the one expiry
 // notice, retention applied to existing backups, and the lifecycle gauges.
+#include "workflows/retention.hpp"
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -21,7 +23,6 @@
 #include "store/settings.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/smtp_server.hpp"
-#include "workflows/retention.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -166,11 +167,13 @@ TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes)
   b.project_id = "acme";
   b.job_id = uploading.id;
   b.sha256 = std::string(64, 'a');
-  b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
+  b.locations =
+      boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
   b.created_at = now_;
   b.expires_at = now_ + hours(24);
   store::insert_backup(*conn_, b);
-  ASSERT_TRUE(store::complete_job(*conn_, uploading.id, "w1", uploading.attempts, boost::json::object{}));
+  ASSERT_TRUE(
+      store::complete_job(*conn_, uploading.id, "w1", uploading.attempts, boost::json::object{}));
   ASSERT_EQ(store::fail_job(*conn_, failing.id, "w2", failing.attempts, "telegram said no", false),
             store::JobStatus::kFailed);
   EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(6)), 1);
@@ -200,7 +203,8 @@ TEST_F(RetentionTest, ALocationThatCannotBeCheckedMakesTheSweepDeleteNothing) {
   store::Backup b;
   b.project_id = "acme";
   b.sha256 = std::string(64, 'b');
-  b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/loop/x.sql.zst"}}};
+  b.locations =
+      boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/loop/x.sql.zst"}}};
   b.created_at = now_;
   b.expires_at = now_ + hours(24);
   store::insert_backup(*conn_, b);

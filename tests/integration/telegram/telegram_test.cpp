@@ -314,10 +314,12 @@ TEST_F(TelegramTest, AnEndlessJsonReplyIsCutOffAtItsCap) {
     FAIL() << "expected an error";
   } catch (const telegram::ApiError& e) {
     EXPECT_FALSE(e.permanent());
-    EXPECT_NE(e.message().find("reply to getFile is larger than 1024 KiB"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("reply to getFile is larger than 1024 KiB"), std::string::npos)
+        << e.message();
   }
   auto call = oversize_call(*fake_, "getFile");
-  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64()) << "the transfer was not aborted";
+  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64())
+      << "the transfer was not aborted";
   int calls = 0;
   auto state = fake_->state();
   for (const auto& c : state.at("calls").as_array()) calls += c.at("method") == "getFile";
@@ -335,12 +337,15 @@ TEST_F(TelegramTest, APartLongerThanRecordedIsCutOffAndNothingIsWritten) {
     telegram::fetch_file(bot, location, spec.sha256, back);
     FAIL() << "expected an error";
   } catch (const telegram::ApiError& e) {
-    EXPECT_NE(e.message().find("larger than the 2000 bytes expected"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("larger than the 2000 bytes expected"), std::string::npos)
+        << e.message();
   }
   auto call = oversize_call(*fake_, "file");
-  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64()) << "the transfer was not aborted";
+  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64())
+      << "the transfer was not aborted";
   EXPECT_FALSE(fs::exists(back));
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "no temporary left";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1)
+      << "no temporary left";
   // A location record that claims a part over the largest part size is refused before any download.
   auto bad = location;
   bad["parts"].as_array()[0].as_object()["size"] = telegram::kMaxPartBytes + 1;
