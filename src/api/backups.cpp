@@ -1,21 +1,31 @@
 // POST /api/backup/export, GET /api/backup/history, GET|DELETE /api/backups/{id},
-// GET /api/backups/{id}/download (from the Telegram parts when the local copy
-// is gone), POST /api/backups/{id}/download-link, POST /api/backups/{id}/telegram.
+// GET /api/backups/{id}/download, POST /api/backups/{id}/download-link,
+// POST /api/backups/{id}/telegram, POST /api/backups/{id}/fetch.
+//
+// No handler here waits for Telegram or reads a backup file whole: a backup
+// whose local copy is gone is fetched by a job (POST .../fetch) and then
+// downloaded; deleting a backup's Telegram messages is a job too. A download's
+// checksum runs on the HTTP file pool (FileBody::check), once per version of
+// the file (workflows::VerifiedFiles), holding no database connection.
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 
 #include "api/routes.hpp"
 #include "auth/signed_link.hpp"
-#include "workflows/files.hpp"
-#include "workflows/telegram.hpp"
 #include "destinations/local.hpp"
 #include "model/requests.hpp"
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "workflows/files.hpp"
+#include "workflows/telegram.hpp"
+#include "workflows/telegram_jobs.hpp"
+#include "workflows/verified_files.hpp"
 
 namespace tb::api {
 
@@ -24,6 +34,12 @@ store::Project find_project_for(db::Connection& conn, const auth::Principal& who
 namespace {
 
 constexpr auto kLinkLifetime = std::chrono::minutes(10);
+
+metrics::Counter& hashes_counter(ApiContext& ctx) {
+  return ctx.metrics.counter(
+      "tb_download_file_hashes_total",
+      "Backup files read whole to check their SHA-256 before a download (once per version).");
+}
 
 bool contains(const std::vector<std::string>& v, std::string_view x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -106,48 +122,149 @@ http::Response history(ApiContext& ctx, http::Request& req) {
   return http::json_data(std::move(out));
 }
 
-// The local file of a completed backup, verified against its recorded
-// SHA-256 before a single byte is served: a damaged copy is refused, not sent.
+// Where a completed backup is downloaded from: its local copy, or the copy a
+// "telegram_fetch" job put in the download cache. Only looks (stat): nothing
+// is read or fetched here.
+std::string downloadable_path(const ApiContext& ctx, const store::Backup& backup) {
+  if (backup.status != "completed")
+    throw_conflict("backup is " + backup.status + ", not downloadable");
+  std::error_code ec;
+  auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
+  if (path && std::filesystem::exists(*path, ec)) return *path;
+  if (!workflows::telegram_location_of(backup.locations)) {
+    throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
+  }
+  auto cached = workflows::telegram_cache_path(ctx.config, backup);
+  if (std::filesystem::exists(cached, ec)) return cached;
+  throw_conflict(
+      "the local copy of this backup is gone and its copy in Telegram has not been fetched yet: "
+      "POST /api/backups/" +
+      backup.id + "/fetch starts a job that fetches it, then download it");
+}
+
+// An audit entry written from the file pool, after the handler returned: a
+// connection is taken for that one insert only.
+void audit_download(ApiContext& ctx, const http::Request& req, const auth::Principal& who,
+                    const std::string& project_id, const std::string& id,
+                    const std::string& outcome) {
+  try {
+    auto conn = ctx.pool.acquire();
+    record_audit(*conn, req, who, project_id, "backup.download", id, outcome);
+  } catch (const std::exception& e) {
+    spdlog::error("audit write failed for backup.download {} on {}: {}", id, project_id, e.what());
+  }
+}
+
+// The file of a completed backup, verified against its recorded SHA-256
+// before a single byte is served: a damaged copy is refused, not sent.
 http::Response download(ApiContext& ctx, http::Request& req) {
   auto id = require_uuid_param(req, "id", "backup");
-  auto conn = ctx.pool.acquire();
-  std::optional<store::Backup> backup;
-  std::string actor;
-  std::optional<auth::Principal> who;
-  if (req.query.contains("sig")) {
-    if (!auth::verify_link(ctx.link_key, id, req.query["sig"], ctx.clock.now())) {
-      throw Error(ErrorCode::kUnauthorized, "download link is invalid or expired");
+  store::Backup backup;
+  auth::Principal who;
+  {
+    // For the lookups only: no connection is held while the file is checked or sent.
+    auto conn = ctx.pool.acquire();
+    if (req.query.contains("sig")) {
+      if (!auth::verify_link(ctx.link_key, id, req.query["sig"], ctx.clock.now())) {
+        throw Error(ErrorCode::kUnauthorized, "download link is invalid or expired");
+      }
+      auto found = store::get_backup(*conn, id);
+      if (!found) throw_not_found("backup not found");
+      backup = std::move(*found);
+      who = auth::Principal{"signed-link", {backup.project_id}, false, ""};
+    } else {
+      who = authenticate(ctx, req);
+      backup = visible_backup(*conn, who, id);
     }
-    backup = store::get_backup(*conn, id);
-    if (!backup) throw_not_found("backup not found");
-    who = auth::Principal{"signed-link", {backup->project_id}, false, ""};
-  } else {
-    who = authenticate(ctx, req);
-    backup = visible_backup(*conn, *who, id);
+    if (!backup.sha256) {
+      record_audit(*conn, req, who, backup.project_id, "backup.download", id,
+                   "refused: no recorded SHA-256");
+      throw_conflict(
+          "this backup has no recorded SHA-256: it cannot be verified and will not be served");
+    }
   }
-  if (backup->status != "completed") throw_conflict("backup is " + backup->status + ", not downloadable");
-  auto path = workflows::local_file_of(ctx.config.storage_dir, backup->locations);
-  if (!path || !std::filesystem::exists(*path)) {
-    // The local copy is gone: a verified copy fetched from the Telegram parts.
-    if (!workflows::telegram_location_of(backup->locations)) {
-      throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
-    }
+  auto path = downloadable_path(ctx, backup);
+  auto name = std::filesystem::path(path).filename().string();
+  auto response = http::file_response(path, name, workflows::content_type_for_name(name));
+  // The check runs after this handler returned: it keeps its own copies.
+  auto audit_req = std::make_shared<const http::Request>(req);
+  response.file->check = [&ctx, audit_req, who, id, project = backup.project_id,
+                          sha = *backup.sha256](int fd) {
+    bool hashed = false;
     try {
-      path = workflows::cached_copy_from_telegram(ctx.config, *backup);
+      workflows::VerifiedFiles::shared().check(fd, sha, &hashed);
     } catch (const Error& e) {
-      record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "failed: " + e.message());
-      if (e.code() == ErrorCode::kNotFound || e.code() == ErrorCode::kConflict) throw;
-      throw Error(ErrorCode::kInternal, "the backup could not be fetched from Telegram: " + e.message(), e.detail());
+      if (hashed) hashes_counter(ctx).inc();
+      audit_download(ctx, *audit_req, who, project, id, "refused: " + e.message());
+      throw;
     }
+    if (hashed) hashes_counter(ctx).inc();
+    audit_download(ctx, *audit_req, who, project, id, "ok");
+  };
+  return response;
+}
+
+// POST /api/backups/{id}/fetch: a job that fetches a Telegram backup whose
+// local copy is gone into the download cache. A fetch already under way for
+// the backup is answered instead of starting a second one.
+http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
+  auto who = authenticate(ctx, req);
+  auto id = require_uuid_param(req, "id", "backup");
+  auto conn = ctx.pool.acquire();
+  auto backup = visible_backup(*conn, who, id);
+  if (backup.status != "completed")
+    throw_conflict("backup is " + backup.status + ", it cannot be fetched");
+  if (!workflows::telegram_location_of(backup.locations))
+    throw_conflict("this backup has no copy in Telegram");
+  if (ctx.config.telegram_bot_token.empty()) {
+    throw_conflict("Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
   }
-  if (!backup->sha256 || workflows::sha256_of_file(*path) != *backup->sha256) {
-    record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "refused: checksum mismatch");
-    throw Error(ErrorCode::kConflict, "the stored file does not match its SHA-256: it is damaged and will not be served",
-                *path);
+  std::error_code ec;
+  auto local = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
+  if (local && std::filesystem::exists(*local, ec))
+    throw_conflict("the local copy of this backup is present: download it");
+  std::optional<store::Job> job;
+  if (auto active = workflows::active_fetch_job(*conn, id)) job = store::get_job(*conn, *active);
+  if (!job) {
+    store::NewJob fresh;
+    fresh.type = "telegram_fetch";
+    fresh.project_id = backup.project_id;
+    fresh.payload = boost::json::object{{"backup_id", backup.id}};
+    fresh.max_attempts = ctx.config.job_max_attempts;
+    job = store::enqueue_job(*conn, fresh);
+    record_audit(*conn, req, who, backup.project_id, "backup.fetch", id, "accepted");
   }
-  record_audit(*conn, req, *who, backup->project_id, "backup.download", id, "ok");
-  auto name = std::filesystem::path(*path).filename().string();
-  return http::file_response(*path, name, workflows::content_type_for_name(name));
+  return http::json_data(boost::json::object{{"job_id", job->id},
+                                             {"status", store::to_string(job->status)},
+                                             {"project_id", backup.project_id},
+                                             {"created_at", format_rfc3339(job->created_at)}},
+                         202);
+}
+
+// DELETE /api/backups/{id}: the row first, then the files; the Telegram
+// messages are deleted by a job enqueued in the same transaction.
+http::Response delete_backup(ApiContext& ctx, http::Request& req) {
+  auto who = authenticate(ctx, req);
+  auto id = require_uuid_param(req, "id", "backup");
+  auto conn = ctx.pool.acquire();
+  auto backup = visible_backup(*conn, who, id);
+  if (backup.status == "deleted") throw_conflict("backup is already deleted");
+  // The reference goes first: a crash between the two steps leaves an
+  // unlisted file (swept later), never a listed backup without its file.
+  std::optional<std::string> telegram_job;
+  {
+    db::Transaction tx(*conn);
+    if (!store::mark_backup_deleted(*conn, id)) throw_conflict("backup is already deleted");
+    telegram_job = workflows::enqueue_telegram_delete(*conn, backup, ctx.config.job_max_attempts);
+    tx.commit();
+  }
+  workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
+  workflows::remove_telegram_cache(ctx.config, id);
+  record_audit(*conn, req, who, backup.project_id, "backup.delete", id,
+               telegram_job ? "ok: Telegram messages are deleted by job " + *telegram_job : "ok");
+  auto out = store::to_json(*store::get_backup(*conn, id));
+  if (telegram_job) out["telegram_delete_job_id"] = *telegram_job;
+  return http::json_data(std::move(out));
 }
 
 // POST /api/backups/{id}/telegram: a job that sends the local copy to the
@@ -190,8 +307,10 @@ std::vector<http::Route> backup_routes(ApiContext& ctx) {
   using http::RateClass;
   using http::Request;
   return {
-      {"POST", "/api/backup/export", RateClass::kWork, [&ctx](Request& req) { return enqueue_export(ctx, req); }},
-      {"GET", "/api/backup/history", RateClass::kRead, [&ctx](Request& req) { return history(ctx, req); }},
+      {"POST", "/api/backup/export", RateClass::kWork,
+       [&ctx](Request& req) { return enqueue_export(ctx, req); }},
+      {"GET", "/api/backup/history", RateClass::kRead,
+       [&ctx](Request& req) { return history(ctx, req); }},
       {"GET", "/api/backups/{id}", RateClass::kRead,
        [&ctx](Request& req) {
          auto who = authenticate(ctx, req);
@@ -200,37 +319,21 @@ std::vector<http::Route> backup_routes(ApiContext& ctx) {
          return http::json_data(store::to_json(visible_backup(*conn, who, id)));
        }},
       {"DELETE", "/api/backups/{id}", RateClass::kRead,
-       [&ctx](Request& req) {
-         auto who = authenticate(ctx, req);
-         auto id = require_uuid_param(req, "id", "backup");
-         auto conn = ctx.pool.acquire();
-         auto backup = visible_backup(*conn, who, id);
-         if (backup.status == "deleted") throw_conflict("backup is already deleted");
-         // The reference goes first: a crash between the two steps leaves an
-         // unlisted file (swept later), never a listed backup without its file.
-         store::mark_backup_deleted(*conn, id);
-         workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
-         workflows::remove_telegram_cache(ctx.config, id);
-         std::string outcome = "ok";
-         if (workflows::telegram_location_of(backup.locations)) {
-           // Bots may delete messages for 48 hours only: what Telegram refuses
-           // is recorded as remaining, the delete itself does not fail.
-           auto locations = workflows::delete_telegram_copies(ctx.config, backup.locations);
-           store::update_backup_locations(*conn, id, locations);
-           auto tg = workflows::telegram_location_of(locations);
-           if (tg && tg->contains("remote_remains")) outcome = "ok: the Telegram copy remains";
-         }
-         record_audit(*conn, req, who, backup.project_id, "backup.delete", id, outcome);
-         return http::json_data(store::to_json(*store::get_backup(*conn, id)));
-       }},
-      {"GET", "/api/backups/{id}/download", RateClass::kRead, [&ctx](Request& req) { return download(ctx, req); }},
-      {"POST", "/api/backups/{id}/telegram", RateClass::kWork, [&ctx](Request& req) { return send_to_telegram(ctx, req); }},
+       [&ctx](Request& req) { return delete_backup(ctx, req); }},
+      {"GET", "/api/backups/{id}/download", RateClass::kRead,
+       [&ctx](Request& req) { return download(ctx, req); }},
+      {"POST", "/api/backups/{id}/telegram", RateClass::kWork,
+       [&ctx](Request& req) { return send_to_telegram(ctx, req); }},
+      {"POST", "/api/backups/{id}/fetch", RateClass::kWork,
+       [&ctx](Request& req) { return fetch_from_telegram(ctx, req); }},
       {"POST", "/api/backups/{id}/download-link", RateClass::kRead,
        [&ctx](Request& req) {
          auto who = authenticate(ctx, req);
          auto id = require_uuid_param(req, "id", "backup");
          auto conn = ctx.pool.acquire();
-         visible_backup(*conn, who, id);
+         // Refused when following the link could not give the file now (a
+         // Telegram backup that must be fetched first: the UI then does so).
+         downloadable_path(ctx, visible_backup(*conn, who, id));
          auto expires = ctx.clock.now() + kLinkLifetime;
          auto sig = auth::sign_link(ctx.link_key, id, expires);
          return http::json_data(boost::json::object{{"url", "/api/backups/" + id + "/download?sig=" + sig},

@@ -26,6 +26,7 @@
 #include "workflows/handlers.hpp"
 #include "workflows/retention.hpp"
 #include "workflows/telegram.hpp"
+#include "workflows/telegram_jobs.hpp"
 
 namespace tb::app {
 namespace {
@@ -104,9 +105,11 @@ int serve(const config::Config& config, const ServeOptions& options) {
     ret.public_url = config.public_url;
     ret.expiry_notice = std::chrono::hours(24) * config.expiry_notice_days;
     ret.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
-    // Telegram messages of expired backups, where the Bot API still allows it.
+    // Telegram messages of expired backups, where the Bot API still allows
+    // it: a job does it, so the sweep never waits for Telegram.
     ret.delete_remote_copies = [&config](db::Connection& c, const store::Backup& b) {
-      workflows::delete_telegram_copies_of(config, c, b);
+      workflows::remove_telegram_cache(config, b.id);
+      workflows::enqueue_telegram_delete(c, b, config.job_max_attempts);
     };
     sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);
     loops.push_back(std::make_unique<schedule::PeriodicTask>(

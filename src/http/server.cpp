@@ -1,5 +1,13 @@
 #include "http/server.hpp"
 
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,21 +25,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/object.hpp>
 #include <boost/url/parse.hpp>
-#include <fcntl.h>
-#include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "core/ids.hpp"
 #include "http/range.hpp"
@@ -105,17 +106,57 @@ std::optional<std::size_t> status_slot(int status) {
 
 class Fd {
  public:
-  explicit Fd(int fd) : fd_(fd) {}
+  explicit Fd(int fd = -1) : fd_(fd) {}
   ~Fd() {
     if (fd_ >= 0) ::close(fd_);
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
   int get() const { return fd_; }
 
  private:
   int fd_;
 };
+
+// A file response's file, opened and checked (FileBody::check) on the file pool.
+struct OpenedFile {
+  Fd fd;
+  std::uint64_t size = 0;
+  std::optional<Error> refused;  // the error to answer with instead
+};
+
+OpenedFile open_and_check(const FileBody& body, const std::string& request_id) {
+  OpenedFile out;
+  out.fd = Fd(::open(body.path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (out.fd.get() < 0 || ::fstat(out.fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    spdlog::error("http file response failed request_id={} path='{}': {}", request_id, body.path,
+                  std::strerror(errno));
+    out.refused = Error(ErrorCode::kNotFound, "file not found");
+    return out;
+  }
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  if (!body.check) return out;
+  try {
+    body.check(out.fd.get());
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) {
+      spdlog::error("http file check failed request_id={} message='{}' detail='{}'", request_id,
+                    e.message(), log::redact(e.detail()));
+    } else if (!e.detail().empty()) {
+      spdlog::info("http file check refused request_id={} detail='{}'", request_id,
+                   log::redact(e.detail()));
+    }
+    out.refused = e;
+  } catch (const std::exception& e) {
+    spdlog::error("http file check exception request_id={}: {}", request_id, log::redact(e.what()));
+    out.refused = Error(ErrorCode::kInternal, "internal error");
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -158,7 +199,8 @@ struct Server::Impl {
         read_limiter(opts.read_limit_per_minute, clock),
         work_limiter(opts.work_limit_per_minute, clock),
         route_metrics(router.routes().size() + 1),
-        pool(static_cast<std::size_t>(std::max(1, opts.handler_threads))) {
+        pool(static_cast<std::size_t>(std::max(1, opts.handler_threads))),
+        file_pool(static_cast<std::size_t>(std::max(1, opts.file_threads))) {
     for (std::size_t i = 0; i < router.routes().size(); ++i) route_metrics[i].label = router.routes()[i].pattern;
     route_metrics.back().label = "unmatched";
   }
@@ -184,6 +226,7 @@ struct Server::Impl {
   tcp::acceptor acceptor{asio::make_strand(ioc)};
   std::optional<asio::signal_set> signals;
   asio::thread_pool pool;
+  asio::thread_pool file_pool;
   std::vector<std::thread> threads;
   std::mutex join_mu;
   bool joined = false;
@@ -258,16 +301,16 @@ struct Server::Impl {
     co_return co_await write_string(conn, ex, r);
   }
 
-  // Streams r.file in fixed chunks (memory stays bounded whatever the size).
+  // Streams r.file in fixed chunks (memory stays bounded whatever the size),
+  // after open_and_check() ran on the file pool.
   asio::awaitable<bool> write_file(Conn& conn, Exchange& ex, Response& r, std::string_view range_header) {
-    Fd fd(::open(r.file->path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st {};
-    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      spdlog::error("http file response failed request_id={} path='{}': {}", ex.request_id, r.file->path,
-                    std::strerror(errno));
-      co_return co_await write_error(conn, ex, Error(ErrorCode::kNotFound, "file not found"));
-    }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    OpenedFile opened = co_await asio::co_spawn(
+        file_pool,
+        [&]() -> asio::awaitable<OpenedFile> { co_return open_and_check(*r.file, ex.request_id); },
+        asio::use_awaitable);
+    if (opened.refused) co_return co_await write_error(conn, ex, *opened.refused);
+    const Fd& fd = opened.fd;
+    const auto size = opened.size;
     ByteRange range = parse_range(range_header, size);
     if (range.kind == ByteRange::kUnsatisfiable) {
       ex.extra_headers.emplace_back("Content-Range", content_range(range, size));
@@ -662,6 +705,7 @@ struct Server::Impl {
     // Handlers still running after a forced shutdown finish here, before the
     // io_context (and the coroutine frames they reference) is destroyed.
     pool.join();
+    file_pool.join();
     joined = true;
   }
 

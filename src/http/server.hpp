@@ -6,8 +6,9 @@
 // (404 / 405 + Allow), per-client-IP rate limiting by the route's RateClass
 // (429 + Retry-After + RateLimit headers, checked before the handler), 415 for
 // non-JSON bodies, then the handler on a separate thread pool — never on the
-// I/O threads. Every response gets X-Request-Id and X-Content-Type-Options;
-// /api responses get Cache-Control: no-store. One log line per request
+// I/O threads; a file response is opened and checked on a third pool, the
+// file pool, so neither kind of thread waits for a disk. Every response gets X-Request-Id and
+// X-Content-Type-Options; /api responses get Cache-Control: no-store. One log line per request
 // (method, path without query, status, duration, request id, client ip; never
 // headers or bodies) and the metrics tb_http_requests_total{route,method,status}
 // and tb_http_request_duration_seconds{route,method} (route = the pattern).
@@ -39,6 +40,7 @@ struct ServerOptions {
   std::uint16_t port = 0;          // 0 = any free port (see Server::port())
   int io_threads = 2;
   int handler_threads = 8;
+  int file_threads = 2;  // open and check files of file responses (FileBody::check)
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 16 * 1024;           // larger headers: 431, then close
   std::chrono::seconds header_timeout{10};        // to receive a request's headers

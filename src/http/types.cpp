@@ -51,7 +51,7 @@ Response error_response(const tb::Error& e, std::string_view request_id) {
 Response file_response(std::string path, std::string download_name, std::string content_type) {
   Response r;
   r.content_type = std::move(content_type);
-  r.file = FileBody{std::move(path), std::move(download_name)};
+  r.file = FileBody{std::move(path), std::move(download_name), {}};
   return r;
 }
 

@@ -46,6 +46,12 @@ struct Request {
 struct FileBody {
   std::string path;
   std::string download_name;  // Content-Disposition: attachment; filename="..." ("" = none)
+  // Runs before the first byte is sent, with the file open (the descriptor
+  // the response is then read from): e.g. a checksum that may read gigabytes.
+  // Opening the file and this check run on the server's file pool, never on
+  // an I/O thread or a handler thread, so a slow or huge file cannot starve
+  // other requests. Throw tb::Error to answer with that error instead.
+  std::function<void(int fd)> check;
 };
 
 struct Response {

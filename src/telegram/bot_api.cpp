@@ -28,8 +28,20 @@ struct Easy {
   }
 };
 
-std::size_t append_body(char* data, std::size_t size, std::size_t n, void* arg) {
-  static_cast<std::string*>(arg)->append(data, size * n);
+// A reply body kept in memory, never past `limit` bytes: returning less than
+// was offered makes curl abort the transfer (CURLE_WRITE_ERROR).
+struct CappedBody {
+  std::string* body;
+  std::uint64_t limit;
+  bool overflow = false;
+};
+std::size_t append_capped(char* data, std::size_t size, std::size_t n, void* arg) {
+  auto* b = static_cast<CappedBody*>(arg);
+  if (b->body->size() + size * n > b->limit) {
+    b->overflow = true;
+    return 0;
+  }
+  b->body->append(data, size * n);
   return size * n;
 }
 
@@ -221,6 +233,7 @@ struct BotApi::Reply {
   std::string retry_after_header;
   bool json_expected = true;
   json::value json;  // the parsed body when json_expected
+  std::string too_large;  // set when the body passed its cap: the transfer was aborted
 };
 
 BotApi::BotApi(BotOptions options) : options_(std::move(options)) {
@@ -267,6 +280,11 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
     check_cancel();
     Reply r = attempt();
     check_cancel();
+    if (!r.too_large.empty()) {
+      // Not retried: an endpoint that sends an endless body would do it again.
+      throw ApiError(false, 0, r.too_large,
+                     what + ": reply body over its size cap, transfer aborted");
+    }
     std::chrono::milliseconds delay{0};
     bool retry_after_given = false;
     if (r.curl != CURLE_OK) {
@@ -309,10 +327,15 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
 
 namespace {
 
+std::string oversize_reply(const std::string& method) {
+  return "the Bot API reply to " + method + " is larger than " +
+         std::to_string(kMaxReplyBytes / 1024) + " KiB; the transfer was aborted";
+}
+
 // One HTTP exchange; never throws for HTTP or transport failures.
 template <class Setup>
-void perform(const BotOptions& o, Easy& e, const std::string& url, std::string& body, HeaderCapture& hc,
-             long& status, CURLcode& code, std::string& error, Setup setup) {
+void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& body,
+             HeaderCapture& hc, long& status, CURLcode& code, std::string& error, Setup setup) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(e.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e.h, CURLOPT_ERRORBUFFER, errbuf);
@@ -320,8 +343,10 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, std::string& 
   curl_easy_setopt(e.h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o.connect_timeout.count()));
   curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::max<std::int64_t>(1, o.idle_timeout.count())));
-  curl_easy_setopt(e.h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(e.h, CURLOPT_WRITEFUNCTION, append_capped);
   curl_easy_setopt(e.h, CURLOPT_WRITEDATA, &body);
+  // A body announced larger than the cap is refused before it is read.
+  curl_easy_setopt(e.h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(body.limit));
   curl_easy_setopt(e.h, CURLOPT_HEADERFUNCTION, capture_header);
   curl_easy_setopt(e.h, CURLOPT_HEADERDATA, &hc);
   curl_easy_setopt(e.h, CURLOPT_NOPROGRESS, 0L);
@@ -335,7 +360,6 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, std::string& 
   error = errbuf;
   curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &status);
 }
-
 
 }  // namespace
 
@@ -370,8 +394,11 @@ SentDocument BotApi::send_document(const std::string& chat_id, const std::string
     // A known size: curl sends a Content-Length, not chunked encoding.
     curl_mime_data_cb(p, static_cast<curl_off_t>(length), read_range, seek_range, nullptr, &range);
     HeaderCapture hc;
-    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error,
+    CappedBody body{&r.body, kMaxReplyBytes};
+    perform(options_, e, url, body, hc, r.status, r.curl, r.curl_error,
             [&](Easy& x) { curl_easy_setopt(x.h, CURLOPT_MIMEPOST, x.mime); });
+    if (body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED)
+      r.too_large = oversize_reply("sendDocument");
     r.retry_after_header = hc.retry_after;
     r.json = parse_reply_body(r.body);
     return r;
@@ -386,11 +413,14 @@ BotApi::Reply BotApi::call_json(const std::string& method, const json::object& p
     Reply r;
     Easy e;
     HeaderCapture hc;
-    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
+    CappedBody reply_body{&r.body, kMaxReplyBytes};
+    perform(options_, e, url, reply_body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
       x.headers = curl_slist_append(x.headers, "Content-Type: application/json");
       curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, body.c_str());
       curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     });
+    if (reply_body.overflow || r.curl == CURLE_FILESIZE_EXCEEDED)
+      r.too_large = oversize_reply(method);
     r.retry_after_header = hc.retry_after;
     r.json = parse_reply_body(r.body);
     return r;
@@ -402,14 +432,18 @@ std::string BotApi::get_file_path(const std::string& file_id) {
   return parse_file_path(reply.json);
 }
 
-void BotApi::download(const std::string& file_path, const std::function<void(const char*, std::size_t)>& on_data,
+void BotApi::download(const std::string& file_path, std::uint64_t max_bytes,
+                      const std::function<void(const char*, std::size_t)>& on_data,
                       const std::function<void()>& on_restart) {
   std::string url = options_.api_url + "/file/bot" + options_.token + "/" + file_path;
   bool first = true;
   struct Sink {
     const std::function<void(const char*, std::size_t)>* on_data;
+    std::uint64_t max_bytes;
     long status = 0;
     CURL* h = nullptr;
+    std::uint64_t received = 0;
+    bool overflow = false;
     std::string error_body;
   };
   with_retries("file download", [&] {
@@ -419,19 +453,32 @@ void BotApi::download(const std::string& file_path, const std::function<void(con
     r.json_expected = false;
     Easy e;
     HeaderCapture hc;
-    Sink sink{&on_data, 0, e.h, {}};
-    // Bytes go to on_data only for a 200; an error page is kept for its description.
+    Sink sink{&on_data, max_bytes, 0, e.h, 0, false, {}};
+    // Bytes go to on_data only for a 200, and never more than max_bytes; an
+    // error page is kept (its first 4 KiB) for its description, and read up
+    // to kMaxReplyBytes. Past either cap the transfer is aborted.
     auto write = +[](char* data, std::size_t size, std::size_t n, void* arg) -> std::size_t {
       auto* s = static_cast<Sink*>(arg);
       if (s->status == 0) curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+      s->received += size * n;
+      if (s->received > (s->status == 200 ? s->max_bytes : kMaxReplyBytes)) {
+        s->overflow = true;
+        return 0;
+      }
       if (s->status == 200) (*s->on_data)(data, size * n);
       else if (s->error_body.size() < 4096) s->error_body.append(data, size * n);
       return size * n;
     };
-    perform(options_, e, url, r.body, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
+    std::string unused;
+    CappedBody announced{&unused, std::max(max_bytes, kMaxReplyBytes)};
+    perform(options_, e, url, announced, hc, r.status, r.curl, r.curl_error, [&](Easy& x) {
       curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, write);
       curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &sink);
     });
+    if (sink.overflow || r.curl == CURLE_FILESIZE_EXCEEDED) {
+      r.too_large = "the file Telegram sent is larger than the " + std::to_string(max_bytes) +
+                    " bytes expected; the download was aborted";
+    }
     r.body = sink.error_body;
     r.retry_after_header = hc.retry_after;
     if (r.status != 200) r.json = parse_reply_body(r.body);

@@ -13,6 +13,11 @@
 //   exponential backoff and jitter, up to `max_attempts` calls in all;
 //   400/401/403/404/413 (and other 4xx) are permanent. What is left after the
 //   attempts is an ApiError with permanent() == false.
+// - Bodies have size caps: a JSON reply at most kMaxReplyBytes, a downloaded
+//   file the size the caller expects. A body past its cap (announced or
+//   streamed) aborts the transfer at once and fails the call with an ApiError
+//   (not permanent, not retried within the call): a hostile or broken
+//   endpoint cannot make us read or hold an endless reply.
 // - At most one sendDocument per second per chat in this process (ChatPacer).
 // - Time and randomness are injected (Clock, sleep, jitter) for tests.
 #pragma once
@@ -55,6 +60,9 @@ class Cancelled : public tb::Error {
  public:
   Cancelled() : tb::Error(ErrorCode::kInternal, "cancelled") {}
 };
+
+// The largest Bot API JSON reply read (a Message or File object is a few KiB).
+inline constexpr std::uint64_t kMaxReplyBytes = 1024 * 1024;
 
 using SleepFn = std::function<void(std::chrono::milliseconds)>;
 
@@ -147,7 +155,9 @@ class BotApi {
   std::string get_file_path(const std::string& file_id);
   // Downloads {api}/file/bot<token>/<file_path>; `on_data` gets the bytes in
   // order. A retried download calls `on_restart` first (drop what you got).
-  void download(const std::string& file_path, const std::function<void(const char*, std::size_t)>& on_data,
+  // A file of more than `max_bytes` is aborted at that byte (ApiError).
+  void download(const std::string& file_path, std::uint64_t max_bytes,
+                const std::function<void(const char*, std::size_t)>& on_data,
                 const std::function<void()>& on_restart);
   // deleteMessage. Throws ApiError (permanent when Telegram refused, e.g. a
   // message older than 48 hours).

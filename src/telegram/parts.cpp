@@ -169,7 +169,7 @@ json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> 
 }
 
 void fetch_file(BotApi& api, const json::object& location, const std::string& expected_sha256,
-                const std::string& dest_path) {
+                const std::string& dest_path, const PartProgress& on_part) {
   auto* parts_v = location.if_contains("parts");
   if (!parts_v || !parts_v->is_array() || parts_v->as_array().empty()) {
     throw Error(ErrorCode::kInternal, "bad Telegram location record", "no parts");
@@ -197,12 +197,20 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     if (p.index != expected_index++ || p.offset != expected_offset) {
       throw Error(ErrorCode::kInternal, "bad Telegram location record", "parts out of order");
     }
+    if (p.size > kMaxPartBytes) {
+      throw Error(
+          ErrorCode::kInternal, "bad Telegram location record",
+          "part " + std::to_string(p.index) + " claims " + std::to_string(p.size) + " bytes");
+    }
+    if (on_part) on_part(p.index, static_cast<int>(parts_v->as_array().size()), expected_offset);
     auto file_path = api.get_file_path(p.file_id);
     // A part is at most 20 MB: it is checked in full before it joins the file.
+    // Telegram may send no more than the part's recorded size.
     std::string data;
     data.reserve(p.size);
     api.download(
-        file_path, [&](const char* d, std::size_t n) { data.append(d, n); }, [&] { data.clear(); });
+        file_path, p.size, [&](const char* d, std::size_t n) { data.append(d, n); },
+        [&] { data.clear(); });
     io::NullSink pnull;
     io::Sha256 ph(pnull);
     ph.write(std::as_bytes(std::span<const char>(data.data(), data.size())));
@@ -264,6 +272,7 @@ DeleteResult delete_parts(BotApi& api, json::object location) {
       po["remote_remains"] = true;
       po["delete_error"] = e.description();
       ++r.remaining;
+      if (!e.permanent()) ++r.transient;
       spdlog::warn("telegram: part {} could not be deleted: {}", po.contains("file_name") ? str(po, "file_name") : "?",
                    e.description());
     }

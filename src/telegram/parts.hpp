@@ -26,6 +26,11 @@
 
 namespace tb::telegram {
 
+// No part is larger: TELEGRAM_PART_SIZE is at most 20 MB (getFile's limit),
+// and this bound does not follow the setting down, so lowering it never makes
+// older backups unreadable. Slack of 1 MiB on top.
+inline constexpr std::uint64_t kMaxPartBytes = 20'000'000 + 1024 * 1024;
+
 struct Part {
   int index = 0;  // 1-based
   int count = 0;
@@ -76,8 +81,13 @@ boost::json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector
 // a temporary name beside dest_path, fsynced, renamed: dest_path appears only
 // complete and verified. Throws tb::Error kConflict when a part or the whole
 // does not match, ApiError for Bot API failures.
-void fetch_file(BotApi& api, const boost::json::object& location, const std::string& expected_sha256,
-                const std::string& dest_path);
+// Each part is downloaded with a cap of its recorded size (a longer body is
+// aborted, ApiError); a record claiming a part over kMaxPartBytes is refused.
+// `on_part(index, count, bytes_before)` is called before each part.
+using PartProgress = std::function<void(int index, int count, std::uint64_t bytes_before)>;
+void fetch_file(BotApi& api, const boost::json::object& location,
+                const std::string& expected_sha256, const std::string& dest_path,
+                const PartProgress& on_part = {});
 
 // Tries deleteMessage for every part not yet deleted. Parts Telegram refused
 // (a bot may delete its messages only within 48 hours) or that could not be
@@ -87,6 +97,7 @@ struct DeleteResult {
   boost::json::object location;
   int deleted = 0;
   int remaining = 0;
+  int transient = 0;  // of the remaining: not refused, but unreachable (worth a later retry)
 };
 DeleteResult delete_parts(BotApi& api, boost::json::object location);
 

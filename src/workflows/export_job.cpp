@@ -28,6 +28,7 @@
 #include "workflows/handlers.hpp"
 #include "workflows/restore_job.hpp"
 #include "workflows/telegram.hpp"
+#include "workflows/telegram_jobs.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -324,7 +325,12 @@ std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
   return {
       {"export", [&deps](jobs::JobContext& ctx) { return export_job_with_notice(deps, ctx); }},
       {"restore", [&deps](jobs::JobContext& ctx) { return run_restore_job(deps, ctx); }},
-      {"telegram_send", [&deps](jobs::JobContext& ctx) { return run_telegram_send_job(deps, ctx); }},
+      {"telegram_send",
+       [&deps](jobs::JobContext& ctx) { return run_telegram_send_job(deps, ctx); }},
+      {"telegram_fetch",
+       [&deps](jobs::JobContext& ctx) { return run_telegram_fetch_job(deps, ctx); }},
+      {"telegram_delete",
+       [&deps](jobs::JobContext& ctx) { return run_telegram_delete_job(deps, ctx); }},
   };
 }
 

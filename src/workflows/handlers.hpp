@@ -1,5 +1,5 @@
-// The job types, end to end: what a worker does for an "export" job (and,
-// as they arrive, "telegram_send" and "restore"). Each handler loads what it
+// The job types, end to end: what a worker does for an "export" job, and for
+// "restore", "telegram_send", "telegram_fetch" and "telegram_delete". Each handler loads what it
 // needs from the control plane, runs the use case from backup/, and returns
 // the rows to record in the same transaction that completes the job.
 #pragma once

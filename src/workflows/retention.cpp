@@ -5,14 +5,16 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "core/error.hpp"
+#include "core/units.hpp"
 #include "db/connection.hpp"
 #include "notify/email.hpp"
-#include "core/units.hpp"
 #include "workflows/files.hpp"
 
 namespace tb::workflows {
@@ -20,8 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono;
-
-std::string normal(const fs::path& p) { return fs::absolute(p).lexically_normal().string(); }
 
 bool has_backup_extension(const std::string& name) {
   for (const char* ext : {".sql", ".tar", ".zst", ".gz"}) {
@@ -215,27 +215,86 @@ int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chro
   return dropped;
 }
 
+namespace {
+
+using FileId = std::pair<dev_t, ino_t>;
+
+// The files completed backups refer to, by identity (device, inode), so that
+// no spelling of a path (a symlinked STORAGE_DIR or folder) can make a live
+// backup's file look unreferenced. Throws when any of them cannot be checked:
+// the sweep then deletes nothing (a transient error must not make a live
+// backup's file look orphaned).
+std::set<FileId> referenced_files(db::Connection& conn, const std::string& storage_dir) {
+  std::set<FileId> referenced;
+  auto r = conn.exec("SELECT id, locations FROM control_plane.backups WHERE status = 'completed'");
+  for (int i = 0; i < r.rows(); ++i) {
+    std::optional<std::string> path;
+    try {
+      path = local_file_of(storage_dir, r.json(i, 1));
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kInternal, "orphan sweep skipped",
+                  "the local copy of backup " + r.text(i, 0) + " cannot be resolved: " + e.what());
+    }
+    if (!path) continue;
+    struct stat st {};
+    if (::stat(path->c_str(), &st) == 0) {
+      referenced.insert({st.st_dev, st.st_ino});
+    } else if (errno != ENOENT) {
+      throw Error(ErrorCode::kInternal, "orphan sweep skipped",
+                  "the local copy of backup " + r.text(i, 0) + " ('" + *path +
+                      "') cannot be checked: " + std::strerror(errno));
+    }
+  }
+  return referenced;
+}
+
+// The job tags (first 8 characters of the job id, as backup::file_name_for
+// puts them in a file name) of exports that are pending or running: their
+// file is renamed into place before the row that lists it commits (a
+// Telegram upload can take hours in between), and a retry reuses it.
+std::set<std::string> active_export_tags(db::Connection& conn) {
+  std::set<std::string> tags;
+  auto r = conn.exec(
+      "SELECT left(id::text, 8) FROM control_plane.jobs WHERE type = 'export' AND status IN "
+      "('pending', 'running')");
+  for (int i = 0; i < r.rows(); ++i) tags.insert(r.text(i, 0));
+  return tags;
+}
+
+// "<slug>-<time>-<tag>.sql.zst" and its temporary ".<that>.tmp-<random>" → "<tag>".
+std::string job_tag_of(std::string name) {
+  if (!name.empty() && name[0] == '.') {
+    name.erase(0, 1);
+    if (auto t = name.rfind(".tmp-"); t != std::string::npos) name.erase(t);
+  }
+  for (const char* ext : {".zst", ".gz", ".sql", ".tar"}) {
+    if (name.ends_with(ext)) name.erase(name.size() - std::strlen(ext));
+  }
+  auto dash = name.rfind('-');
+  return dash == std::string::npos ? std::string() : name.substr(dash + 1);
+}
+
+}  // namespace
+
 int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, SystemTime now) {
   std::error_code ec;
   if (!fs::is_directory(options.storage_dir, ec)) return 0;
-  std::set<std::string> referenced;
-  auto r = conn.exec("SELECT locations FROM control_plane.backups WHERE status = 'completed'");
-  for (int i = 0; i < r.rows(); ++i) {
-    try {
-      if (auto path = local_file_of(options.storage_dir, r.json(i, 0))) referenced.insert(normal(*path));
-    } catch (const std::exception&) {
-      // A location outside the storage checks: nothing of ours to protect or remove.
-    }
-  }
+  const auto referenced = referenced_files(conn, options.storage_dir);
+  const auto active = active_export_tags(conn);
   int removed = 0;
   fs::recursive_directory_iterator it(options.storage_dir, fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const auto& entry = *it;
     std::error_code type_ec;
-    if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec)) continue;
+    if (!entry.is_regular_file(type_ec) || type_ec || entry.is_symlink(type_ec) || type_ec)
+      continue;
     auto name = entry.path().filename().string();
     bool temp = is_temp_name(name);
-    if (!temp && (!has_backup_extension(name) || referenced.count(normal(entry.path())) != 0)) continue;
+    if (!temp && !has_backup_extension(name)) continue;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0) continue;  // cannot tell: keep it
+    if (referenced.count({st.st_dev, st.st_ino}) != 0) continue;
+    if (auto tag = job_tag_of(name); !tag.empty() && active.count(tag) != 0) continue;
     auto mtime = mtime_of(entry.path());
     if (!mtime || now - *mtime < options.orphan_grace) continue;
     std::error_code rm_ec;

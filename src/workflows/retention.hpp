@@ -14,6 +14,14 @@
 //   file ".<name>.tmp-<random>" of an interrupted write, older than
 //   orphan_grace (an export renames its file moments before its row commits,
 //   so a young file may be about to be referenced). Symlinks are not followed.
+//   "Refers to" compares files by identity (device, inode), not by the
+//   spelling of their path. Never an orphan: a file whose name carries the
+//   job tag of an export still pending or running (its upload to Telegram
+//   may outlast any grace; its retry reuses it). Fail safe: when a completed
+//   backup's location cannot be resolved or checked, the sweep deletes
+//   nothing (and says why), since that file would look unreferenced.
+//   Downloaded copies of Telegram backups (.cache/telegram) are such files
+//   too: one is kept at least orphan_grace after it was fetched.
 // - Expiry notice: at most one e-mail per backup and expiry date. A backup is
 //   claimed (backups.expiry_notice_for = expires_at, one UPDATE, so two
 //   sweepers never both send) before the mail goes out; a failed send clears
@@ -83,6 +91,8 @@ int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chro
 std::optional<SystemTime> pre_restore_schema_time(const std::string& schema);
 
 // Removes orphan files under options.storage_dir (see the header comment).
+// Throws, having deleted nothing, when a completed backup's file cannot be
+// checked.
 int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, SystemTime now);
 
 // "Changing a project's retention applies ... on request, to existing ones":

@@ -39,32 +39,29 @@ std::optional<json::object> telegram_location_of(const json::value& locations) {
 }
 
 std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
-                                       const std::string& dest_path, const std::atomic<bool>* cancel) {
+                                       const std::string& dest_path,
+                                       const std::atomic<bool>* cancel,
+                                       const telegram::PartProgress& on_part) {
   auto location = telegram_location_of(backup.locations);
   if (!location) throw Error(ErrorCode::kNotFound, "this backup has no copy in Telegram");
   if (config.telegram_bot_token.empty()) {
     throw Error(ErrorCode::kNotFound, "the backup's Telegram copy cannot be read: TELEGRAM_BOT_TOKEN is unset");
   }
   telegram::BotApi api(bot_options(config, cancel));
-  telegram::fetch_file(api, *location, backup.sha256.value_or(""), dest_path);
+  telegram::fetch_file(api, *location, backup.sha256.value_or(""), dest_path, on_part);
   return dest_path;
 }
 
-std::string cached_copy_from_telegram(const config::Config& config, const store::Backup& backup) {
-  auto location = telegram_location_of(backup.locations);
-  if (!location) throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
+std::string telegram_cache_path(const config::Config& config, const store::Backup& backup) {
   std::string name = "backup";
-  if (auto* n = location->if_contains("file_name"); n && n->is_string() && !n->as_string().empty()) {
-    name = std::string(n->as_string());
+  if (auto location = telegram_location_of(backup.locations)) {
+    if (auto* n = location->if_contains("file_name");
+        n && n->is_string() && !n->as_string().empty()) {
+      name = std::string(n->as_string());
+    }
   }
   if (name.find('/') != std::string::npos || name.starts_with(".")) name = "backup";
-  auto dir = cache_dir(config, backup.id);
-  auto path = dir + "/" + name;
-  if (fs::exists(path) && backup.sha256 && sha256_of_file(path) == *backup.sha256) return path;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(ErrorCode::kInternal, "cannot prepare the download", dir + ": " + ec.message());
-  return fetch_backup_from_telegram(config, backup, path);
+  return cache_dir(config, backup.id) + "/" + name;
 }
 
 void remove_telegram_cache(const config::Config& config, const std::string& backup_id) {
@@ -72,7 +69,8 @@ void remove_telegram_cache(const config::Config& config, const std::string& back
   fs::remove_all(cache_dir(config, backup_id), ec);
 }
 
-json::value delete_telegram_copies(const config::Config& config, const json::value& locations) {
+json::value delete_telegram_copies(const config::Config& config, const json::value& locations,
+                                   const std::atomic<bool>* cancel, int* transient) {
   if (!locations.is_array()) return locations;
   json::array out;
   for (const auto& loc : locations.as_array()) {
@@ -88,23 +86,21 @@ json::value delete_telegram_copies(const config::Config& config, const json::val
       continue;
     }
     try {
-      telegram::BotApi api(bot_options(config));
+      telegram::BotApi api(bot_options(config, cancel));
       auto r = telegram::delete_parts(api, std::move(o));
+      if (transient) *transient += r.transient;
       out.push_back(std::move(r.location));
+    } catch (const telegram::Cancelled&) {
+      throw;
     } catch (const std::exception& e) {
       auto kept = loc.as_object();
       kept["remote_remains"] = true;
+      if (transient) *transient += 1;
       spdlog::warn("telegram: deleting a backup's parts failed: {}", e.what());
       out.push_back(std::move(kept));
     }
   }
   return out;
-}
-
-void delete_telegram_copies_of(const config::Config& config, db::Connection& conn, const store::Backup& backup) {
-  remove_telegram_cache(config, backup.id);
-  if (!telegram_location_of(backup.locations)) return;
-  store::update_backup_locations(conn, backup.id, delete_telegram_copies(config, backup.locations));
 }
 
 json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx, const TelegramUpload& upload,

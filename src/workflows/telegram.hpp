@@ -1,8 +1,9 @@
-// The Telegram destination, as the jobs and routes use it (DESIGN §6, issue 4):
-// a backup's local file is sent to the project's chat in parts after it was
-// committed locally (see telegram/parts.hpp for the part layout and the
-// location record), fetched back when the local copy is gone, and its
-// messages deleted with the backup.
+// The Telegram destination, as the jobs use it: a backup's local file is
+// sent to the project's chat in parts after it was committed locally (see
+// telegram/parts.hpp for the part layout and the location record), fetched
+// back when the local copy is gone, and its messages deleted with the backup.
+// Every Bot API call runs in a job (telegram_jobs.hpp), never on a request
+// thread: a call may wait minutes for Telegram's retry_after and backoff.
 //
 // Invariants:
 // - An upload runs only after the local copy is durable; the backups row that
@@ -39,34 +40,37 @@ telegram::BotOptions bot_options(const config::Config& config, const std::atomic
 // The {"type":"telegram",...} entry of a backup's locations, if any.
 std::optional<boost::json::object> telegram_location_of(const boost::json::value& locations);
 
-// For the restore job and downloads: fetches the backup's Telegram copy into
+// For the restore and fetch jobs: fetches the backup's Telegram copy into
 // dest_path (every part's and the whole file's SHA-256 verified against the
 // backup's sha256; dest_path appears only complete). Returns dest_path.
 // Throws tb::Error kNotFound when the backup has no Telegram copy or no bot
 // token is configured, kConflict when the copy is damaged, and
 // telegram::ApiError when Telegram fails.
 std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
-                                       const std::string& dest_path, const std::atomic<bool>* cancel = nullptr);
+                                       const std::string& dest_path,
+                                       const std::atomic<bool>* cancel = nullptr,
+                                       const telegram::PartProgress& on_part = {});
 
-// For GET /api/backups/{id}/download when the local copy is gone: a verified
-// copy under STORAGE_DIR/.cache/telegram/<backup id>/<file name>, fetched on
-// first use and reused while its SHA-256 still matches. Returns its path.
-std::string cached_copy_from_telegram(const config::Config& config, const store::Backup& backup);
+// Where the "telegram_fetch" job puts a Telegram backup whose local copy is
+// gone, for GET /api/backups/{id}/download to serve:
+// STORAGE_DIR/.cache/telegram/<backup id>/<file name>. Nothing is fetched on a
+// request thread. The retention sweep removes such a copy once it is older
+// than its orphan grace (an hour by default), and with its backup.
+std::string telegram_cache_path(const config::Config& config, const store::Backup& backup);
 // Removes that cached copy (with the backup); a missing one is not an error.
 void remove_telegram_cache(const config::Config& config, const std::string& backup_id);
 
-// For DELETE /api/backups/{id} and retention: tries deleteMessage for every
-// part; returns the locations to store (store::update_backup_locations): the
-// Telegram entry's parts marked "deleted", or "remote_remains": true where
-// Telegram refused (older than 48 hours) or could not be reached, or when no
-// bot token is configured. Never throws for Telegram failures; returns
-// `locations` unchanged when there is no Telegram copy.
-boost::json::value delete_telegram_copies(const config::Config& config, const boost::json::value& locations);
-
-// The same for retention (RetentionOptions::delete_remote_copies): deletes the
-// expired backup's messages, stores the updated locations and drops the
-// download cache of the backup.
-void delete_telegram_copies_of(const config::Config& config, db::Connection& conn, const store::Backup& backup);
+// For the "telegram_delete" job: tries deleteMessage for every part; returns
+// the locations to store (store::update_backup_locations): the Telegram
+// entry's parts marked "deleted", or "remote_remains": true where Telegram
+// refused (older than 48 hours) or could not be reached, or when no bot token
+// is configured. Never throws for Telegram failures; returns `locations`
+// unchanged when there is no Telegram copy. `transient` (if given) counts the
+// parts that could not be reached (worth another attempt).
+boost::json::value delete_telegram_copies(const config::Config& config,
+                                          const boost::json::value& locations,
+                                          const std::atomic<bool>* cancel = nullptr,
+                                          int* transient = nullptr);
 
 struct TelegramUpload {
   std::string path;       // the committed local file

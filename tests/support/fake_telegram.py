@@ -18,7 +18,7 @@
 # Test control (no token):
 #   POST /_control/fault  {"method": "sendDocument"|"getFile"|"deleteMessage"|"file"|"*",
 #                          "kind": "429"|"500"|"400"|"reset"|"truncate"|"hang"|"refuse_delete"
-#                                  |"corrupt"|"delay",
+#                                  |"corrupt"|"delay"|"oversize",
 #                          "count": n, "retry_after": s, "seconds": s, "description": "...",
 #                          "skip": n}
 #       the next `count` calls of `method` get that fault ("corrupt": the next
@@ -27,6 +27,10 @@
 #       "delay" (sendDocument): the document is stored (it is in the chat and in
 #       /_control/state) but the reply comes `seconds` later: a message whose
 #       sender has not heard back yet.
+#       "oversize": a 200 whose body never ends in time: `bytes` (default 64 MiB)
+#       without a Content-Length (the body ends when the connection closes);
+#       for "file" the real bytes come first, then padding. The call is
+#       recorded once the client hung up, with "sent": the bytes it took.
 #   GET  /_control/state  {"messages": [...], "calls": [{"method","status","at","chunked"}],
 #                          "deleted": [message_id...]}
 #   POST /_control/reset  forget faults, messages and calls.
@@ -107,10 +111,31 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write('fake-telegram: ' + (fmt % args) + '\n')
 
-    def record(self, method, status, chunked=False):
+    def record(self, method, status, chunked=False, **extra):
         with lock:
-            state['calls'].append({'method': method, 'status': status, 'at': time.time(),
-                                   'chunked': chunked})
+            call = {'method': method, 'status': status, 'at': time.time(), 'chunked': chunked}
+            call.update(extra)
+            state['calls'].append(call)
+
+    def send_oversize(self, method, head, total):
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/octet-stream' if method == 'file' else 'application/json')
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        sent = 0
+        pad = b'x' * 65536
+        try:
+            self.wfile.write(head)
+            sent = len(head)
+            while sent < total:
+                chunk = pad[:min(len(pad), total - sent)]
+                self.wfile.write(chunk)
+                sent += len(chunk)
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record(method, 'oversize', sent=sent, total=total)
 
     def send_json(self, status, obj):
         data = json.dumps(obj).encode()
@@ -166,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+        elif kind == 'oversize':
+            self.send_oversize(method, b'{"ok":true,"result":{"padding":"', int(fault.get('bytes', 64 << 20)))
         elif kind == 'hang':
             self.record(method, 'hang')
             time.sleep(float(fault.get('seconds', 5)))
@@ -332,10 +359,12 @@ class Handler(BaseHTTPRequestHandler):
         if '..' in path or not os.path.isfile(full):
             self.record('file', 404)
             return self.send_json(404, {'ok': False, 'error_code': 404, 'description': 'Not Found'})
-        if fault and fault['kind'] != 'corrupt' and self.apply_fault('file', fault):
+        if fault and fault['kind'] not in ('corrupt', 'oversize') and self.apply_fault('file', fault):
             return
         with open(full, 'rb') as f:
             data = bytearray(f.read())
+        if fault and fault['kind'] == 'oversize':
+            return self.send_oversize('file', bytes(data), len(data) + int(fault.get('bytes', 64 << 20)))
         if fault and fault['kind'] == 'corrupt' and data:
             data[len(data) // 2] ^= 0xFF
         self.record('file', 200)

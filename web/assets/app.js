@@ -299,9 +299,9 @@ function resumeJobs() {
   for (const s of saved) trackJob(s.id, s.label, { id: s.id, status: 'pending', progress: {} });
 }
 
-function trackJob(id, label, initial) {
+function trackJob(id, label, initial, { onCompleted } = {}) {
   if (state.jobs.has(id)) return;
-  const entry = { job: initial, label, el: null, timer: null, ticker: null, generation: state.generation };
+  const entry = { job: initial, label, el: null, timer: null, ticker: null, generation: state.generation, onCompleted };
   entry.el = buildJobCard(entry);
   state.jobs.set(id, entry);
   $('jobs').prepend(entry.el);
@@ -334,6 +334,14 @@ function buildJobCard(entry) {
   return li;
 }
 
+const JOB_KIND_TEXT = {
+  restore: 'Restoring',
+  telegram: 'Sending to Telegram',
+  telegram_send: 'Sending to Telegram',
+  telegram_fetch: 'Fetching from Telegram',
+  telegram_delete: 'Deleting Telegram messages',
+};
+
 function renderJob(entry) {
   const { job, parts: p } = entry;
   const status = job.status || 'pending';
@@ -353,7 +361,10 @@ function renderJob(entry) {
   if (kind === 'export' || dumped !== undefined) {
     p.bytes.textContent = `Dumped ${humanBytes(dumped || 0)}`;
   } else {
-    p.bytes.textContent = kind === 'restore' ? 'Restoring' : kind === 'telegram' ? 'Sending to Telegram' : kind;
+    p.bytes.textContent = JOB_KIND_TEXT[kind] || kind;
+    if (kind === 'telegram_fetch' && progress.part_count) {
+      p.bytes.textContent = `Fetching part ${progress.part} of ${progress.part_count} from Telegram`;
+    }
   }
   renderElapsed(entry);
 
@@ -362,7 +373,9 @@ function renderJob(entry) {
   if (status === 'completed') {
     const r = job.result || {};
     if (kind === 'restore') message = 'The schema was restored from the backup.';
-    else if (kind === 'telegram') message = 'Sent to Telegram.';
+    else if (kind === 'telegram' || kind === 'telegram_send') message = 'Sent to Telegram.';
+    else if (kind === 'telegram_fetch') message = 'Fetched from Telegram and verified: the download starts.';
+    else if (kind === 'telegram_delete') message = 'Telegram messages deleted where Telegram allows it.';
     else message = `Stored ${humanBytes(r.size_bytes)}${r.sha256 ? ` · SHA-256 ${String(r.sha256).slice(0, 12)}…` : ''}`;
   } else if (status === 'failed') {
     message = `Failed: ${plainError(job.last_error)}`;
@@ -433,6 +446,7 @@ function finishJob(entry, announce) {
   if (entry.job.status === 'completed') {
     loadHistory({ quiet: true });
     if (announce) toast(`${entry.label}: completed`);
+    if (announce && entry.onCompleted) entry.onCompleted(entry.job);
   } else if (announce && entry.job.status === 'failed') {
     toast(`${entry.label}: failed`);
   }
@@ -568,6 +582,8 @@ $('history-newer').addEventListener('click', () => {
   loadHistory();
 });
 
+const inTelegram = (b) => (b.locations || []).some((loc) => loc.type === 'telegram');
+
 async function downloadBackup(b, button) {
   button.disabled = true;
   notice($('history-error'), '');
@@ -580,9 +596,24 @@ async function downloadBackup(b, button) {
     a.click();
     a.remove();
   } catch (e) {
-    if (e.status !== 401) notice($('history-error'), `The download could not start: ${e.message}`);
+    // The local copy is gone but Telegram has the backup: a job fetches it
+    // (this can take minutes), and the download starts when it is done.
+    if (e.status === 409 && inTelegram(b)) await fetchThenDownload(b, button);
+    else if (e.status !== 401) notice($('history-error'), `The download could not start: ${e.message}`);
   } finally {
     button.disabled = false;
+  }
+}
+
+async function fetchThenDownload(b, button) {
+  try {
+    const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/fetch`);
+    trackJob(accepted.job_id, `Fetch from Telegram · ${shortDate(b.created_at)}`,
+      { id: accepted.job_id, type: 'telegram_fetch', status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
+      { onCompleted: () => downloadBackup(b, button) });
+    toast('The local copy is gone: fetching the backup from Telegram. The download starts when it is ready.');
+  } catch (e) {
+    if (e.status !== 401) notice($('history-error'), `The backup could not be fetched from Telegram: ${e.message}`);
   }
 }
 
@@ -648,8 +679,12 @@ async function confirmDelete(b) {
   });
   if (!ok) return;
   try {
-    await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
+    const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
     toast('Backup deleted');
+    if (deleted && deleted.telegram_delete_job_id) {
+      trackJob(deleted.telegram_delete_job_id, `Delete Telegram messages · ${shortDate(b.created_at)}`,
+        { id: deleted.telegram_delete_job_id, type: 'telegram_delete', status: 'pending', progress: {} });
+    }
     await loadHistory({ quiet: true });
   } catch (e) {
     if (e.status !== 401) notice($('history-error'), `The backup could not be deleted: ${e.message}`);

@@ -160,9 +160,16 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
   EXPECT_EQ(files, 1);
   EXPECT_TRUE(fs::exists(fs::path(storage) / local_path));
 
-  // From the Telegram parts alone: the local copy deleted, the download has
-  // the SHA-256 the job recorded.
+  // From the Telegram parts alone: the local copy deleted, a fetch job brings
+  // it back, and the download has the SHA-256 the job recorded.
   fs::remove(fs::path(storage) / local_path);
+  auto fetch = http_post_json(api.base_url() + "/api/backups/" + backup_id + "/fetch", "", token);
+  ASSERT_EQ(fetch.status, 202) << fetch.body;
+  auto fetched =
+      poll_job(api.base_url(), token, std::string(fetch.json().at("data").at("job_id").as_string()),
+               job_ended, 120, [&] { return worker_b.log(); });
+  ASSERT_EQ(fetched.at("status").as_string(), "completed")
+      << json::serialize(fetched) << worker_b.log();
   auto dl = http_get(api.base_url() + "/api/backups/" + backup_id + "/download", token);
   ASSERT_EQ(dl.status, 200) << dl.body << api.log();
   auto dir = make_temp_dir("tb-tg-faults-dl");

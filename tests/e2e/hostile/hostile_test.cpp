@@ -297,9 +297,11 @@ TEST_F(HostileTest, AnotherProjectsTokenOnEveryProjectRouteChangesNothing) {
       {"GET", "/api/backups/" + backup_id + "/download", ""},
       {"POST", "/api/backups/" + backup_id + "/download-link", ""},
       {"POST", "/api/backups/" + backup_id + "/telegram", ""},
+      {"POST", "/api/backups/" + backup_id + "/fetch", ""},
       {"DELETE", "/api/backups/" + backup_id, ""},
       {"GET", "/api/projects/acme/backup-settings", ""},
-      {"PUT", "/api/projects/acme/backup-settings", R"({"retention_days":1,"destinations":["local"]})"},
+      {"PUT", "/api/projects/acme/backup-settings",
+       R"({"retention_days":1,"destinations":["local"]})"},
       {"GET", "/api/projects/acme/audit", ""},
       {"POST", "/api/backup/restore", R"({"backup_id":")" + backup_id + R"("})"},
   };

@@ -1,9 +1,10 @@
 // The Telegram destination end to end through the real binary: `serve` with
 // TELEGRAM_API_URL pointing at the fake Bot API server. A backup arrives in
 // parts whose concatenation has the recorded SHA-256; with its local copy
-// deleted it downloads back byte-identically from the parts and restores with
-// psql; a permanent Telegram error fails the job with Telegram's reason and
-// records no backup; the bot token appears in no log line and no job JSON.
+// deleted a job fetches it back (the download itself never calls Telegram)
+// and it downloads byte-identically and restores with psql; deleting it
+// deletes its messages in a job; a permanent Telegram error fails the job with Telegram's reason
+// and records no backup; the bot token appears in no log line and no job JSON.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -153,11 +154,27 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
     EXPECT_GE(msgs[k].at("at").as_double() - posted, static_cast<double>(k) - 0.01) << "part " << k + 1;
   }
 
-  // The local copy is gone: the download comes from the parts, byte for byte.
+  // The local copy is gone. No request waits for Telegram: the download (and
+  // its link) answer 409 at once without a Bot API call, saying how to get it.
   fs::remove(local);
+  const auto calls_before = fake_->state().at("calls").as_array().size();
+  auto refused = http_get(url("/api/backups/" + id + "/download"), token_);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("/api/backups/" + id + "/fetch"), std::string::npos) << refused.body;
+  EXPECT_EQ(http_post_json(url("/api/backups/" + id + "/download-link"), "", token_).status, 409);
+  EXPECT_EQ(fake_->state().at("calls").as_array().size(), calls_before)
+      << "a request thread called the Bot API";
+  // A job fetches the parts; then the download comes from them, byte for byte.
+  auto fetch = http_post_json(url("/api/backups/" + id + "/fetch"), "", token_);
+  ASSERT_EQ(fetch.status, 202) << fetch.body;
+  auto fetched = wait_for_job(std::string(fetch.json().at("data").at("job_id").as_string()));
+  ASSERT_EQ(fetched.at("status"), "completed") << json::serialize(fetched) << server_->log();
+  EXPECT_EQ(fetched.at("type"), "telegram_fetch");
+  EXPECT_EQ(fetched.at("result").at("sha256"), b.at("sha256"));
   auto r = http_get(url("/api/backups/" + id + "/download"), token_);
   ASSERT_EQ(r.status, 200) << r.body << server_->log();
   ASSERT_EQ(r.body, original);
+  EXPECT_EQ(http_post_json(url("/api/backups/" + id + "/download-link"), "", token_).status, 200);
   auto dump = make_temp_dir("tb-e2e-tg-dl") + "/dump.sql.zst";
   std::ofstream(dump, std::ios::binary) << r.body;
   auto& pg = PgCluster::shared();
@@ -175,10 +192,16 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   ASSERT_EQ(restored.at("status"), "completed") << json::serialize(restored) << server_->log();
   EXPECT_EQ(table_digest(db_, "tenant_acme.blobs"), before);
 
-  // Delete: the messages are deleted; one Telegram refuses stays, recorded.
+  // Delete: the messages are deleted by a job (the request does not wait
+  // for Telegram); one Telegram refuses stays, recorded.
   fake_->fault("deleteMessage", "refuse_delete", 1);
   auto del = http_call({"DELETE", url("/api/backups/" + id), "", {"Authorization: Bearer " + token_}});
   ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(del.json().at("data").at("status"), "deleted");
+  auto del_job =
+      wait_for_job(std::string(del.json().at("data").at("telegram_delete_job_id").as_string()));
+  ASSERT_EQ(del_job.at("status"), "completed") << json::serialize(del_job) << server_->log();
+  EXPECT_EQ(del_job.at("result").at("remaining_parts"), 1);
   auto after = backup(id);
   EXPECT_EQ(after.at("status"), "deleted");
   auto* tg_after = telegram_of(after);

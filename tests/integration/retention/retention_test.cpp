@@ -1,24 +1,28 @@
 // The retention sweep against a real database, real files and a real SMTP
 // server, with injected time: expiry (reference first, then file), a crash
-// between the two steps, orphan files, pre-restore schemas, the one expiry
+// between the two steps, orphan files (never a running export's, never when a
+// live backup's file cannot be checked), pre-restore schemas, the one expiry
 // notice, retention applied to existing backups, and the lifecycle gauges.
+#include "workflows/retention.hpp"
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.hpp"
 #include "db/connection.hpp"
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
 #include "metrics/registry.hpp"
 #include "schedule/lifecycle_metrics.hpp"
 #include "store/backups.hpp"
+#include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/smtp_server.hpp"
-#include "workflows/retention.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -133,6 +137,87 @@ TEST_F(RetentionTest, OrphanSweepRemovesOnlyStaleUnreferencedBackupFilesAndTempF
   EXPECT_FALSE(fs::exists(storage_ + "/custom/deep/unknown.tar.gz"));
   EXPECT_TRUE(fs::exists(storage_ + "/custom/notes.txt"));
   EXPECT_TRUE(fs::is_symlink(storage_ + "/custom/link.sql.zst"));
+}
+
+TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes) {
+  // Two exports have renamed their file into place; their rows do not exist yet.
+  auto export_job = [&](const std::string& worker) {
+    store::NewJob nj;
+    nj.type = "export";
+    nj.project_id = "acme";
+    store::enqueue_job(*conn_, nj);
+    auto job = store::claim_job(*conn_, worker, seconds(60), {"export"});
+    EXPECT_TRUE(job.has_value());
+    auto file = "acme-2026-01-02T03-04-05Z-" + job->id.substr(0, 8) + ".sql.zst";
+    fs::create_directories(storage_ + "/acme");
+    std::ofstream(storage_ + "/acme/" + file) << "dump of " << job->id;
+    return std::make_pair(*job, file);
+  };
+  auto [uploading, file] = export_job("w1");
+  auto [failing, failed_file] = export_job("w2");
+  auto opts = options();
+  opts.orphan_grace = seconds(0);
+  // Hours later the uploads still run: the files stay.
+  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(5)), 0);
+  EXPECT_TRUE(exists(file));
+  EXPECT_TRUE(exists(failed_file));
+
+  // One completes (its row lists the file), the other fails for good.
+  store::Backup b;
+  b.project_id = "acme";
+  b.job_id = uploading.id;
+  b.sha256 = std::string(64, 'a');
+  b.locations =
+      boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
+  b.created_at = now_;
+  b.expires_at = now_ + hours(24);
+  store::insert_backup(*conn_, b);
+  ASSERT_TRUE(
+      store::complete_job(*conn_, uploading.id, "w1", uploading.attempts, boost::json::object{}));
+  ASSERT_EQ(store::fail_job(*conn_, failing.id, "w2", failing.attempts, "telegram said no", false),
+            store::JobStatus::kFailed);
+  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(6)), 1);
+  EXPECT_TRUE(exists(file)) << "referenced by its backup now";
+  EXPECT_FALSE(exists(failed_file)) << "no job and no backup holds it any more";
+}
+
+TEST_F(RetentionTest, ALiveBackupIsReferencedWhateverTheSpellingOfItsPath) {
+  backup("kept.sql.zst", now_ + hours(24));
+  // STORAGE_DIR given through a symlink: the rows' paths resolve to the real
+  // folder, the sweep walks the link's.
+  auto link = tb::test::make_temp_dir("retention-link") + "/storage";
+  fs::create_directory_symlink(storage_, link);
+  auto opts = options();
+  opts.storage_dir = link;
+  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(2)), 0);
+  EXPECT_TRUE(exists("kept.sql.zst"));
+  fs::remove_all(fs::path(link).parent_path());
+}
+
+TEST_F(RetentionTest, ALocationThatCannotBeCheckedMakesTheSweepDeleteNothing) {
+  backup("kept.sql.zst", now_ + hours(24));
+  std::ofstream(storage_ + "/acme/stale.sql.zst") << "an orphan";
+  // A completed backup whose folder is a symlink loop: resolving its path
+  // fails (ELOOP), as a transient filesystem error would.
+  fs::create_directory_symlink("loop", storage_ + "/acme/loop");
+  store::Backup b;
+  b.project_id = "acme";
+  b.sha256 = std::string(64, 'b');
+  b.locations =
+      boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/loop/x.sql.zst"}}};
+  b.created_at = now_;
+  b.expires_at = now_ + hours(24);
+  store::insert_backup(*conn_, b);
+  EXPECT_THROW(remove_orphan_files(*conn_, options(), now_ + hours(2)), Error);
+  RetentionSweeper sweeper(info_, options());
+  EXPECT_EQ(sweeper.run_once(now_ + hours(2)).orphans_removed, 0);
+  EXPECT_TRUE(exists("stale.sql.zst"));
+  EXPECT_TRUE(exists("kept.sql.zst"));
+  // Once every location can be checked again, the orphan goes.
+  fs::remove(storage_ + "/acme/loop");
+  EXPECT_EQ(remove_orphan_files(*conn_, options(), now_ + hours(2)), 1);
+  EXPECT_FALSE(exists("stale.sql.zst"));
+  EXPECT_TRUE(exists("kept.sql.zst"));
 }
 
 TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {

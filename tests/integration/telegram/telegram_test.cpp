@@ -2,13 +2,15 @@
 // (tests/support/fake_telegram.py) over real sockets: parts that concatenate
 // to the recorded SHA-256, faults (429 with retry_after, 500, reset,
 // truncated reply, hang, permanent 400/401), resume without re-sending
-// confirmed parts, fetch back with verification, delete with refusal.
+// confirmed parts, fetch back with verification, delete with refusal, and
+// size caps on replies and downloaded parts (an endless body is cut off).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "core/error.hpp"
 #include "io/hash.hpp"
@@ -286,6 +288,70 @@ TEST_F(TelegramTest, FetchRefusesADamagedPartAndLeavesNoFile) {
   fake_->fault("file", "truncate", 1);
   telegram::fetch_file(bot, location, spec.sha256, back);
   EXPECT_EQ(read_file(back), data_);
+}
+
+// The fake's record of an "oversize" reply, written once the client hung up.
+json::object oversize_call(FakeTelegram& fake, const std::string& method) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto state = fake.state();
+    for (const auto& c : state.at("calls").as_array()) {
+      if (c.at("method") == method.c_str() && c.at("status") == "oversize") return c.as_object();
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ADD_FAILURE() << "no oversize " << method << " call recorded: " << fake.log();
+  return {};
+}
+
+TEST_F(TelegramTest, AnEndlessJsonReplyIsCutOffAtItsCap) {
+  // 64 MiB without a Content-Length: the client stops after 1 MiB, fails
+  // the call with a clear error and does not ask again.
+  fake_->fault("getFile", "oversize", 1, json::object{{"bytes", 64 << 20}});
+  auto bot = api();
+  try {
+    bot.get_file_path("any");
+    FAIL() << "expected an error";
+  } catch (const telegram::ApiError& e) {
+    EXPECT_FALSE(e.permanent());
+    EXPECT_NE(e.message().find("reply to getFile is larger than 1024 KiB"), std::string::npos)
+        << e.message();
+  }
+  auto call = oversize_call(*fake_, "getFile");
+  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64())
+      << "the transfer was not aborted";
+  int calls = 0;
+  auto state = fake_->state();
+  for (const auto& c : state.at("calls").as_array()) calls += c.at("method") == "getFile";
+  EXPECT_EQ(calls, 1) << "an oversize reply is not asked for again";
+}
+
+TEST_F(TelegramTest, APartLongerThanRecordedIsCutOffAndNothingIsWritten) {
+  auto spec = spec_for(5000, 2000);
+  auto bot = api();
+  auto location = telegram::upload_file(bot, spec, {});
+  // The second part's real 2000 bytes, then 64 MiB more.
+  fake_->fault("file", "oversize", 1, json::object{{"bytes", 64 << 20}, {"skip", 1}});
+  std::string back = dir_ + "/back.bin";
+  try {
+    telegram::fetch_file(bot, location, spec.sha256, back);
+    FAIL() << "expected an error";
+  } catch (const telegram::ApiError& e) {
+    EXPECT_NE(e.message().find("larger than the 2000 bytes expected"), std::string::npos)
+        << e.message();
+  }
+  auto call = oversize_call(*fake_, "file");
+  EXPECT_LT(call.at("sent").as_int64(), call.at("total").as_int64())
+      << "the transfer was not aborted";
+  EXPECT_FALSE(fs::exists(back));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1)
+      << "no temporary left";
+  // A location record that claims a part over the largest part size is refused before any download.
+  auto bad = location;
+  bad["parts"].as_array()[0].as_object()["size"] = telegram::kMaxPartBytes + 1;
+  fake_->reset();
+  EXPECT_THROW(telegram::fetch_file(bot, bad, spec.sha256, back), Error);
+  EXPECT_TRUE(fake_->state().at("calls").as_array().empty());
 }
 
 TEST_F(TelegramTest, DeleteRecordsWhatTelegramRefused) {

@@ -1,0 +1,137 @@
+#include "workflows/telegram_jobs.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "store/jobs.hpp"
+#include "telegram/parts.hpp"
+#include "workflows/files.hpp"
+#include "workflows/telegram.hpp"
+
+namespace tb::workflows {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+store::Backup backup_of_job(jobs::JobContext& ctx) {
+  auto* id = ctx.job().payload.if_contains("backup_id");
+  std::string backup_id = id && id->is_string() ? std::string(id->as_string()) : "";
+  auto backup = store::get_backup(ctx.db(), backup_id);
+  if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
+  return *backup;
+}
+
+// Every part not yet deleted, or not refused for good.
+bool has_parts_to_delete(const json::object& location) {
+  auto* parts = location.if_contains("parts");
+  if (!parts || !parts->is_array()) return false;
+  for (const auto& p : parts->as_array()) {
+    auto* d = p.is_object() ? p.as_object().if_contains("deleted") : nullptr;
+    if (!d || !d->is_bool() || !d->as_bool()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobContext& ctx) {
+  auto backup = backup_of_job(ctx);
+  if (backup.status != "completed")
+    throw jobs::PermanentError("backup is " + backup.status + ", not fetched");
+  if (!backup.sha256)
+    throw jobs::PermanentError("backup has no recorded SHA-256: it cannot be verified");
+  const auto path = telegram_cache_path(deps.config, backup);
+  std::error_code ec;
+  bool fetched = false;
+  if (!(fs::exists(path, ec) && sha256_of_file(path) == *backup.sha256)) {
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec)
+      throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());
+    try {
+      fetch_backup_from_telegram(deps.config, backup, path, &ctx.cancel_flag(),
+                                 [&](int index, int count, std::uint64_t bytes) {
+                                   ctx.report_progress(json::object{{"stage", "telegram_fetch"},
+                                                                    {"part", index},
+                                                                    {"part_count", count},
+                                                                    {"fetched_bytes", bytes}});
+                                 });
+    } catch (const telegram::ApiError& e) {
+      if (e.permanent()) throw jobs::PermanentError(e.message(), e.detail());
+      throw;
+    } catch (const Error& e) {
+      // A damaged copy or a missing bot token will not heal by retrying.
+      if (e.code() == ErrorCode::kConflict || e.code() == ErrorCode::kNotFound) {
+        throw jobs::PermanentError(e.message(), e.detail());
+      }
+      throw;
+    }
+    fetched = true;
+  }
+  // Deleted or expired meanwhile: its cache went with it, and so does this copy.
+  auto now = store::get_backup(ctx.db(), backup.id);
+  if (!now || now->status != "completed") {
+    remove_telegram_cache(deps.config, backup.id);
+    throw jobs::PermanentError("backup is " + (now ? now->status : std::string("gone")) +
+                               ", not fetched");
+  }
+  jobs::JobOutcome outcome;
+  outcome.result = json::object{
+      {"backup_id", backup.id},   {"size_bytes", backup.size_bytes},
+      {"sha256", *backup.sha256}, {"file_name", fs::path(path).filename().string()},
+      {"fetched", fetched},       {"download_url", "/api/backups/" + backup.id + "/download"}};
+  return outcome;
+}
+
+jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobContext& ctx) {
+  auto backup = backup_of_job(ctx);
+  int transient = 0;
+  auto locations =
+      delete_telegram_copies(deps.config, backup.locations, &ctx.cancel_flag(), &transient);
+  // On record at once: a retry (or a later attempt) starts from what is done.
+  store::update_backup_locations(ctx.db(), backup.id, locations);
+  if (transient > 0 && ctx.job().attempts < ctx.job().max_attempts) {
+    throw Error(ErrorCode::kUnavailable, "Telegram could not be reached to delete " +
+                                             std::to_string(transient) +
+                                             " part(s); retrying later");
+  }
+  int deleted = 0, remaining = 0;
+  if (auto tg = telegram_location_of(locations)) {
+    if (auto* parts = tg->if_contains("parts"); parts && parts->is_array()) {
+      for (const auto& p : parts->as_array()) {
+        auto* d = p.is_object() ? p.as_object().if_contains("deleted") : nullptr;
+        (d && d->is_bool() && d->as_bool() ? deleted : remaining) += 1;
+      }
+    }
+  }
+  jobs::JobOutcome outcome;
+  outcome.result = json::object{
+      {"backup_id", backup.id}, {"deleted_parts", deleted}, {"remaining_parts", remaining}};
+  return outcome;
+}
+
+std::optional<std::string> active_fetch_job(db::Connection& conn, const std::string& backup_id) {
+  auto r = conn.query(
+      "SELECT id::text FROM control_plane.jobs WHERE type = 'telegram_fetch' AND status IN "
+      "('pending', 'running') "
+      "AND payload->>'backup_id' = $1 ORDER BY created_at LIMIT 1",
+      backup_id);
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
+std::optional<std::string> enqueue_telegram_delete(db::Connection& conn,
+                                                   const store::Backup& backup, int max_attempts) {
+  auto tg = telegram_location_of(backup.locations);
+  if (!tg || !has_parts_to_delete(*tg)) return std::nullopt;
+  store::NewJob job;
+  job.type = "telegram_delete";
+  job.project_id = backup.project_id;
+  job.payload = json::object{{"backup_id", backup.id}};
+  job.max_attempts = max_attempts;
+  return store::enqueue_job(conn, job).id;
+}
+
+}  // namespace tb::workflows
