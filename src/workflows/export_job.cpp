@@ -26,6 +26,7 @@
 #include "store/settings.hpp"
 #include "workflows/files.hpp"
 #include "workflows/handlers.hpp"
+#include "workflows/project_lock.hpp"
 #include "workflows/restore_job.hpp"
 #include "workflows/telegram.hpp"
 #include "workflows/telegram_jobs.hpp"

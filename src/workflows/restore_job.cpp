@@ -8,13 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <filesystem>
-#include <thread>
 
 #include "backup/restore.hpp"
-#include "core/ids.hpp"
-#include "db/conninfo.hpp"
 #include "store/audit.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
@@ -23,14 +19,9 @@
 namespace tb::workflows {
 namespace {
 
-// Advisory lock classes (the first key of pg_advisory_lock(int, int)); the
-// second key is hashtext(project_id).
-constexpr int kRequestLockClass = 0x7462'0001;  // enqueue check (transaction lock)
-constexpr int kProjectLockClass = 0x7462'0002;  // a running restore or export (session lock)
-
-// application_name holds at most 63 bytes (NAMEDATALEN - 1; longer is cut):
-// 7 + 36 (uuid) + 9 + 10 (int) = 62.
-constexpr std::string_view kSessionPrefix = "tb job ";
+// The first key of pg_advisory_xact_lock(int, int) taken by the enqueue
+// check; the second key is hashtext(project_id). (0x7462'0002 is ProjectLock's.)
+constexpr int kRequestLockClass = 0x7462'0001;
 
 // Where the stored bytes are: the local copy, or, when it is gone, a copy
 // fetched back from the Telegram parts (each part and the whole file verified
@@ -87,116 +78,6 @@ store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, Sy
   auto created = store::enqueue_job(conn, job);
   tx.commit();
   return created;
-}
-
-std::string job_session_name(const std::string& job_id, int attempt) {
-  return std::string(kSessionPrefix) + job_id + " attempt " + std::to_string(attempt);
-}
-
-std::optional<JobAttempt> parse_job_session_name(std::string_view name) {
-  if (!name.starts_with(kSessionPrefix)) return std::nullopt;
-  name.remove_prefix(kSessionPrefix.size());
-  constexpr std::string_view kAttempt = " attempt ";
-  auto at = name.find(kAttempt);
-  if (at == std::string_view::npos || at == 0) return std::nullopt;
-  JobAttempt out;
-  out.job_id = std::string(name.substr(0, at));
-  auto digits = name.substr(at + kAttempt.size());
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out.attempt);
-  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || out.attempt < 1) {
-    return std::nullopt;
-  }
-  // Only a uuid is a job id: anything else is not one of our sessions.
-  if (!is_uuid(out.job_id)) return std::nullopt;
-  return out;
-}
-
-std::string with_application_name(const std::string& conninfo, const std::string& name) {
-  auto options = db::parse_conninfo(conninfo);
-  std::erase_if(options, [](const auto& o) { return o.first == "application_name"; });
-  options.emplace_back("application_name", name);
-  return db::format_conninfo(options);
-}
-
-ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project_id, const std::string& session_name,
-                         const std::atomic<bool>& cancel)
-    : conn_(std::make_unique<db::Connection>(db::Connection::open(with_application_name(conninfo, session_name)))),
-      session_name_(session_name) {
-  // The holder is looked at on the first miss, then about once a second: a
-  // frozen worker's lease takes JOB_LEASE_SECONDS to run out anyway.
-  auto next_look = std::chrono::steady_clock::now();
-  for (;;) {
-    auto r = conn_->query("SELECT pg_try_advisory_lock($1::int, hashtext($2))", kProjectLockClass, project_id);
-    if (r.boolean(0, 0)) return;
-    if (cancel.load()) throw Error(ErrorCode::kConflict, "cancelled while waiting for the project's other job");
-    if (std::chrono::steady_clock::now() >= next_look) {
-      next_look = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      if (break_stale_holder(project_id)) continue;  // try again at once
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
-
-ProjectLock::~ProjectLock() = default;
-
-bool ProjectLock::break_stale_holder(const std::string& project_id) {
-  // pg_locks shows the two int keys of pg_advisory_lock(int, int) as
-  // classid/objid (oids: negative keys wrap) with objsubid 2.
-  auto holders = conn_->query(
-      "SELECT a.application_name FROM pg_catalog.pg_locks l "
-      "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-      "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
-      "AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid AND l.pid <> pg_backend_pid()",
-      kProjectLockClass, project_id);
-  if (holders.empty()) return false;  // released meanwhile, or not visible
-  auto holder = parse_job_session_name(holders.get(0, 0));
-  if (!holder) return false;  // not a job session: never ours to break
-  auto job = conn_->query(
-      "SELECT status, attempts, locked_until > now() FROM control_plane.jobs WHERE id = $1::uuid", holder->job_id);
-  std::string reason;
-  if (job.empty()) {
-    reason = "the job no longer exists";
-  } else if (job.get(0, 0) != "running") {
-    reason = "the job is " + job.text(0, 0);
-  } else if (job.text(0, 1) != std::to_string(holder->attempt)) {
-    reason = "the job is at attempt " + job.text(0, 1);
-  } else if (job.is_null(0, 2) || !job.boolean(0, 2)) {
-    reason = "its lease expired";
-  } else {
-    return false;  // a live holder: wait for it
-  }
-  auto name = job_session_name(holder->job_id, holder->attempt);
-  try {
-    auto killed = conn_->query(
-        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
-        "WHERE application_name = $1 AND pid <> pg_backend_pid()",
-        name);
-    spdlog::warn(
-        "project {}: job {} attempt {} still held the project's lock but no longer owns its job ({}); "
-        "terminated its {} database session(s)",
-        project_id, holder->job_id, holder->attempt, reason, killed.text(0, 0));
-    return true;
-  } catch (const db::DbError& e) {
-    if (e.kind() == db::DbError::Kind::kConnectionLost) throw;
-    // Typically SQLSTATE 42501: the service's role may not signal the
-    // holder's (another role). Waiting is all that is left.
-    if (!warned_refused_) {
-      warned_refused_ = true;
-      spdlog::warn("project {}: cannot end the stale sessions of job {} attempt {} ({}): {}; waiting for them", project_id,
-                   holder->job_id, holder->attempt, reason, e.detail());
-    }
-    return false;
-  }
-}
-
-void ProjectLock::ensure_held() {
-  try {
-    conn_->query("SELECT 1");
-  } catch (const db::DbError& e) {
-    throw Error(ErrorCode::kUnavailable, "the project's lock was lost before the job finished; it will be retried",
-                "ProjectLock session " + session_name_ + ": " + e.detail());
-  }
 }
 
 jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {

@@ -6,26 +6,14 @@
 //   concurrent requests (API, CLI, several servers) cannot both pass.
 // - Only a completed, unexpired backup is restored; the job re-checks this
 //   when it starts (the backup may have been deleted meanwhile).
-// - While a restore job runs it holds ProjectLock (a session advisory lock on
-//   a dedicated connection); an export job of the same project that takes the
-//   same lock waits for it (and vice versa).
-// - Every database session a job opens for its project work (the lock's
-//   connection, pg_dump, psql, pg_restore) carries the application_name
-//   job_session_name(job) = "tb job <id> attempt <n>" (at most 63 bytes,
-//   PostgreSQL's limit). A waiter whose lock is held by an attempt the queue
-//   no longer runs (job not running, a later attempt, or its lease expired: a
-//   frozen or hung worker) terminates that attempt's sessions and takes the
-//   lock; a holder whose lease is valid is never touched (see ProjectLock).
+// - While a restore job runs it holds ProjectLock (workflows/project_lock.hpp);
+//   an export job of the same project waits for it (and vice versa).
 // - The job's result names the set-aside schema (`pre_restore_schema`, null
 //   when the schema did not exist); it is kept for RESTORE_KEEP_DAYS (the
 //   retention sweep drops `tenant_<slug>__pre_restore_*` schemas).
 #pragma once
 
-#include <atomic>
-#include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
@@ -33,6 +21,7 @@
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "workflows/handlers.hpp"
+#include "workflows/project_lock.hpp"
 
 namespace tb::workflows {
 
@@ -46,61 +35,6 @@ void require_restorable(const store::Backup& backup, SystemTime now);
 // `requested_by` is recorded in the payload for the audit log.
 store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, SystemTime now,
                            const std::string& requested_by);
-
-// "tb job <id> attempt <n>": the application_name of every
-// database session the attempt opens for its project work.
-std::string job_session_name(const std::string& job_id, int attempt);
-inline std::string job_session_name(const store::Job& job) { return job_session_name(job.id, job.attempts); }
-
-// Which job attempt a session name names; nullopt when `name` is not one
-// (another program, an operator's psql, an older version of the service).
-struct JobAttempt {
-  std::string job_id;
-  int attempt = 0;
-};
-std::optional<JobAttempt> parse_job_session_name(std::string_view name);
-
-// `conninfo` (keyword/value or URL) with application_name set to `name`, as a
-// keyword/value string (the password, if any, stays in it: this string goes
-// to libpq or, through backup::pg_dump_command, to a child's environment).
-// Throws tb::Error kInternal (without the conninfo) when it does not parse.
-std::string with_application_name(const std::string& conninfo, const std::string& name);
-
-// A per-project session advisory lock on its own connection, held for a
-// job's duration. Waits (polling, so `cancel` is honoured) until it is free;
-// throws tb::Error kConflict "cancelled" when cancel turned true first.
-//
-// Liveness: the lock's connection is named `session_name` (a
-// job_session_name()). While waiting, it looks up the holder's
-// application_name; when that names a job attempt that no longer owns its job
-// (status not running, attempts moved on, or locked_until passed), it calls
-// pg_terminate_backend() on every session carrying that name (the stale
-// lock, its pg_dump/psql), logs a warning naming the job, and tries again.
-// A holder with a valid lease, or one that is not a job session, is waited
-// for. Terminating a session of the same role needs no superuser (PostgreSQL
-// allows it to members of the role); if the server refuses, it is logged once
-// and the lock is simply waited for.
-class ProjectLock {
- public:
-  ProjectLock(const std::string& conninfo, const std::string& project_id, const std::string& session_name,
-              const std::atomic<bool>& cancel);
-  ~ProjectLock();  // closing the connection releases the lock
-  ProjectLock(const ProjectLock&) = delete;
-  ProjectLock& operator=(const ProjectLock&) = delete;
-
-  // Throws tb::Error (kUnavailable, retryable) when the lock's session is
-  // gone — the project's next job judged this attempt stale and broke it, or
-  // the database restarted: whatever this attempt made must not be recorded.
-  void ensure_held();
-
- private:
-  // One look at the holder; true when a stale holder was terminated.
-  bool break_stale_holder(const std::string& project_id);
-
-  std::unique_ptr<db::Connection> conn_;
-  std::string session_name_;
-  bool warned_refused_ = false;
-};
 
 jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx);
 

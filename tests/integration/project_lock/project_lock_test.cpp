@@ -19,7 +19,7 @@
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "support/pg_cluster.hpp"
-#include "workflows/restore_job.hpp"
+#include "workflows/project_lock.hpp"
 
 namespace tb::workflows {
 namespace {
