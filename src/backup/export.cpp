@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "db/client_errors.hpp"
 #include "db/conninfo.hpp"
 #include "io/compress.hpp"
 #include "io/hash.hpp"
@@ -197,7 +198,8 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                   "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s", detail);
     }
     if (!exit.ok()) {
-      std::string why = scrub(first_error_line(exit.stderr_tail), password);
+      // The public message names no host, port, role or file (they stay in `detail`).
+      std::string why = db::public_client_error(scrub(first_error_line(exit.stderr_tail), password));
       throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
     }
 

@@ -25,8 +25,11 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr std::chrono::milliseconds kPollSlice{50};
 
 [[noreturn]] void spawn_fail(const Spec& spec, const std::string& what, int err) {
-  throw Error(ErrorCode::kInternal, "could not start '" + spec.program + "'",
-              what + ": " + std::strerror(err));
+  // The public message names the program, not where it is installed.
+  auto slash = spec.program.rfind('/');
+  throw Error(ErrorCode::kInternal,
+              "could not start " + (slash == std::string::npos ? spec.program : spec.program.substr(slash + 1)),
+              spec.program + ": " + what + ": " + std::strerror(err));
 }
 
 void close_fd(int& fd) {
