@@ -69,9 +69,9 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
     }
   }
   if (body.storage_path) {
-    // Checked on the real filesystem now (symlinks escaping STORAGE_DIR), and
-    // again by the job when it writes.
-    destinations::resolve_storage_path(ctx.config.storage_dir, *body.storage_path);
+    // Inside the project's own folder, checked on the real filesystem now
+    // (symlinks included), and again by the job when it writes.
+    destinations::resolve_project_storage_path(ctx.config.storage_dir, project.id, *body.storage_path);
   }
 
   boost::json::object payload{{"kind", "manual"},

@@ -100,6 +100,30 @@ std::string resolve_storage_path(const std::string& storage_dir, std::string_vie
   return full.string();
 }
 
+std::string project_storage_path(std::string_view project_id, std::string_view user_path) {
+  std::string rel = validate_storage_path(user_path);
+  std::string_view first = std::string_view(rel).substr(0, rel.find('/'));
+  if (project_id.empty() || first != project_id) {
+    bad_path("storage_path must be inside the project's own folder: '" + std::string(project_id) + "' or '" +
+             std::string(project_id) + "/...'");
+  }
+  return rel;
+}
+
+std::string resolve_project_storage_path(const std::string& storage_dir, std::string_view project_id,
+                                         std::string_view user_path) {
+  std::string full = resolve_storage_path(storage_dir, project_storage_path(project_id, user_path));
+  std::error_code ec;
+  fs::path project_dir = fs::weakly_canonical(fs::absolute(storage_dir) / std::string(project_id), ec);
+  fs::path real = ec ? fs::path() : fs::weakly_canonical(full, ec);
+  if (ec) throw Error(ErrorCode::kInternal, "backup storage unavailable", "'" + full + "': " + ec.message());
+  if (real != project_dir && !is_within(project_dir, real)) {
+    throw Error(ErrorCode::kValidation, "storage_path must be inside the project's own folder",
+                "'" + full + "' resolves to '" + real.string() + "'", "storage_path");
+  }
+  return full;
+}
+
 std::string local_file_path(const std::string& storage_dir, std::string_view location_path) {
   return resolve_storage_path(storage_dir, location_path);
 }

@@ -6,7 +6,9 @@
 //
 // Paths: `relative_dir` (the project id, or a user's storage_path) is checked
 // with resolve_storage_path(): it must stay under STORAGE_DIR, symlinks
-// included. Location records hold paths relative to STORAGE_DIR.
+// included; a user's storage_path must moreover stay inside its project's
+// folder (resolve_project_storage_path). Location records hold paths relative
+// to STORAGE_DIR, so backups written before that rule still resolve.
 #pragma once
 
 #include <string>
@@ -26,6 +28,18 @@ std::string validate_storage_path(std::string_view user_path);
 // path (its existing part, symlinks resolved) stays inside storage_dir.
 // Returns the absolute path storage_dir/<normalised>. Creates nothing.
 std::string resolve_storage_path(const std::string& storage_dir, std::string_view user_path);
+
+// A user's storage_path for project `project_id`: it must be the project's
+// own folder or inside it ("<project_id>" or "<project_id>/..."), so that no
+// project writes into another's folder. Returns it normalised; throws
+// tb::Error kValidation (field "storage_path") otherwise.
+std::string project_storage_path(std::string_view project_id, std::string_view user_path);
+
+// project_storage_path(), then resolve_storage_path(), then the same check
+// against the real filesystem: the path (symlinks resolved) stays inside
+// STORAGE_DIR/<project_id>. Returns the absolute path. Creates nothing.
+std::string resolve_project_storage_path(const std::string& storage_dir, std::string_view project_id,
+                                         std::string_view user_path);
 
 // The absolute path of a stored local file from its location "path" (what
 // downloads and restores open); same checks as resolve_storage_path().
