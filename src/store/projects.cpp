@@ -1,5 +1,7 @@
 #include "store/projects.hpp"
 
+#include "core/error.hpp"
+
 namespace tb::store {
 namespace {
 
@@ -18,6 +20,12 @@ std::optional<Project> get_project(db::Connection& conn, const std::string& id) 
 
 Project upsert_project(db::Connection& conn, const std::string& id, const std::string& slug,
                        const std::string& name) {
+  if (slug.find("__pre_restore") != std::string::npos) {
+    throw Error(ErrorCode::kValidation,
+                "a project's slug must not contain '__pre_restore': that is how a restore names the "
+                "schema it sets aside, and those are dropped after RESTORE_KEEP_DAYS",
+                {}, "slug");
+  }
   auto r = conn.query(
       "INSERT INTO control_plane.projects (id, slug, name) VALUES ($1, $2, $3) "
       "ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name "

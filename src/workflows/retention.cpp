@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
@@ -11,10 +12,12 @@
 #include <map>
 #include <set>
 
+#include "backup/restore.hpp"
 #include "core/error.hpp"
 #include "core/units.hpp"
 #include "db/connection.hpp"
 #include "notify/email.hpp"
+#include "store/projects.hpp"
 #include "workflows/files.hpp"
 
 namespace tb::workflows {
@@ -195,12 +198,28 @@ std::optional<SystemTime> pre_restore_schema_time(const std::string& schema) {
 }
 
 int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chrono::hours keep) {
+  // What a set-aside schema of each project starts with, and the projects'
+  // own schemas: a live schema is never dropped, even one whose slug makes
+  // it look set aside (slugs containing "__pre_restore" are refused now, but
+  // may predate that rule).
+  std::set<std::string> live;
+  std::vector<std::string> aside_prefixes;
+  for (const auto& p : store::list_projects(conn)) {
+    live.insert(p.schema());
+    auto sample = backup::aside_schema_name(p.schema(), SystemTime{});
+    aside_prefixes.push_back(sample.substr(0, sample.rfind(backup::kAsideMarker) + backup::kAsideMarker.size()));
+  }
   auto r = conn.exec(
       "SELECT nspname, quote_ident(nspname) FROM pg_namespace "
       "WHERE nspname LIKE 'tenant\\_%\\_\\_pre\\_restore\\_%' ORDER BY nspname");
   int dropped = 0;
   for (int i = 0; i < r.rows(); ++i) {
     auto name = r.text(i, 0);
+    if (live.contains(name)) continue;
+    if (std::none_of(aside_prefixes.begin(), aside_prefixes.end(),
+                     [&](const std::string& prefix) { return name.starts_with(prefix); })) {
+      continue;  // no project's: not ours to drop
+    }
     auto made = pre_restore_schema_time(name);
     if (!made) {
       spdlog::warn("retention: kept schema '{}': its timestamp cannot be read", name);

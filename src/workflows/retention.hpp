@@ -28,8 +28,11 @@
 //   the claim so the next sweep retries. A changed expires_at (retention
 //   applied to existing backups) makes a new notice due. No SMTP_URL: no
 //   notices and nothing claimed.
-// - Pre-restore schemas "tenant_<slug>__pre_restore_<timestamp>" older than
-//   restore_keep are dropped; a name whose timestamp cannot be read is kept.
+// - Pre-restore schemas older than restore_keep are dropped: only the
+//   set-aside schemas of known projects (named as backup::aside_schema_name
+//   names them for a project in control_plane.projects), never a project's
+//   own schema whatever its name, and never a name whose timestamp cannot be
+//   read.
 // Time is injected: run_once(now) never sleeps.
 #pragma once
 
@@ -83,7 +86,9 @@ int expire_backups(db::Connection& conn, const RetentionOptions& options, System
 // Sends the due expiry notices (one e-mail per project); returns how many e-mails went out.
 int send_expiry_notices(db::Connection& conn, const RetentionOptions& options, SystemTime now);
 
-// Drops "tenant_*__pre_restore_<timestamp>" schemas older than `keep`.
+// Drops the set-aside schemas ("tenant_<slug>__pre_restore_<timestamp>") of
+// the projects in control_plane.projects that are older than `keep`; never a
+// project's own schema.
 int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chrono::hours keep);
 // When a pre-restore schema was made, from its name; nullopt when unreadable.
 // Reads the digits of the suffix: 14 (YYYYMMDDhhmmss, e.g. 20260102T030405Z),
