@@ -20,7 +20,7 @@ tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
 tb_module(telegram DEPS tb_io CURL::libcurl Boost::json)
-tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io tb_telegram)
+tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io tb_telegram tb_metrics)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
 tb_module(schedule DEPS tb_store tb_model tb_metrics)
 tb_module(api     DEPS tb_http tb_auth tb_store tb_model tb_web tb_workflows tb_destinations)

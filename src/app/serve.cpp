@@ -64,8 +64,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
   }
   std::filesystem::create_directories(config.storage_dir);
   {
-    // Every process migrates on start (idempotent, serialized by an advisory
-    // lock), so a fresh database works with `serve` alone.
+    // Every process migrates on start (idempotent, serialized by a lock on
+    // the migrations table), so a fresh database works with `serve` alone.
     auto conn = db::Connection::open(config.database_url);
     db::migrate(conn);
   }
@@ -74,7 +74,10 @@ int serve(const config::Config& config, const ServeOptions& options) {
   db::Pool pool(config.database_url, config.db_pool_size);
 
   std::unique_ptr<jobs::Worker> worker;
-  workflows::Dependencies deps{config, RealClock::instance()};
+  workflows::Dependencies deps{
+      config, RealClock::instance(),
+      &registry.counter("tb_project_lock_wait_timeouts_total",
+                        "exports and restores that gave up waiting for the same project's running one")};
   if (options.worker) {
     jobs::WorkerOptions wopts;
     wopts.conninfo = config.database_url;
@@ -86,8 +89,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
   }
 
   // Scheduler and retention sweep (--no-scheduler turns both off). Several
-  // processes may run them: one leads the scheduling (advisory lock), and
-  // every sweep step is guarded so concurrent sweeps do each thing once.
+  // processes may run them: one leads the scheduling (a control-plane row
+  // lock), and every sweep step is guarded so concurrent sweeps do each thing once.
   std::unique_ptr<schedule::Scheduler> scheduler;
   std::unique_ptr<workflows::RetentionSweeper> sweeper;
   std::vector<std::unique_ptr<schedule::PeriodicTask>> loops;

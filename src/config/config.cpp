@@ -193,6 +193,11 @@ const std::vector<Variable>& table() {
        [](Config& c, const std::string& v) {
          c.pg_dump_timeout = std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
        }},
+      {{"PROJECT_LOCK_WAIT_SECONDS", "21600",
+        "how long an export or restore waits for the same project's running one before it fails (and is retried)"},
+       [](Config& c, const std::string& v) {
+         c.project_lock_wait = std::chrono::seconds(parse_int<int>("PROJECT_LOCK_WAIT_SECONDS", v, 1, 7 * 86400));
+       }},
       {{"SCHEDULER_TICK_SECONDS", "30", "how often the scheduler looks for due backups"},
        [](Config& c, const std::string& v) {
          c.scheduler_tick = std::chrono::seconds(parse_int<int>("SCHEDULER_TICK_SECONDS", v, 1, 3600));

@@ -56,6 +56,8 @@ struct Config {
   std::chrono::seconds shutdown_grace{20};
   int job_max_attempts = 3;
   std::chrono::seconds pg_dump_timeout{6 * 3600};
+  // How long an export or restore waits for the project's other job.
+  std::chrono::seconds project_lock_wait{6 * 3600};
   std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
 
   int rate_limit_per_minute = 10;

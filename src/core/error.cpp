@@ -12,6 +12,7 @@ std::string_view code_name(ErrorCode code) {
     case ErrorCode::kNotFound: return "NOT_FOUND";
     case ErrorCode::kMethodNotAllowed: return "METHOD_NOT_ALLOWED";
     case ErrorCode::kConflict: return "CONFLICT";
+    case ErrorCode::kProjectBusy: return "PROJECT_BUSY";
     case ErrorCode::kPayloadTooLarge: return "PAYLOAD_TOO_LARGE";
     case ErrorCode::kUnsupportedMedia: return "UNSUPPORTED_MEDIA_TYPE";
     case ErrorCode::kRateLimited: return "RATE_LIMITED";
@@ -29,6 +30,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kConflict: return 409;
+    case ErrorCode::kProjectBusy: return 409;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kUnsupportedMedia: return 415;
     case ErrorCode::kRateLimited: return 429;

@@ -19,6 +19,7 @@ enum class ErrorCode {
   kNotFound,          // 404 NOT_FOUND
   kMethodNotAllowed,  // 405 METHOD_NOT_ALLOWED
   kConflict,          // 409 CONFLICT
+  kProjectBusy,       // 409 PROJECT_BUSY (a job gave up waiting for the project's other job)
   kPayloadTooLarge,   // 413 PAYLOAD_TOO_LARGE
   kUnsupportedMedia,  // 415 UNSUPPORTED_MEDIA_TYPE
   kRateLimited,       // 429 RATE_LIMITED

@@ -7,7 +7,8 @@
 namespace tb::db {
 namespace {
 
-// Arbitrary constant shared by every tenant-backup process ("tbmigr" in ASCII).
+// Arbitrary constant shared by every tenant-backup process ("tbmigr" in
+// ASCII); used only while control_plane.schema_migrations does not exist.
 constexpr long long kMigrationLockKey = 0x74626d696772LL;
 
 // Version 1: the control plane of DESIGN §4.
@@ -204,6 +205,26 @@ END $f$;
 REVOKE ALL ON FUNCTION control_plane.restore_may_commit(uuid, int, text) FROM PUBLIC;
 )SQL";
 
+// Version 5: locks tenants cannot take (store/locks), and slugs that cannot
+// pass for a restore's set-aside schema.
+// - control_plane.locks: a row per lock name, locked FOR NO KEY UPDATE by its
+//   holder. Replaces the advisory locks of the project lock and the scheduler
+//   leader, which any role that can log in could take. PUBLIC gets nothing,
+//   whatever default privileges the database has.
+// - A slug containing "__pre_restore" would make the project's live schema
+//   look like another project's (or its own) set-aside schema, which the
+//   retention sweep drops. NOT VALID: existing rows are not checked (the
+//   sweep protects project schemas anyway), new and changed rows are.
+const char* kV5 = R"SQL(
+CREATE TABLE control_plane.locks (
+  name text PRIMARY KEY
+);
+REVOKE ALL ON control_plane.locks FROM PUBLIC;
+INSERT INTO control_plane.locks (name) VALUES ('scheduler leader');
+ALTER TABLE control_plane.projects ADD CONSTRAINT projects_slug_not_aside
+  CHECK (strpos(slug, '__pre_restore') = 0) NOT VALID;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -213,18 +234,26 @@ const std::vector<Migration>& migrations() {
       {3, "jobs: partial index in claim order", kV3},
       {4, "restores replay as the tenant: backups.schema_owner, replay_logins, set_schema_aside, restore_may_commit",
        kV4},
+      {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
   };
   return all;
 }
 
 int migrate(Connection& conn) {
   Transaction tx(conn);
-  conn.query("SELECT pg_advisory_xact_lock($1::bigint)", kMigrationLockKey);
+  // The lock is the migrations table itself, which a tenant's role cannot
+  // lock (any login could take an advisory lock and hold every start of the
+  // service). Only the first start on a fresh database, before that table
+  // exists, serialises on an advisory lock.
+  if (conn.exec("SELECT to_regclass('control_plane.schema_migrations') IS NULL").boolean(0, 0)) {
+    conn.query("SELECT pg_advisory_xact_lock($1::bigint)", kMigrationLockKey);
+  }
   conn.exec_script(
       "CREATE SCHEMA IF NOT EXISTS control_plane;"
       "CREATE TABLE IF NOT EXISTS control_plane.schema_migrations ("
       "  version int PRIMARY KEY, name text NOT NULL,"
-      "  applied_at timestamptz NOT NULL DEFAULT now())");
+      "  applied_at timestamptz NOT NULL DEFAULT now());"
+      "LOCK TABLE control_plane.schema_migrations IN SHARE ROW EXCLUSIVE MODE");
   std::set<int> applied;
   auto r = conn.exec("SELECT version FROM control_plane.schema_migrations");
   for (int i = 0; i < r.rows(); ++i) applied.insert(static_cast<int>(r.int64(i, 0)));

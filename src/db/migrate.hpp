@@ -3,9 +3,12 @@
 // Invariants:
 // - Migrations are append-only: never edit a released one, add the next
 //   version. Each is applied once, recorded in control_plane.schema_migrations.
-// - migrate() runs everything in one transaction under a transaction-scoped
-//   advisory lock, so two processes migrating at once are safe (the second
-//   waits, then finds nothing to do) and running it twice is a no-op.
+// - migrate() runs everything in one transaction holding a lock on
+//   control_plane.schema_migrations (an advisory lock only on a fresh
+//   database, before that table exists), so two processes migrating at once
+//   are safe (the second waits, then finds nothing to do) and running it
+//   twice is a no-op. Versions need not be contiguous: each missing one is
+//   applied, in the order of migrations().
 #pragma once
 
 #include <string>

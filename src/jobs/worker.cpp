@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/public_text.hpp"
+
 namespace tb::jobs {
 namespace {
 
@@ -20,8 +22,14 @@ std::string default_worker_id() {
 // The reason stored in the job (shown to users): public messages only; the
 // internal detail goes to the log.
 std::string public_reason(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return err->message();
+  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return hide_internals(err->message());
   return "internal error";
+}
+
+// The stable code stored with the attempt's error.
+std::string_view code_of(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return code_name(err->code());
+  return code_name(ErrorCode::kInternal);
 }
 
 bool is_connection_lost(const std::exception& e) {
@@ -300,6 +308,7 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
 
   std::optional<JobOutcome> outcome;
   std::string error;
+  std::string_view code = code_name(ErrorCode::kInternal);
   bool permanent = false;
   auto t0 = Clock::now();
   try {
@@ -307,9 +316,11 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   } catch (const PermanentError& e) {
     permanent = true;
     error = public_reason(e);
+    code = code_of(e);
     spdlog::warn("job {}: failed permanently: {}", job.id, log_reason(e));
   } catch (const std::exception& e) {
     error = public_reason(e);
+    code = code_of(e);
     spdlog::warn("job {}: attempt {} failed: {}", job.id, job.attempts, log_reason(e));
   } catch (...) {
     error = "internal error";
@@ -332,6 +343,7 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     } catch (const PermanentError& e) {
       permanent = true;
       error = public_reason(e);
+      code = code_of(e);
       spdlog::warn("job {}: completion failed permanently: {}", job.id, log_reason(e));
     } catch (const std::exception& e) {
       if (is_connection_lost(e)) {
@@ -341,6 +353,7 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
         throw;
       }
       error = public_reason(e);
+      code = code_of(e);
       spdlog::warn("job {}: completion failed: {}", job.id, log_reason(e));
     }
     run_hook("on_discarded", job.id, outcome->on_discarded);
@@ -353,7 +366,7 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     return;
   }
   auto status = store::fail_job(conn, job.id, slot.id, job.attempts, error, !permanent, options_.retry,
-                                options_.jitter);
+                                options_.jitter, code);
   if (!status) {
     spdlog::warn("job {}: no longer ours when recording its failure", job.id);
   } else {

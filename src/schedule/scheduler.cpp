@@ -6,6 +6,7 @@
 
 #include "model/schedule.hpp"
 #include "store/jobs.hpp"
+#include "store/locks.hpp"
 
 namespace tb::schedule {
 namespace {
@@ -92,30 +93,34 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 Scheduler::~Scheduler() { resign(); }
 
 void Scheduler::resign() {
-  // Unlock explicitly: closing the session releases the lock too, but only
+  // Release explicitly: closing the session releases the lock too, but only
   // once the server has noticed, so another process could miss its turn.
-  if (leader_ && conn_ && conn_->ok()) {
+  if (leader_ && lock_conn_ && lock_conn_->ok()) {
     try {
-      conn_->query("SELECT pg_advisory_unlock($1::bigint)", kLeaderLockKey);
+      store::unlock(*lock_conn_);
     } catch (const std::exception&) {
       // The session is going away anyway; its end releases the lock.
     }
   }
+  lock_conn_.reset();
   conn_.reset();
   leader_ = false;
   last_enqueued_.clear();
 }
 
 bool Scheduler::ensure_leader() {
-  if (conn_ && !conn_->ok()) resign();
-  if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+  if ((lock_conn_ && !lock_conn_->ok()) || (conn_ && !conn_->ok())) resign();
+  if (!lock_conn_) lock_conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
   if (leader_) {
-    // A session lock lives as long as the session: a round trip proves both.
-    conn_->exec("SELECT 1");
+    // The lock lives as long as its transaction: a round trip proves both.
+    lock_conn_->exec("SELECT 1");
     return true;
   }
-  leader_ = conn_->query("SELECT pg_try_advisory_lock($1::bigint)", kLeaderLockKey).boolean(0, 0);
-  if (leader_) spdlog::info("scheduler: this process is now the scheduling leader");
+  leader_ = store::try_lock(*lock_conn_, store::kSchedulerLeaderLock);
+  if (leader_) {
+    if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+    spdlog::info("scheduler: this process is now the scheduling leader");
+  }
   return leader_;
 }
 

@@ -6,8 +6,9 @@
 //   idempotency key "scheduled:<project>:<slot RFC 3339>", and the queue's
 //   unique key makes a second enqueue of the same slot return the first job.
 //   So two schedulers that both believe they lead still enqueue a slot once.
-// - One leader: only the process holding the session advisory lock
-//   kLeaderLockKey (on the scheduler's own connection) enqueues. A lost
+// - One leader: only the process holding the store lock
+//   store::kSchedulerLeaderLock (a control_plane row lock, which a tenant's
+//   role cannot take; held on a connection of its own) enqueues. A lost
 //   connection loses the lock; the next tick reconnects and tries again.
 // - Only the LATEST due slot (<= now) is considered, so a scheduler that was
 //   down for days catches up one slot, never a burst. Slots before the
@@ -35,9 +36,6 @@
 #include "store/settings.hpp"
 
 namespace tb::schedule {
-
-// The session advisory lock of the scheduler leader ("tbsched" in ASCII).
-inline constexpr long long kLeaderLockKey = 0x746273636865644LL;
 
 struct SchedulerOptions {
   std::string conninfo;
@@ -83,7 +81,8 @@ class Scheduler {
   bool ensure_leader();
 
   SchedulerOptions options_;
-  std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::Connection> lock_conn_;  // holds the leader lock's transaction, nothing else
+  std::unique_ptr<db::Connection> conn_;       // the leader's enqueues
   bool leader_ = false;
   std::map<std::string, SystemTime> last_enqueued_;  // project -> slot, while leading
 };

@@ -208,7 +208,8 @@ std::optional<JobStatus> complete_job_unless_cancelled(db::Connection& conn, con
 std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
                                   const std::string& worker_id, int attempt,
                                   const std::string& error, bool retryable,
-                                  const RetryPolicy& policy, const JitterSource& jitter) {
+                                  const RetryPolicy& policy, const JitterSource& jitter,
+                                  std::string_view code) {
   auto delay = retry_delay(policy, attempt, jitter ? jitter() : 0.5);
   auto r = conn.query(
       std::string(
@@ -223,10 +224,10 @@ std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
           "  locked_until = NULL, last_error = $4, "
           "  errors = errors || jsonb_build_array(jsonb_build_object("
           "    'attempt', attempts, 'at', to_char(now() AT TIME ZONE 'UTC', "
-          "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', $4::text)) "
+          "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', $4::text, 'code', $7::text)) "
           "WHERE ") +
           kGuard + " RETURNING status",
-      id, worker_id, attempt, error, retryable, ms(delay));
+      id, worker_id, attempt, error, retryable, ms(delay), code);
   if (r.empty()) return std::nullopt;
   return parse_job_status(r.get(0, 0));
 }
@@ -270,7 +271,8 @@ int rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy) {
       "  locked_until = NULL, last_error = 'lease expired (worker lost)', "
       "  errors = errors || jsonb_build_array(jsonb_build_object("
       "    'attempt', attempts, 'at', to_char(now() AT TIME ZONE 'UTC', "
-      "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', 'lease expired (worker lost)')) "
+      "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', 'lease expired (worker lost)', "
+      "    'code', 'UNAVAILABLE')) "
       "WHERE status = 'running' AND locked_until < now()",
       static_cast<double>(policy.base.count()), static_cast<double>(policy.cap.count()),
       policy.jitter);

@@ -117,11 +117,14 @@ std::optional<JobStatus> complete_job_unless_cancelled(db::Connection& conn, con
 // Records the attempt's error; then pending again (run_at = now + retry_delay)
 // when `retryable` and attempts < max_attempts, cancelled when a cancel was
 // requested, failed otherwise. Returns the new status, nullopt when the guard failed.
+// The attempt's entry in `errors` also carries `code`, the error's stable code
+// (core/error's code_name, e.g. "PROJECT_BUSY").
 std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
                                   const std::string& worker_id, int attempt,
                                   const std::string& error, bool retryable,
                                   const RetryPolicy& policy = {},
-                                  const JitterSource& jitter = default_jitter());
+                                  const JitterSource& jitter = default_jitter(),
+                                  std::string_view code = "INTERNAL");
 // Ends a running job as cancelled (its handler stopped after a cancel request).
 bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                           int attempt, const std::string& reason = "cancelled");

@@ -18,6 +18,7 @@
 #include "backup/export.hpp"
 #include "backup/replay_identity.hpp"
 #include "core/ids.hpp"
+#include "core/public_text.hpp"
 #include "core/units.hpp"
 #include "destinations/local.hpp"
 #include "notify/email.hpp"
@@ -118,7 +119,8 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   // this worker freezes past its lease the project's next job can end them
   // instead of waiting for it (ProjectLock).
   const auto session = job_session_name(job);
-  ProjectLock project_lock(deps.config.database_url, project->id, session, ctx.cancel_flag());
+  ProjectLock project_lock(deps.config.database_url, project->id, session, ctx.cancel_flag(),
+                           project_lock_options(deps));
   auto settings = store::get_backup_settings(conn, project->id);
 
   auto created = deps.clock.now();
@@ -150,6 +152,16 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   if (!copy) {
     // LocalDestination re-checks the folder against the real filesystem: it may
     // have changed (a symlink planted) since the request was accepted.
+    // A storage_path outside the project's folder (a job queued before that
+    // rule) is refused for good.
+    if (!storage_path.empty()) {
+      try {
+        destinations::resolve_project_storage_path(deps.config.storage_dir, project->id, storage_path);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kValidation) throw;
+        throw jobs::PermanentError(e.message(), e.detail());
+      }
+    }
     destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
     backup::DumpSource source{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
                               "tenant_" + project->slug};
@@ -264,7 +276,7 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
       const auto* err = dynamic_cast<const Error*>(&e);
       notify_by_email(deps, email, "Backup of " + job.project_id.value_or("") + " FAILED",
                       "The backup of project " + job.project_id.value_or("") + " failed after " + std::to_string(job.attempts) +
-                          " attempt(s):\n\n" + (err ? err->message() : std::string("internal error")) + "\n");
+                          " attempt(s):\n\n" + (err ? hide_internals(err->message()) : std::string("internal error")) + "\n");
     }
     throw;
   }

@@ -16,13 +16,18 @@
 namespace tb::workflows {
 namespace {
 
-// The first key of pg_advisory_lock(int, int) (a running restore or export);
-// the second key is hashtext(project_id).
-constexpr int kProjectLockClass = 0x7462'0002;
-
 // application_name holds at most 63 bytes (NAMEDATALEN - 1; longer is cut):
 // 7 + 36 (uuid) + 9 + 10 (int) = 62.
 constexpr std::string_view kSessionPrefix = "tb job ";
+
+// "90 minutes", "1 minute", "5 seconds": how long a job waited, for its error.
+std::string waited_words(std::chrono::milliseconds wait) {
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait).count();
+  auto plural = [](long long n, const char* unit) {
+    return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+  };
+  return seconds >= 120 ? plural(seconds / 60, "minute") : plural(seconds, "second");
+}
 
 }  // namespace
 
@@ -57,22 +62,41 @@ std::string with_application_name(const std::string& conninfo, const std::string
 }
 
 ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project_id,
-                         const std::string& session_name, const std::atomic<bool>& cancel)
+                         const std::string& session_name, const std::atomic<bool>& cancel,
+                         const ProjectLockOptions& options)
     : conn_(std::make_unique<db::Connection>(
           db::Connection::open(with_application_name(conninfo, session_name)))),
       session_name_(session_name) {
-  // The holder is looked at on the first miss, then about once a second: a
+  const auto lock = store::project_lock_name(project_id);
+  const auto deadline = std::chrono::steady_clock::now() + options.max_wait;
+  // The holder is judged on the first look, then about once a second: a
   // frozen worker's lease takes JOB_LEASE_SECONDS to run out anyway.
-  auto next_look = std::chrono::steady_clock::now();
+  auto next_judgement = std::chrono::steady_clock::now();
   for (;;) {
-    auto r = conn_->query("SELECT pg_try_advisory_lock($1::int, hashtext($2))", kProjectLockClass,
-                          project_id);
-    if (r.boolean(0, 0)) return;
-    if (cancel.load())
+    // Probe only when nobody visibly holds it (a probe of a held row still
+    // costs a transaction id).
+    auto holder = store::lock_holder(*conn_, lock);
+    if (!holder && store::try_lock(*conn_, lock)) return;
+    if (cancel.load()) {
       throw Error(ErrorCode::kConflict, "cancelled while waiting for the project's other job");
-    if (std::chrono::steady_clock::now() >= next_look) {
-      next_look = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      if (break_stale_holder(project_id)) continue;  // try again at once
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (holder && now >= next_judgement) {
+      next_judgement = now + std::chrono::seconds(1);
+      if (break_stale_holder(project_id, *holder)) continue;  // try again at once
+    }
+    if (now >= deadline) {
+      if (options.wait_timeouts != nullptr) options.wait_timeouts->inc();
+      std::string holder_text = holder
+                                    ? "pid " + std::to_string(holder->pid) + " '" +
+                                          holder->application_name + "' (role " + holder->role + ")"
+                                    : std::string("a session that ended meanwhile");
+      spdlog::warn("project {}: gave up waiting for its lock after {} ms; held by {}", project_id,
+                   options.max_wait.count(), holder_text);
+      throw Error(ErrorCode::kProjectBusy,
+                  "another backup or restore of this project was still running after " +
+                      waited_words(options.max_wait) + "; this job stopped waiting for it",
+                  "project lock '" + lock + "' held by " + holder_text);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -80,19 +104,9 @@ ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project
 
 ProjectLock::~ProjectLock() = default;
 
-bool ProjectLock::break_stale_holder(const std::string& project_id) {
-  // pg_locks shows the two int keys of pg_advisory_lock(int, int) as
-  // classid/objid (oids: negative keys wrap) with objsubid 2.
-  auto holders = conn_->query(
-      "SELECT a.application_name FROM pg_catalog.pg_locks l "
-      "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-      "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
-      "current_database()) "
-      "AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid AND l.pid <> pg_backend_pid()",
-      kProjectLockClass, project_id);
-  if (holders.empty()) return false;  // released meanwhile, or not visible
-  auto holder = parse_job_session_name(holders.get(0, 0));
+bool ProjectLock::break_stale_holder(const std::string& project_id,
+                                     const store::LockHolder& lock_holder) {
+  auto holder = parse_job_session_name(lock_holder.application_name);
   if (!holder) return false;  // not a job session: never ours to break
   auto job = conn_->query(
       "SELECT status, attempts, locked_until > now() FROM control_plane.jobs WHERE id = $1::uuid",

@@ -2,9 +2,10 @@
 // and the session names that make a frozen worker's lock breakable.
 //
 // Invariants:
-// - While an export or restore job runs it holds ProjectLock (a session
-//   advisory lock on a dedicated connection); another job of the same project
-//   that takes the same lock waits for it.
+// - While an export or restore job runs it holds ProjectLock (the store lock
+//   "project <id>", a control_plane row lock on a dedicated connection, which
+//   a tenant's role cannot take); another job of the same project waits for
+//   it, at most `max_wait`.
 // - Every database session a job opens for its project work (the lock's
 //   connection, pg_dump, psql, pg_restore) carries the application_name
 //   job_session_name(job) = "tb job <id> attempt <n>" (at most 63 bytes,
@@ -15,13 +16,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "db/connection.hpp"
+#include "metrics/registry.hpp"
 #include "store/jobs.hpp"
+#include "store/locks.hpp"
 
 namespace tb::workflows {
 
@@ -46,9 +50,18 @@ std::optional<JobAttempt> parse_job_session_name(std::string_view name);
 // Throws tb::Error kInternal (without the conninfo) when it does not parse.
 std::string with_application_name(const std::string& conninfo, const std::string& name);
 
-// A per-project session advisory lock on its own connection, held for a
-// job's duration. Waits (polling, so `cancel` is honoured) until it is free;
-// throws tb::Error kConflict "cancelled" when cancel turned true first.
+struct ProjectLockOptions {
+  // How long to wait for the project's other job (PROJECT_LOCK_WAIT_SECONDS).
+  std::chrono::milliseconds max_wait{std::chrono::hours(6)};
+  // Counts the waits that ran out (tb_project_lock_wait_timeouts_total); may be null.
+  metrics::Counter* wait_timeouts = nullptr;
+};
+
+// The project's lock (store::project_lock_name) on its own connection, held
+// for a job's duration. Waits (polling, so `cancel` is honoured) until it is
+// free; throws tb::Error kConflict "cancelled" when cancel turned true first,
+// and tb::Error kProjectBusy (retryable, public words) when `max_wait` passed
+// first.
 //
 // Liveness: the lock's connection is named `session_name` (a
 // job_session_name()). While waiting, it looks up the holder's
@@ -63,7 +76,8 @@ std::string with_application_name(const std::string& conninfo, const std::string
 class ProjectLock {
  public:
   ProjectLock(const std::string& conninfo, const std::string& project_id,
-              const std::string& session_name, const std::atomic<bool>& cancel);
+              const std::string& session_name, const std::atomic<bool>& cancel,
+              const ProjectLockOptions& options = {});
   ~ProjectLock();  // closing the connection releases the lock
   ProjectLock(const ProjectLock&) = delete;
   ProjectLock& operator=(const ProjectLock&) = delete;
@@ -75,7 +89,7 @@ class ProjectLock {
 
  private:
   // One look at the holder; true when a stale holder was terminated.
-  bool break_stale_holder(const std::string& project_id);
+  bool break_stale_holder(const std::string& project_id, const store::LockHolder& holder);
 
   std::unique_ptr<db::Connection> conn_;
   std::string session_name_;

@@ -19,10 +19,6 @@
 namespace tb::workflows {
 namespace {
 
-// The first key of pg_advisory_xact_lock(int, int) taken by the enqueue
-// check; the second key is hashtext(project_id). (0x7462'0002 is ProjectLock's.)
-constexpr int kRequestLockClass = 0x7462'0001;
-
 // Where the stored bytes are: the local copy, or, when it is gone, a copy
 // fetched back from the Telegram parts (each part and the whole file verified
 // against their SHA-256 on the way).
@@ -61,7 +57,9 @@ store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, Sy
                            const std::string& requested_by) {
   require_restorable(backup, now);
   db::Transaction tx(conn);
-  conn.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", kRequestLockClass, backup.project_id);
+  // Serialises the check and the insert per project. A row lock, not an
+  // advisory lock: a tenant's role may take any advisory lock and hold it.
+  conn.query("SELECT 1 FROM control_plane.projects WHERE id = $1 FOR NO KEY UPDATE", backup.project_id);
   auto running = conn.query(
       "SELECT id FROM control_plane.jobs WHERE project_id = $1 AND type = 'restore' "
       "AND status IN ('pending', 'running') LIMIT 1",
@@ -101,7 +99,7 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   // is judged stale, its open restore transaction is terminated (rolled back)
   // along with the lock.
   const auto session = job_session_name(job);
-  ProjectLock lock(deps.config.database_url, project->id, session, ctx.cancel_flag());
+  ProjectLock lock(deps.config.database_url, project->id, session, ctx.cancel_flag(), project_lock_options(deps));
   auto started = std::chrono::steady_clock::now();
   // The replay runs as the tenant (the schema's owner), never as the service:
   // see backup/replay_identity.hpp. The login is disabled again afterwards.

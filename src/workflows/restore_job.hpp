@@ -2,7 +2,7 @@
 //
 // Invariants:
 // - At most one restore per project is pending or running: enqueue_restore()
-//   checks and inserts under a per-project transaction advisory lock, so two
+//   checks and inserts holding the project's row locked, so two
 //   concurrent requests (API, CLI, several servers) cannot both pass.
 // - Only a completed, unexpired backup is restored; the job re-checks this
 //   when it starts (the backup may have been deleted meanwhile).

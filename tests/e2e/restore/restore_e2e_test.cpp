@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 const std::string kSecret = "an-e2e-restore-secret-that-is-long-enough-0123456789";
-// workflows::ProjectLock's advisory lock class (0x74620002).
-const std::string kProjectLock = "1952579586";
+// workflows::ProjectLock's lock: the row of control_plane.locks named "project acme".
+const std::string kProjectLock = "SELECT 1 FROM control_plane.locks WHERE name = 'project acme' FOR NO KEY UPDATE";
 
 class RestoreE2E : public ::testing::Test {
  protected:
@@ -148,7 +148,8 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
   auto backup_id = backup_now();
   const std::string before = digest();
   // An export of the project "runs" (holds the project lock): the restore waits, running.
-  auto holder = hold("SELECT pg_advisory_lock(" + kProjectLock + ", hashtext('acme'))", 6);
+  PgCluster::shared().exec(db_, "INSERT INTO control_plane.locks (name) VALUES ('project acme') ON CONFLICT DO NOTHING");
+  auto holder = hold(kProjectLock, 6);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto first = post_restore(backup_id, token_);
   ASSERT_EQ(first.status, 202) << first.body;

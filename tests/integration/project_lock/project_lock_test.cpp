@@ -16,7 +16,9 @@
 #include "core/error.hpp"
 #include "db/connection.hpp"
 #include "db/migrate.hpp"
+#include "metrics/registry.hpp"
 #include "store/jobs.hpp"
+#include "store/locks.hpp"
 #include "store/projects.hpp"
 #include "support/pg_cluster.hpp"
 #include "workflows/project_lock.hpp"
@@ -173,10 +175,31 @@ TEST_F(ProjectLockTest, AHolderPastItsLeaseIsBrokenEvenBeforeTheQueueRescuesIt) 
   EXPECT_THROW(stale.ensure_held(), Error);
 }
 
+TEST_F(ProjectLockTest, AWaitThatRunsOutEndsWithProjectBusyCountedAndTheHolderKeepsTheLock) {
+  auto job = claimed_job();
+  std::atomic<bool> never{false};
+  ProjectLock held(info_, "acme", job_session_name(job), never);
+  metrics::Counter timeouts;
+  auto started = std::chrono::steady_clock::now();
+  try {
+    ProjectLock second(info_, "acme", "tb job 00000000-0000-0000-0000-000000000004 attempt 1", never,
+                       ProjectLockOptions{1s, &timeouts});
+    FAIL() << "took a lock that is held";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kProjectBusy);
+    EXPECT_EQ(e.message(),
+              "another backup or restore of this project was still running after 1 second; this job "
+              "stopped waiting for it");
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_EQ(timeouts.value(), 1.0);
+  EXPECT_NO_THROW(held.ensure_held());
+}
+
 TEST_F(ProjectLockTest, AHolderThatIsNotAJobSessionIsNeverTouched) {
   // An operator's session (or an older service) holding the lock.
   auto other = db::Connection::open(with_application_name(info_, "psql"));
-  other.query("SELECT pg_advisory_lock(1952579586, hashtext('acme'))");
+  ASSERT_TRUE(store::try_lock(other, store::project_lock_name("acme")));
   std::atomic<bool> cancel{false};
   auto waiter = std::async(std::launch::async, [&] {
     ProjectLock lock(info_, "acme", "tb job 00000000-0000-0000-0000-000000000003 attempt 1", cancel);

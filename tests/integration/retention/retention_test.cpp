@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backup/restore.hpp"
 #include "core/error.hpp"
 #include "db/connection.hpp"
 #include "db/migrate.hpp"
@@ -246,6 +247,43 @@ TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {
   EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_1700000000"), SystemTime{seconds(1700000000)});
   EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_20261324T100000Z"), std::nullopt);
   EXPECT_EQ(pre_restore_schema_time("public"), std::nullopt);
+}
+
+// A slug ending like a set-aside schema's name ("__pre_restore_<time>") is
+// refused now; a project that got one before that rule keeps its live schema
+// through every sweep, while real set-aside schemas of known projects (the
+// long-name form included) are still dropped, and a look-alike of no project
+// is left alone.
+TEST_F(RetentionTest, ALiveSchemaThatLooksSetAsideSurvivesTheSweep) {
+  try {
+    store::upsert_project(*conn_, "mimic", "acme__pre_restore_20200101_000000");
+    ADD_FAILURE() << "a slug ending like a set-aside schema was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kValidation);
+    EXPECT_EQ(e.field(), "slug");
+  }
+  EXPECT_THROW(conn_->exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'x__pre_restore_1')"),
+               db::DbError);
+
+  // As if created before the rule existed.
+  conn_->exec("ALTER TABLE control_plane.projects DROP CONSTRAINT IF EXISTS projects_slug_not_aside");
+  conn_->exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'acme__pre_restore_20200101_000000')");
+  const std::string long_slug(40, 'l');
+  store::upsert_project(*conn_, "long", long_slug);
+  const std::string live = "tenant_acme__pre_restore_20200101_000000";
+  const std::string acme_aside = backup::aside_schema_name("tenant_acme", now_ - hours(24 * 30));
+  const std::string long_aside = backup::aside_schema_name("tenant_" + long_slug, now_ - hours(24 * 30));
+  const std::string stranger = "tenant_gone__pre_restore_20200101_000000";  // no such project
+  for (const auto& s : {live, acme_aside, long_aside, stranger}) {
+    conn_->exec("CREATE SCHEMA \"" + s + "\"");
+    conn_->exec("CREATE TABLE \"" + s + "\".t (x int)");
+  }
+  EXPECT_EQ(drop_old_pre_restore_schemas(*conn_, now_, hours(24 * 7)), 2);
+  auto left = PgCluster::shared().query_column(
+      name_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1");
+  std::vector<std::string> want{live, stranger};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(left, want);
 }
 
 TEST_F(RetentionTest, ExpiryNoticeArrivesOnceWithDownloadLinks) {

@@ -1,5 +1,5 @@
 // The scheduler against a real database with a ManualClock: one job per
-// (project, slot) across two schedulers, leader election by advisory lock,
+// (project, slot) across two schedulers, leader election by a control-plane row lock,
 // one catch-up after downtime, deterministic jitter, the job's payload.
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -73,7 +73,7 @@ TEST_F(SchedulerTest, DueSlotIsEnqueuedOnceAcrossTwoSchedulers) {
   auto first = a.tick(clock.now());
   auto second = b.tick(clock.now());
   EXPECT_TRUE(first.leader);
-  EXPECT_FALSE(second.leader);  // the advisory lock has one holder
+  EXPECT_FALSE(second.leader);  // the leader lock has one holder
   ASSERT_EQ(jobs("acme").size(), 1u);
   EXPECT_EQ(jobs("acme")[0].idempotency_key, idempotency_key("acme", at(2026, 3, 3, 2, 0)));
   // Both tick through the slot many times: one more job, for today's slot.
