@@ -174,7 +174,7 @@ TEST_F(Db, MigrateCreatesTheSchemaAndIsIdempotent) {
   auto tables = PgCluster::shared().query_column(
       name_, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'control_plane' ORDER BY 1");
   EXPECT_EQ(tables, (std::vector<std::string>{"audit_log", "backup_settings", "backups", "jobs", "locks",
-                                              "projects", "schema_migrations"}));
+                                              "projects", "replay_logins", "schema_migrations"}));
   EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT count(*) FROM control_plane.schema_migrations"),
             std::to_string(migrations().size()));
 }
