@@ -3,7 +3,9 @@
 #   a throwaway embedded PostgreSQL cluster (scripts/pg-embedded.sh), `migrate`,
 #   the demo seed plus a second project "other", `tenant-backup serve` on a free
 #   loopback port, tokens minted by `tenant-backup token` (and one expired token
-#   by python3-jwt), then `node --test` driving Debian's chromium.
+#   by python3-jwt), the fake Telegram Bot API of the e2e tests
+#   (tests/support/fake_telegram.py) as its TELEGRAM_API_URL, then `node --test`
+#   driving Debian's chromium.
 # Screenshots land in tests/ui/artifacts/ (gitignored). Everything started here
 # is stopped on exit, pass or fail. TB_KEEP_TMP=1 keeps the temp folder (logs).
 set -euo pipefail
@@ -28,12 +30,15 @@ tmp="$(mktemp -d /tmp/tb-ui.XXXXXX)"
 # As root the cluster runs as the user "tenant-backup", which must reach its folder.
 chmod 755 "$tmp"
 server_pid=""
+telegram_pid=""
 cleanup() {
   local status=$?
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "$server_pid" "$telegram_pid"; do
+    if [[ -n "$pid" ]]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   "$root/scripts/pg-embedded.sh" stop "$tmp/pg" || true
   if [[ $status -ne 0 && -f "$tmp/serve.log" ]]; then
     echo "---- last lines of the server log ($tmp/serve.log) ----" >&2
@@ -67,6 +72,25 @@ CREATE SCHEMA IF NOT EXISTS tenant_other;
 CREATE TABLE IF NOT EXISTS tenant_other.notes (id serial PRIMARY KEY, body text NOT NULL);
 INSERT INTO tenant_other.notes (body) VALUES ('secret of other');
 SQL
+
+# The fake Bot API prints "PORT <n>" once it listens.
+export TELEGRAM_BOT_TOKEN="123456:ui-test"
+/usr/bin/python3 "$root/tests/support/fake_telegram.py" "$TELEGRAM_BOT_TOKEN" "$tmp/telegram" \
+  >"$tmp/telegram.out" 2>"$tmp/telegram.log" &
+telegram_pid=$!
+for _ in $(seq 1 150); do
+  if grep -q '^PORT ' "$tmp/telegram.out" 2>/dev/null; then break; fi
+  if ! kill -0 "$telegram_pid" 2>/dev/null; then
+    echo "run.sh: the fake Telegram server exited: $(cat "$tmp/telegram.log")" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+telegram_port="$(sed -n 's/^PORT //p' "$tmp/telegram.out")"
+[[ -n "$telegram_port" ]] || { echo "run.sh: the fake Telegram server never listened" >&2; exit 1; }
+export TELEGRAM_API_URL="http://127.0.0.1:$telegram_port"
+# Small parts, so the demo backups go to Telegram in several messages.
+export TELEGRAM_PART_SIZE=4KiB
 
 port="$(free_port)"
 export LISTEN="127.0.0.1:$port"

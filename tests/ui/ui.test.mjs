@@ -25,6 +25,7 @@ const TOKEN_DEMO = env('TB_TOKEN_DEMO');
 const TOKEN_MULTI = env('TB_TOKEN_MULTI');
 const TOKEN_EXPIRED = env('TB_TOKEN_EXPIRED');
 const DATABASE_URL = env('DATABASE_URL');
+const TELEGRAM_URL = env('TELEGRAM_API_URL'); // the fake Bot API run.sh starts
 const ARTIFACTS = env('TB_ARTIFACTS');
 const PSQL = '/usr/lib/postgresql/15/bin/psql';
 
@@ -88,6 +89,22 @@ async function signInWithLink(page, token) {
 
 async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// What the fake Telegram holds: {messages, calls, deleted}.
+async function telegramState() {
+  return (await fetch(`${TELEGRAM_URL}/_control/state`)).json();
+}
+
+// Records every text the job cards show, from their first paint on (a check
+// after the fact would miss a wrong first render that the next poll fixes).
+async function recordJobCardTexts(page) {
+  await page.evaluate(() => {
+    window.jobCardTexts = [];
+    new MutationObserver(() => {
+      for (const li of document.querySelectorAll('#jobs li')) window.jobCardTexts.push(li.textContent);
+    }).observe(document.getElementById('jobs'), { subtree: true, childList: true, characterData: true });
+  });
 }
 
 function psql(sql) {
@@ -258,6 +275,35 @@ test('export tar with gzip is listed with its format and compression', async () 
   assertNoProblems(page);
 });
 
+test('send to Telegram: the card says what it does in words, then that it was sent; the row shows the parts', async () => {
+  // The API sends only to a chat set in the project's settings.
+  psql(`INSERT INTO control_plane.backup_settings (project_id, telegram_chat_id) VALUES ('demo', '-1001234567890')
+        ON CONFLICT (project_id) DO UPDATE SET telegram_chat_id = EXCLUDED.telegram_chat_id`);
+  const page = await openPage();
+  await signInWithLink(page, TOKEN_DEMO);
+  const row = page.locator('#history-body tr').filter({ hasText: 'tar · gzip' }).first();
+  await row.waitFor();
+  const id = await row.getAttribute('data-backup-id');
+  await recordJobCardTexts(page);
+  await row.getByRole('button', { name: /to Telegram$/ }).click();
+  const job = page.locator('#jobs li').first();
+  await job.waitFor({ state: 'visible' });
+  assert.equal(await waitForJobEnd(page, job), 'completed', await job.textContent());
+
+  const sent = (await telegramState()).messages.length;
+  assert.ok(sent >= 2, `TELEGRAM_PART_SIZE=4KiB sends the tar in several parts, got ${sent}`);
+  const text = await job.textContent();
+  assert.match(text, /^Completed\s*Send to Telegram · /);
+  assert.match(text, new RegExp(`Sent ${sent} parts`));
+  assert.match(text, /Sent to Telegram \(\d+(\.\d+)? KB\)\./);
+  // A finished send no longer says it is sending, nor talks like an export.
+  assert.doesNotMatch(text, /Sending|Stored|Dumped/);
+  const seen = await page.evaluate(() => window.jobCardTexts.join('\n'));
+  assert.doesNotMatch(seen, /telegram_send|Stored|Dumped/, 'no frame of the card shows a raw type or an export\'s words');
+  await page.locator(`#history-body tr[data-backup-id="${id}"]`).filter({ hasText: `Telegram · ${sent} parts` }).waitFor();
+  assertNoProblems(page);
+});
+
 test('settings: changes persist after a reload', async () => {
   const page = await openPage();
   await signInWithLink(page, TOKEN_DEMO);
@@ -384,6 +430,13 @@ test('delete asks first, then the backup is gone from the history', async () => 
     assert.equal(await row.getByRole('button', { name: /^Download/ }).count(), 0, 'a deleted backup offers no download');
   }
   assert.match(psql(`SELECT status FROM control_plane.backups WHERE id = '${id}'`), /deleted/);
+  // That backup was sent to Telegram: a job deletes its messages there, in words.
+  const job = page.locator('#jobs li').first();
+  await job.waitFor({ state: 'visible' });
+  assert.equal(await waitForJobEnd(page, job), 'completed', await job.textContent());
+  const deleted = (await telegramState()).deleted.length;
+  assert.ok(deleted >= 2, `the Telegram parts are deleted, got ${deleted}`);
+  assert.match(await job.textContent(), new RegExp(`^Completed\\s*Delete Telegram messages · .*Telegram messages deleted \\(${deleted} parts\\)\\.`));
   assertNoProblems(page);
 });
 

@@ -8,6 +8,7 @@
 
 import { api, ApiError, getToken, setToken, clearToken, setUnauthorizedHandler } from './api.js';
 import { humanBytes, relativeTime, shortDate, duration } from './format.js';
+import { JobType, jobType, jobTitle } from './job-types.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -257,9 +258,9 @@ async function startExport(format) {
   notice($('export-error'), '');
   try {
     const accepted = await api('POST', '/api/backup/export', body);
-    const label = `${format === 'sql' ? 'SQL' : 'tar'} export${compression === 'none' ? '' : ` · ${compression}`}`;
+    const label = jobTitle(JobType.EXPORT, `${format === 'sql' ? 'SQL' : 'tar'} export${compression === 'none' ? '' : ` · ${compression}`}`);
     trackJob(accepted.job_id, label, {
-      id: accepted.job_id, type: 'export', status: accepted.status || 'pending',
+      id: accepted.job_id, type: JobType.EXPORT, status: accepted.status || 'pending',
       project_id: accepted.project_id, created_at: accepted.created_at, progress: {},
     });
   } catch (e) {
@@ -285,7 +286,7 @@ function saveActiveJobs() {
   if (!state.project) return;
   const active = [...state.jobs.values()]
     .filter((j) => ACTIVE.has(j.job.status))
-    .map((j) => ({ id: j.job.id, label: j.label }));
+    .map((j) => ({ id: j.job.id, type: j.job.type, label: j.label }));
   sessionStorage.setItem(jobsKey(state.project.id), JSON.stringify(active));
 }
 
@@ -296,7 +297,8 @@ function resumeJobs() {
   } catch {
     saved = [];
   }
-  for (const s of saved) trackJob(s.id, s.label, { id: s.id, status: 'pending', progress: {} });
+  // The saved type paints the card right before its first poll answers.
+  for (const s of saved) trackJob(s.id, s.label, { id: s.id, type: s.type, status: 'pending', progress: {} });
 }
 
 function trackJob(id, label, initial, { onCompleted } = {}) {
@@ -334,14 +336,6 @@ function buildJobCard(entry) {
   return li;
 }
 
-const JOB_KIND_TEXT = {
-  restore: 'Restoring',
-  telegram: 'Sending to Telegram',
-  telegram_send: 'Sending to Telegram',
-  telegram_fetch: 'Fetching from Telegram',
-  telegram_delete: 'Deleting Telegram messages',
-};
-
 function renderJob(entry) {
   const { job, parts: p } = entry;
   const status = job.status || 'pending';
@@ -355,28 +349,14 @@ function renderJob(entry) {
   show(p.cancel, active);
   show(p.dismiss, !active);
 
-  const progress = job.progress || {};
-  const dumped = progress.dump_bytes;
-  const kind = job.type || 'export';
-  if (kind === 'export' || dumped !== undefined) {
-    p.bytes.textContent = `Dumped ${humanBytes(dumped || 0)}`;
-  } else {
-    p.bytes.textContent = JOB_KIND_TEXT[kind] || kind;
-    if (kind === 'telegram_fetch' && progress.part_count) {
-      p.bytes.textContent = `Fetching part ${progress.part} of ${progress.part_count} from Telegram`;
-    }
-  }
+  const kind = jobType(job.type);
+  p.bytes.textContent = kind.meta(job, active);
   renderElapsed(entry);
 
   let message = '';
   p.message.className = 'job-message';
   if (status === 'completed') {
-    const r = job.result || {};
-    if (kind === 'restore') message = 'The schema was restored from the backup.';
-    else if (kind === 'telegram' || kind === 'telegram_send') message = 'Sent to Telegram.';
-    else if (kind === 'telegram_fetch') message = 'Fetched from Telegram and verified: the download starts.';
-    else if (kind === 'telegram_delete') message = 'Telegram messages deleted where Telegram allows it.';
-    else message = `Stored ${humanBytes(r.size_bytes)}${r.sha256 ? ` · SHA-256 ${String(r.sha256).slice(0, 12)}…` : ''}`;
+    message = kind.done(job.result || {});
   } else if (status === 'failed') {
     message = `Failed: ${plainError(job.last_error)}`;
     p.message.className = 'job-message job-error';
@@ -608,8 +588,8 @@ async function downloadBackup(b, button) {
 async function fetchThenDownload(b, button) {
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/fetch`);
-    trackJob(accepted.job_id, `Fetch from Telegram · ${shortDate(b.created_at)}`,
-      { id: accepted.job_id, type: 'telegram_fetch', status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, shortDate(b.created_at)),
+      { id: accepted.job_id, type: JobType.TELEGRAM_FETCH, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
       { onCompleted: () => downloadBackup(b, button) });
     toast('The local copy is gone: fetching the backup from Telegram. The download starts when it is ready.');
   } catch (e) {
@@ -622,8 +602,8 @@ async function sendToTelegram(b, button) {
   notice($('history-error'), '');
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
-    trackJob(accepted.job_id, `Send to Telegram · ${shortDate(b.created_at)}`,
-      { id: accepted.job_id, type: 'telegram', status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, shortDate(b.created_at)),
+      { id: accepted.job_id, type: JobType.TELEGRAM_SEND, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     selectTab('backups');
   } catch (e) {
     if (e.status !== 401) notice($('history-error'), `Could not send to Telegram: ${e.message}`);
@@ -662,8 +642,8 @@ async function confirmRestore(b) {
   notice($('history-error'), '');
   try {
     const accepted = await api('POST', '/api/backup/restore', { backup_id: b.id });
-    trackJob(accepted.job_id, `Restore · backup of ${shortDate(b.created_at)}`,
-      { id: accepted.job_id, type: 'restore', status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
+    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${shortDate(b.created_at)}`),
+      { id: accepted.job_id, type: JobType.RESTORE, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     $('jobs').scrollIntoView({ block: 'nearest' });
   } catch (e) {
     if (e.status === 409) notice($('history-error'), `A restore of ${schema} is already running. Wait for it to finish.`);
@@ -682,8 +662,8 @@ async function confirmDelete(b) {
     const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
     toast('Backup deleted');
     if (deleted && deleted.telegram_delete_job_id) {
-      trackJob(deleted.telegram_delete_job_id, `Delete Telegram messages · ${shortDate(b.created_at)}`,
-        { id: deleted.telegram_delete_job_id, type: 'telegram_delete', status: 'pending', progress: {} });
+      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, shortDate(b.created_at)),
+        { id: deleted.telegram_delete_job_id, type: JobType.TELEGRAM_DELETE, status: 'pending', progress: {} });
     }
     await loadHistory({ quiet: true });
   } catch (e) {
