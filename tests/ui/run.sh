@@ -71,6 +71,14 @@ INSERT INTO control_plane.projects (id, slug, name) VALUES ('other', 'other', 'O
 CREATE SCHEMA IF NOT EXISTS tenant_other;
 CREATE TABLE IF NOT EXISTS tenant_other.notes (id serial PRIMARY KEY, body text NOT NULL);
 INSERT INTO tenant_other.notes (body) VALUES ('secret of other');
+-- A project whose id, slug and name are as long as allowed, for the narrow-screen layout.
+INSERT INTO control_plane.projects (id, slug, name) VALUES (
+  'northwind_regional_logistics_and_warehousing_division_nordrhein_westfalen_archive',
+  'northwind_regional_logistics_warehousing_nrw_archive_x',
+  'Northwind Regional Logistics and Warehousing (Nordrhein-Westfalen) Lagerverwaltungsgesellschaftsarchiv')
+ON CONFLICT DO NOTHING;
+CREATE SCHEMA IF NOT EXISTS tenant_northwind_regional_logistics_warehousing_nrw_archive_x;
+CREATE TABLE IF NOT EXISTS tenant_northwind_regional_logistics_warehousing_nrw_archive_x.shipments (id serial PRIMARY KEY);
 SQL
 
 # The fake Bot API prints "PORT <n>" once it listens.
@@ -115,6 +123,8 @@ curl -fsS -o /dev/null "$url/healthz" || { echo "run.sh: $url/healthz never answ
 export TB_URL="$url"
 export TB_TOKEN_DEMO="$("$bin" token --project demo --ttl 1h)"
 export TB_TOKEN_MULTI="$("$bin" token --project demo --project other --ttl 1h)"
+export TB_LONG_PROJECT=northwind_regional_logistics_and_warehousing_division_nordrhein_westfalen_archive
+export TB_TOKEN_LONG="$("$bin" token --project demo --project "$TB_LONG_PROJECT" --ttl 1h)"
 # Expired an hour ago (well past the server's leeway); same secret, so only exp is wrong.
 export TB_TOKEN_EXPIRED="$(/usr/bin/python3 -c '
 import jwt, os, time
@@ -126,4 +136,5 @@ export TB_TMP="$tmp"
 mkdir -p "$TB_ARTIFACTS"
 
 cd "$here"
-node --test --test-concurrency=1 ui.test.mjs
+# Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests.
+node --test --test-concurrency=1 "$@" ui.test.mjs

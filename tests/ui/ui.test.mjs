@@ -24,6 +24,8 @@ const URL = env('TB_URL');
 const TOKEN_DEMO = env('TB_TOKEN_DEMO');
 const TOKEN_MULTI = env('TB_TOKEN_MULTI');
 const TOKEN_EXPIRED = env('TB_TOKEN_EXPIRED');
+const TOKEN_LONG = env('TB_TOKEN_LONG'); // demo and a project with the longest id, slug and name
+const LONG_PROJECT = env('TB_LONG_PROJECT');
 const DATABASE_URL = env('DATABASE_URL');
 const TELEGRAM_URL = env('TELEGRAM_API_URL'); // the fake Bot API run.sh starts
 const ARTIFACTS = env('TB_ARTIFACTS');
@@ -483,6 +485,54 @@ test('375 px wide: no sideways scrolling, the history becomes cards', async () =
   await page.goto(`${URL}/`);
   await page.locator('#signin-view').waitFor({ state: 'visible' });
   await shot(page, 'signin-375');
+  assertNoProblems(page);
+});
+
+// Everything in the first job card that sticks out of it, and how far the page
+// scrolls sideways (0 when it does not).
+function jobCardOverflow(page) {
+  return page.evaluate(() => {
+    const card = document.querySelector('#jobs li');
+    const box = card.getBoundingClientRect();
+    const out = [];
+    if (box.left < 0 || box.right > window.innerWidth) out.push(`the card spans ${box.left}..${box.right} of ${window.innerWidth}px`);
+    for (const el of card.querySelectorAll('*')) {
+      if (el.getClientRects().length === 0) continue; // not rendered (hidden)
+      // Inside a box that clips (the progress bar's moving fill): that box is checked instead.
+      if (el.parentElement !== card && getComputedStyle(el.parentElement).overflowX !== 'visible') continue;
+      const r = el.getBoundingClientRect();
+      const name = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}"`;
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) out.push(`${name} spans ${r.left}..${r.right}, the card ${box.left}..${box.right}`);
+      // Text cut off (an ellipsis or a clipped word) hides what the card says.
+      if (el.childElementCount === 0 && el.textContent.trim() && el.scrollWidth > el.clientWidth + 1) {
+        out.push(`${name} is cut: ${el.scrollWidth}px of text in ${el.clientWidth}px`);
+      }
+    }
+    return { items: out, scroll: document.documentElement.scrollWidth - window.innerWidth };
+  });
+}
+
+test('375 px wide with a job card and the longest names: nothing sticks out, no sideways scrolling', async () => {
+  const page = await openPage({ width: 375, height: 812 });
+  await signInWithLink(page, TOKEN_LONG);
+  await page.getByLabel('Project', { exact: true }).selectOption(LONG_PROJECT);
+  await page.locator('#project-schema').filter({ hasText: 'nrw_archive_x' }).waitFor();
+  await page.locator('#history-empty').waitFor({ state: 'visible' });
+  await page.locator('#export-compression').selectOption('zstd');
+  await page.getByRole('button', { name: 'Export SQL now' }).click();
+  const job = page.locator('#jobs li').first();
+  await job.waitFor({ state: 'visible' });
+  // While it waits or runs (the longest badge, with Cancel), then once done (with Dismiss).
+  const early = await jobCardOverflow(page);
+  assert.equal(await waitForJobEnd(page, job), 'completed', await job.textContent());
+  await page.locator('#history-body tr').first().waitFor();
+  const done = await jobCardOverflow(page);
+  await shot(page, 'job-card-375');
+  for (const [when, r] of [['while running', early], ['when completed', done]]) {
+    assert.deepEqual(r.items, [], `${when}: parts of the job card stick out`);
+    assert.ok(r.scroll <= 0, `${when}: the page scrolls sideways by ${r.scroll}px`);
+  }
+  assert.match(await job.textContent(), /SQL export · zstd/);
   assertNoProblems(page);
 });
 
