@@ -163,6 +163,11 @@ test('a pasted token signs in; a bad token is refused with a message', async () 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#app-view').waitFor({ state: 'visible' });
   assert.equal(await page.locator('#project-name').textContent(), 'Demo project');
+  // Sign out forgets the token in this tab.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('#signin-view').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#signin-notice').textContent(), 'You are signed out.');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tb.token')), null);
   assertNoProblems(page);
 });
 
@@ -533,6 +538,8 @@ test('375 px wide with a job card and the longest names: nothing sticks out, no 
     assert.ok(r.scroll <= 0, `${when}: the page scrolls sideways by ${r.scroll}px`);
   }
   assert.match(await job.textContent(), /SQL export · zstd/);
+  await job.getByRole('button', { name: 'Dismiss SQL export · zstd' }).click();
+  await page.locator('#jobs li').waitFor({ state: 'detached' });
   assertNoProblems(page);
 });
 

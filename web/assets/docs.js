@@ -2,22 +2,7 @@
 // server serves at /api/openapi.json (so the page and the description cannot
 // disagree). DOM calls only (CSP "default-src 'self'": no inline code).
 
-const $ = (id) => document.getElementById(id);
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
+import { $, h } from './dom.js';
 
 // Inline `code` in descriptions becomes <code>; everything else stays text.
 function prose(text) {

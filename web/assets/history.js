@@ -1,0 +1,224 @@
+// The backup history: pages of GET /api/backup/history and each row's actions
+// (download, send to Telegram, restore, delete). The rows' buttons carry
+// data-action; app.js wires their clicks to historyAction().
+
+import { api } from './api.js';
+import { $, h, show, notice, toast, confirmDialog } from './dom.js';
+import { humanBytes, relativeTime, shortDate } from './format.js';
+import { JobType, jobTitle } from './job-types.js';
+import { trackJob } from './jobs.js';
+import { state, schemaOf } from './state.js';
+import { selectTab } from './tabs.js';
+
+const PAGE_SIZE = 10;
+
+// A new project's history starts on its first page, empty until loaded.
+export function resetHistory() {
+  state.history = { cursors: [null], index: 0, next: null, loaded: false, items: [] };
+  $('history-body').replaceChildren();
+  show($('history-wrap'), false);
+  show($('history-empty'), false);
+  show($('history-pager'), false);
+}
+
+export async function loadHistory({ quiet = false } = {}) {
+  const project = state.project;
+  if (!project) return;
+  const generation = state.generation;
+  const hist = state.history;
+  const cursor = hist.cursors[hist.index];
+  // Only the very first load shows a loading state; refreshes keep the table in
+  // place until the new rows arrive, so nothing jumps while jobs are polled.
+  if (!hist.loaded && !quiet) show($('history-loading'), true);
+  const params = new URLSearchParams({ project_id: project.id, limit: String(PAGE_SIZE) });
+  if (cursor) params.set('cursor', cursor);
+  try {
+    const page = await api('GET', `/api/backup/history?${params}`);
+    if (generation !== state.generation) return;
+    hist.loaded = true;
+    hist.next = page.next_cursor || null;
+    hist.items = page.items || [];
+    notice($('history-error'), '');
+    renderHistory();
+  } catch (e) {
+    if (generation !== state.generation || e.status === 401) return;
+    notice($('history-error'), `The history could not be loaded: ${e.message}`);
+  } finally {
+    if (generation === state.generation) show($('history-loading'), false);
+  }
+}
+
+function renderHistory() {
+  const hist = state.history;
+  const items = hist.items;
+  const empty = items.length === 0 && hist.index === 0;
+  show($('history-empty'), empty);
+  show($('history-wrap'), !empty);
+  $('history-body').replaceChildren(...items.map(historyRow));
+  const paged = hist.index > 0 || hist.next;
+  show($('history-pager'), Boolean(paged));
+  $('history-newer').disabled = hist.index === 0;
+  $('history-older').disabled = !hist.next;
+  $('history-page').textContent = `Page ${hist.index + 1}`;
+}
+
+const FORMAT_TEXT = { sql: 'SQL', tar: 'tar' };
+
+function destinationChips(locations) {
+  const chips = [];
+  for (const loc of locations || []) {
+    if (loc.type === 'local') chips.push(h('span', { class: 'chip', title: loc.path || '' }, 'Local'));
+    else if (loc.type === 'telegram') {
+      const n = Array.isArray(loc.parts) ? loc.parts.length : 0;
+      chips.push(h('span', { class: 'chip chip-telegram' }, `Telegram · ${n} ${n === 1 ? 'part' : 'parts'}`));
+    } else chips.push(h('span', { class: 'chip' }, String(loc.type)));
+  }
+  return chips.length ? chips : [h('span', { class: 'muted' }, '—')];
+}
+
+function historyRow(b) {
+  const usable = b.status === 'completed';
+  const format = `${FORMAT_TEXT[b.format] || b.format}${b.compression && b.compression !== 'none' ? ` · ${b.compression}` : ''}`;
+  const when = shortDate(b.created_at);
+  const cell = (label, ...content) => h('td', { 'data-label': label }, ...content);
+  const action = (text, name, opts = {}) =>
+    h('button', { type: 'button', class: `btn btn-small ${opts.danger ? 'btn-danger-ghost' : ''}`, dataset: { action: name },
+      disabled: opts.disabled, 'aria-label': opts.label || `${text} backup from ${when}`, title: opts.label }, text);
+  return h('tr', { dataset: { backupId: b.id } },
+    cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when)),
+    cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
+    cell('Format', format),
+    h('td', { 'data-label': 'Size', class: 'num' }, humanBytes(b.size_bytes)),
+    cell('Expires', b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
+    cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
+    cell('Status', h('span', { class: `badge badge-${b.status}` }, b.status)),
+    h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted') : [
+      action('Download', 'download', { disabled: !usable }),
+      action('Telegram', 'telegram', { disabled: !usable, label: `Send backup from ${when} to Telegram` }),
+      action('Restore', 'restore', { disabled: !usable }),
+      action('Delete', 'delete', { danger: true })])),
+  );
+}
+
+// A click on a row's button (wired in app.js on the table body).
+export function historyAction(button) {
+  const tr = button.closest('tr[data-backup-id]');
+  const b = tr && state.history.items.find((x) => x.id === tr.dataset.backupId);
+  if (!b) return;
+  const actions = {
+    download: () => downloadBackup(b, button),
+    telegram: () => sendToTelegram(b, button),
+    restore: () => confirmRestore(b),
+    delete: () => confirmDelete(b),
+  };
+  if (Object.hasOwn(actions, button.dataset.action)) actions[button.dataset.action]();
+}
+
+export function showOlderPage() {
+  const hist = state.history;
+  if (!hist.next) return;
+  hist.cursors = hist.cursors.slice(0, hist.index + 1).concat(hist.next);
+  hist.index += 1;
+  loadHistory();
+}
+
+export function showNewerPage() {
+  const hist = state.history;
+  if (hist.index === 0) return;
+  hist.index -= 1;
+  loadHistory();
+}
+
+const inTelegram = (b) => (b.locations || []).some((loc) => loc.type === 'telegram');
+
+async function downloadBackup(b, button) {
+  button.disabled = true;
+  notice($('history-error'), '');
+  try {
+    // A plain navigation cannot carry the bearer header: ask for a signed,
+    // short-lived link and follow it.
+    const link = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/download-link`);
+    const a = h('a', { href: link.url, download: '', class: 'sr-only' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    // The local copy is gone but Telegram has the backup: a job fetches it
+    // (this can take minutes), and the download starts when it is done.
+    if (e.status === 409 && inTelegram(b)) await fetchThenDownload(b, button);
+    else if (e.status !== 401) notice($('history-error'), `The download could not start: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function fetchThenDownload(b, button) {
+  try {
+    const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/fetch`);
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, shortDate(b.created_at)),
+      { id: accepted.job_id, type: JobType.TELEGRAM_FETCH, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
+      { onCompleted: () => downloadBackup(b, button) });
+    toast('The local copy is gone: fetching the backup from Telegram. The download starts when it is ready.');
+  } catch (e) {
+    if (e.status !== 401) notice($('history-error'), `The backup could not be fetched from Telegram: ${e.message}`);
+  }
+}
+
+async function sendToTelegram(b, button) {
+  button.disabled = true;
+  notice($('history-error'), '');
+  try {
+    const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, shortDate(b.created_at)),
+      { id: accepted.job_id, type: JobType.TELEGRAM_SEND, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
+    selectTab('backups');
+  } catch (e) {
+    if (e.status !== 401) notice($('history-error'), `Could not send to Telegram: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function confirmRestore(b) {
+  const schema = schemaOf(state.project);
+  const ok = await confirmDialog({
+    title: 'Restore this backup?',
+    body: [
+      h('p', {}, 'This replaces the schema ', h('code', { text: schema }), ` with the backup from ${shortDate(b.created_at)} (${humanBytes(b.size_bytes)}).`),
+      h('p', {}, 'Changes made since that backup will no longer be in the live schema. The current schema is kept aside as ',
+        h('code', { text: `${schema}__pre_restore_<time>` }), ' for 7 days.'),
+    ],
+    ok: `Replace ${schema}`,
+  });
+  if (!ok) return;
+  notice($('history-error'), '');
+  try {
+    const accepted = await api('POST', '/api/backup/restore', { backup_id: b.id });
+    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${shortDate(b.created_at)}`),
+      { id: accepted.job_id, type: JobType.RESTORE, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
+    $('jobs').scrollIntoView({ block: 'nearest' });
+  } catch (e) {
+    if (e.status === 409) notice($('history-error'), `A restore of ${schema} is already running. Wait for it to finish.`);
+    else if (e.status !== 401) notice($('history-error'), `The restore could not be started: ${e.message}`);
+  }
+}
+
+async function confirmDelete(b) {
+  const ok = await confirmDialog({
+    title: 'Delete this backup?',
+    body: [h('p', {}, `The backup from ${shortDate(b.created_at)} (${humanBytes(b.size_bytes)}) is deleted from every destination where possible. This cannot be undone.`)],
+    ok: 'Delete backup',
+  });
+  if (!ok) return;
+  try {
+    const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
+    toast('Backup deleted');
+    if (deleted && deleted.telegram_delete_job_id) {
+      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, shortDate(b.created_at)),
+        { id: deleted.telegram_delete_job_id, type: JobType.TELEGRAM_DELETE, status: 'pending', progress: {} });
+    }
+    await loadHistory({ quiet: true });
+  } catch (e) {
+    if (e.status !== 401) notice($('history-error'), `The backup could not be deleted: ${e.message}`);
+  }
+}

@@ -1,0 +1,167 @@
+// The Settings tab: the project's schedule, retention, destinations and
+// defaults. The page checks the form first, with messages that say what a good
+// value looks like; the API stays the authority, and its field errors are
+// shown beside the field they name.
+
+import { api } from './api.js';
+import { $, show, notice, setFieldError } from './dom.js';
+import { relativeTime } from './format.js';
+import { state } from './state.js';
+
+const FIELD_ERROR_IDS = {
+  schedule: 'err-schedule',
+  'schedule.kind': 'err-schedule',
+  'schedule.time': 'err-schedule-time',
+  'schedule.day': 'err-schedule-day',
+  'schedule.expr': 'err-schedule-expr',
+  retention_days: 'err-retention_days',
+  destinations: 'err-destinations',
+  telegram_chat_id: 'err-telegram_chat_id',
+  notify_email: 'err-notify_email',
+  format: 'err-format',
+  compression: 'err-compression',
+};
+const FIELD_INPUTS = {
+  'err-schedule': 's-schedule-kind',
+  'err-schedule-time': 's-schedule-time',
+  'err-schedule-day': 's-schedule-day',
+  'err-schedule-expr': 's-schedule-expr',
+  'err-retention_days': 's-retention',
+  'err-destinations': 's-dest-local',
+  'err-telegram_chat_id': 's-chat',
+  'err-notify_email': 's-email',
+  'err-format': 's-format',
+  'err-compression': 's-compression',
+};
+
+function clearSettingsErrors() {
+  for (const [errId, inputId] of Object.entries(FIELD_INPUTS)) setFieldError(errId, $(inputId), '');
+  notice($('settings-error'), '');
+}
+
+export function syncScheduleFields() {
+  const kind = $('s-schedule-kind').value;
+  show($('s-day-field'), kind === 'weekly');
+  show($('s-time-field'), kind === 'daily' || kind === 'weekly');
+  show($('s-cron-field'), kind === 'cron');
+  show($('s-chat-field'), $('s-dest-telegram').checked);
+}
+
+function fillSettings(s) {
+  const schedule = s.schedule || { kind: 'off' };
+  $('s-schedule-kind').value = schedule.kind || 'off';
+  $('s-schedule-time').value = schedule.time || '03:00';
+  $('s-schedule-day').value = schedule.day || 'sun';
+  $('s-schedule-expr').value = schedule.expr || '';
+  $('s-retention').value = s.retention_days ?? 30;
+  const dest = new Set(s.destinations || ['local']);
+  $('s-dest-local').checked = dest.has('local');
+  $('s-dest-telegram').checked = dest.has('telegram');
+  $('s-chat').value = s.telegram_chat_id || '';
+  $('s-email').value = s.notify_email || '';
+  $('s-format').value = s.format || 'sql';
+  $('s-compression').value = s.compression || 'zstd';
+  syncScheduleFields();
+}
+
+export async function loadSettings() {
+  const project = state.project;
+  if (!project) return;
+  const generation = state.generation;
+  clearSettingsErrors();
+  $('settings-status').textContent = '';
+  show($('settings-loading'), true);
+  $('settings-save').disabled = true;
+  try {
+    const s = await api('GET', `/api/projects/${encodeURIComponent(project.id)}/backup-settings`);
+    if (generation !== state.generation) return;
+    fillSettings(s || {});
+    state.settingsLoaded = true;
+    if (s && s.updated_at) $('settings-status').textContent = `Last saved ${relativeTime(s.updated_at)}`;
+  } catch (e) {
+    if (generation === state.generation && e.status !== 401) notice($('settings-error'), `The settings could not be loaded: ${e.message}`);
+  } finally {
+    if (generation === state.generation) {
+      show($('settings-loading'), false);
+      $('settings-save').disabled = false;
+    }
+  }
+}
+
+// The form as the API's body, and the page's errors by error element id.
+function readSettingsForm() {
+  const errors = {};
+  const kind = $('s-schedule-kind').value;
+  let schedule = { kind };
+  if (kind === 'daily' || kind === 'weekly') {
+    const time = $('s-schedule-time').value;
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(time)) errors['err-schedule-time'] = 'Enter a time as HH:MM (24-hour, UTC).';
+    schedule = kind === 'weekly' ? { kind, day: $('s-schedule-day').value, time } : { kind, time };
+  } else if (kind === 'cron') {
+    const expr = $('s-schedule-expr').value.trim().replace(/\s+/g, ' ');
+    if (expr.split(' ').length !== 5) errors['err-schedule-expr'] = 'A cron expression has five fields: minute hour day-of-month month day-of-week.';
+    schedule = { kind, expr };
+  }
+  const retentionText = $('s-retention').value.trim();
+  const retention = Number(retentionText);
+  if (!/^\d+$/.test(retentionText) || retention < 1 || retention > 3650) {
+    errors['err-retention_days'] = 'Enter a whole number of days from 1 to 3650.';
+  }
+  const destinations = [];
+  if ($('s-dest-local').checked) destinations.push('local');
+  if ($('s-dest-telegram').checked) destinations.push('telegram');
+  if (destinations.length === 0) errors['err-destinations'] = 'Choose at least one destination.';
+  const chat = $('s-chat').value.trim();
+  if (destinations.includes('telegram')) {
+    if (!chat) errors['err-telegram_chat_id'] = 'Enter the Telegram chat id to send backups to.';
+    else if (!/^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$/.test(chat)) errors['err-telegram_chat_id'] = 'A chat id is a number such as -1001234567890, or @channelname.';
+  }
+  const email = $('s-email').value.trim();
+  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) errors['err-notify_email'] = 'Enter an e-mail address such as owner@example.com, or leave it empty.';
+  const body = {
+    schedule,
+    retention_days: retention,
+    destinations,
+    telegram_chat_id: destinations.includes('telegram') && chat ? chat : null,
+    notify_email: email || null,
+    format: $('s-format').value,
+    compression: $('s-compression').value,
+  };
+  return { body, errors };
+}
+
+export async function saveSettings() {
+  const project = state.project;
+  if (!project) return;
+  clearSettingsErrors();
+  $('settings-status').textContent = '';
+  const { body, errors } = readSettingsForm();
+  const entries = Object.entries(errors);
+  if (entries.length) {
+    for (const [errId, message] of entries) setFieldError(errId, $(FIELD_INPUTS[errId]), message);
+    $(FIELD_INPUTS[entries[0][0]]).focus();
+    $('settings-status').textContent = 'Fix the highlighted fields.';
+    return;
+  }
+  const button = $('settings-save');
+  button.disabled = true;
+  $('settings-status').textContent = 'Saving…';
+  try {
+    const saved = await api('PUT', `/api/projects/${encodeURIComponent(project.id)}/backup-settings`, body);
+    if (saved) fillSettings(saved);
+    $('settings-status').textContent = 'Saved.';
+  } catch (e) {
+    $('settings-status').textContent = '';
+    if (e.status === 401) return;
+    const errId = e.field && (FIELD_ERROR_IDS[e.field] || FIELD_ERROR_IDS[e.field.split('.')[0]]);
+    if (e.status === 400 && errId) {
+      setFieldError(errId, $(FIELD_INPUTS[errId]), e.message);
+      $(FIELD_INPUTS[errId]).focus();
+      $('settings-status').textContent = 'Fix the highlighted field.';
+    } else {
+      notice($('settings-error'), `The settings were not saved: ${e.message}`);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
