@@ -587,9 +587,13 @@ TEST(HostileLoad, BurstOfExportsIsRateLimitedPerClientAndStaysBounded) {
   std::string done;
   while (std::chrono::steady_clock::now() < deadline) {
     std::unique_lock db_lock(db_mu);
-    done = pg.query_value(db, "SELECT count(*) FILTER (WHERE status = 'completed') || '/' || count(*) FROM control_plane.jobs");
-    if (done == "62/62") break;
-    if (pg.query_value(db, "SELECT count(*) FROM control_plane.jobs WHERE status IN ('pending', 'running')") == "0") break;
+    // One snapshot: read separately, the last job could complete between the
+    // two counts and end the wait at 61/62.
+    auto counts = pg.query_value(db,
+                                 "SELECT count(*) FILTER (WHERE status = 'completed') || '/' || count(*) || ' ' || "
+                                 "count(*) FILTER (WHERE status IN ('pending', 'running')) FROM control_plane.jobs");
+    done = counts.substr(0, counts.find(' '));
+    if (done == "62/62" || counts.ends_with(" 0")) break;
     db_lock.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
