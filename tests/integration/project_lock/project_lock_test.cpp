@@ -15,11 +15,11 @@
 
 #include "core/error.hpp"
 #include "db/connection.hpp"
-#include "db/migrate.hpp"
 #include "metrics/registry.hpp"
 #include "store/jobs.hpp"
 #include "store/locks.hpp"
 #include "store/projects.hpp"
+#include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
 #include "workflows/project_lock.hpp"
 
@@ -35,21 +35,8 @@ class ProjectLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    auto& pg = PgCluster::shared();
-    name_ = pg.create_database("projlock");
-    pg.exec("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + kRole +
-                            "') THEN CREATE ROLE " + kRole + " LOGIN NOSUPERUSER; END IF; END $$");
-    pg.exec("postgres", "ALTER DATABASE " + name_ + " OWNER TO " + kRole);
-    // The later "user=" wins in a libpq keyword/value string.
-    info_ = pg.conninfo(name_) + " user=" + kRole;
-    conn_.emplace(db::Connection::open(info_));
-    ASSERT_EQ(conn_->query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").text(0, 0), "f");
-    db::migrate(*conn_);
-    store::upsert_project(*conn_, "acme", "acme");
-  }
-  void TearDown() override {
-    conn_.reset();
-    PgCluster::shared().drop_database(name_);
+    ASSERT_EQ(db_.conn().query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").text(0, 0), "f");
+    store::upsert_project(db_.conn(), "acme", "acme");
   }
 
   // An export job claimed by "worker-a" (attempt 1, lease 30 s).
@@ -57,21 +44,19 @@ class ProjectLockTest : public ::testing::Test {
     store::NewJob j;
     j.type = "export";
     j.project_id = "acme";
-    store::enqueue_job(*conn_, j);
-    auto job = store::claim_job(*conn_, "worker-a", 30s, {"export"});
+    store::enqueue_job(db_.conn(), j);
+    auto job = store::claim_job(db_.conn(), "worker-a", 30s, {"export"});
     EXPECT_TRUE(job.has_value());
     return *job;
   }
   // Sessions (other than ours) whose application_name is `name`.
   std::string sessions_named(const std::string& name) {
-    return conn_->query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    return db_.conn().query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
                         name)
         .text(0, 0);
   }
 
-  std::string name_;
-  std::string info_;
-  std::optional<db::Connection> conn_;
+  tb::test::MigratedDatabase db_{"projlock", {.owner_role = kRole}};
 };
 
 TEST(ProjectLockNames, SessionNamesRoundTripAndOtherNamesAreNotJobs) {
@@ -95,13 +80,13 @@ TEST(ProjectLockNames, SessionNamesRoundTripAndOtherNamesAreNotJobs) {
 
 TEST_F(ProjectLockTest, ApplicationNameReachesTheSessionFromKeywordAndUrlForms) {
   auto& pg = PgCluster::shared();
-  for (const auto& base : {info_, pg.url(name_), info_ + " application_name=other"}) {
+  for (const auto& base : {db_.conninfo(), pg.url(db_.name()), db_.conninfo() + " application_name=other"}) {
     auto c = db::Connection::open(with_application_name(base, "tb job x attempt 1"));
     EXPECT_EQ(c.query("SELECT current_setting('application_name')").text(0, 0), "tb job x attempt 1")
         << base;
   }
   // Quotes and backslashes in values survive.
-  auto c = db::Connection::open(with_application_name(info_, "it's a \\ name"));
+  auto c = db::Connection::open(with_application_name(db_.conninfo(), "it's a \\ name"));
   EXPECT_EQ(c.query("SELECT current_setting('application_name')").text(0, 0), "it's a \\ name");
   EXPECT_THROW(with_application_name("host='unterminated", "n"), Error);
 }
@@ -109,11 +94,11 @@ TEST_F(ProjectLockTest, ApplicationNameReachesTheSessionFromKeywordAndUrlForms) 
 TEST_F(ProjectLockTest, ALiveHolderIsWaitedForAndCancelEndsTheWait) {
   auto job = claimed_job();
   std::atomic<bool> never{false};
-  ProjectLock held(info_, "acme", job_session_name(job), never);
+  ProjectLock held(db_.conninfo(), "acme", job_session_name(job), never);
 
   std::atomic<bool> cancel{false};
   auto waiter = std::async(std::launch::async, [&] {
-    ProjectLock second(info_, "acme", "tb job 00000000-0000-0000-0000-000000000001 attempt 1", cancel);
+    ProjectLock second(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000001 attempt 1", cancel);
   });
   // Several looks at the holder (about one a second): it is live, so untouched.
   EXPECT_EQ(waiter.wait_for(2500ms), std::future_status::timeout);
@@ -134,23 +119,23 @@ TEST_F(ProjectLockTest, ARescuedAttemptsSessionsAreTerminatedAndTheRetryTakesThe
   auto job = claimed_job();
   std::atomic<bool> never{false};
   auto stale_name = job_session_name(job);
-  ProjectLock stale(info_, "acme", stale_name, never);
+  ProjectLock stale(db_.conninfo(), "acme", stale_name, never);
   // The frozen attempt's pg_dump: a session of the same name in a transaction.
-  auto dump = db::Connection::open(with_application_name(info_, stale_name));
+  auto dump = db::Connection::open(with_application_name(db_.conninfo(), stale_name));
   dump.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   dump.exec("SELECT count(*) FROM control_plane.jobs");
 
   // The lease runs out, the queue hands the job back, worker B claims attempt 2.
-  conn_->exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
-  ASSERT_EQ(store::rescue_expired_jobs(*conn_, store::RetryPolicy{1ms, 1ms, 0.0}), 1);
+  db_.conn().exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
+  ASSERT_EQ(store::rescue_expired_jobs(db_.conn(), store::RetryPolicy{1ms, 1ms, 0.0}), 1);
   std::this_thread::sleep_for(20ms);
-  auto retry = store::claim_job(*conn_, "worker-b", 30s, {"export"});
+  auto retry = store::claim_job(db_.conn(), "worker-b", 30s, {"export"});
   ASSERT_TRUE(retry.has_value());
   ASSERT_EQ(retry->attempts, 2);
 
   auto started = std::chrono::steady_clock::now();
   std::optional<ProjectLock> fresh;
-  fresh.emplace(info_, "acme", job_session_name(*retry), never);
+  fresh.emplace(db_.conninfo(), "acme", job_session_name(*retry), never);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   EXPECT_NO_THROW(fresh->ensure_held());
   // pg_terminate_backend() signals; each backend exits on its own, shortly.
@@ -169,20 +154,20 @@ TEST_F(ProjectLockTest, ARescuedAttemptsSessionsAreTerminatedAndTheRetryTakesThe
 TEST_F(ProjectLockTest, AHolderPastItsLeaseIsBrokenEvenBeforeTheQueueRescuesIt) {
   auto job = claimed_job();
   std::atomic<bool> never{false};
-  ProjectLock stale(info_, "acme", job_session_name(job), never);
-  conn_->exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
-  ProjectLock other(info_, "acme", "tb job 00000000-0000-0000-0000-000000000002 attempt 1", never);
+  ProjectLock stale(db_.conninfo(), "acme", job_session_name(job), never);
+  db_.conn().exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
+  ProjectLock other(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000002 attempt 1", never);
   EXPECT_THROW(stale.ensure_held(), Error);
 }
 
 TEST_F(ProjectLockTest, AWaitThatRunsOutEndsWithProjectBusyCountedAndTheHolderKeepsTheLock) {
   auto job = claimed_job();
   std::atomic<bool> never{false};
-  ProjectLock held(info_, "acme", job_session_name(job), never);
+  ProjectLock held(db_.conninfo(), "acme", job_session_name(job), never);
   metrics::Counter timeouts;
   auto started = std::chrono::steady_clock::now();
   try {
-    ProjectLock second(info_, "acme", "tb job 00000000-0000-0000-0000-000000000004 attempt 1", never,
+    ProjectLock second(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000004 attempt 1", never,
                        ProjectLockOptions{1s, &timeouts});
     FAIL() << "took a lock that is held";
   } catch (const Error& e) {
@@ -198,11 +183,11 @@ TEST_F(ProjectLockTest, AWaitThatRunsOutEndsWithProjectBusyCountedAndTheHolderKe
 
 TEST_F(ProjectLockTest, AHolderThatIsNotAJobSessionIsNeverTouched) {
   // An operator's session (or an older service) holding the lock.
-  auto other = db::Connection::open(with_application_name(info_, "psql"));
+  auto other = db::Connection::open(with_application_name(db_.conninfo(), "psql"));
   ASSERT_TRUE(store::try_lock(other, store::project_lock_name("acme")));
   std::atomic<bool> cancel{false};
   auto waiter = std::async(std::launch::async, [&] {
-    ProjectLock lock(info_, "acme", "tb job 00000000-0000-0000-0000-000000000003 attempt 1", cancel);
+    ProjectLock lock(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000003 attempt 1", cancel);
   });
   EXPECT_EQ(waiter.wait_for(1500ms), std::future_status::timeout);
   cancel = true;

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "db/connection.hpp"
-#include "db/migrate.hpp"
 #include "jobs/worker.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
+#include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace tb::jobs {
@@ -27,21 +27,12 @@ class WorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    auto& pg = PgCluster::shared();
-    name_ = pg.create_database("queue");
-    info_ = pg.conninfo(name_);
-    conn_.emplace(db::Connection::open(info_));
-    db::migrate(*conn_);
-    store::upsert_project(*conn_, "p1", "p1");
-    conn_->exec("CREATE TABLE runs (job_id uuid PRIMARY KEY, pid int NOT NULL)");
-    conn_->exec("CREATE TABLE dupes (job_id uuid, pid int)");
+    store::upsert_project(db_.conn(), "p1", "p1");
+    db_.conn().exec("CREATE TABLE runs (job_id uuid PRIMARY KEY, pid int NOT NULL)");
+    db_.conn().exec("CREATE TABLE dupes (job_id uuid, pid int)");
   }
-  void TearDown() override {
-    conn_.reset();
-    PgCluster::shared().drop_database(name_);
-  }
-  db::Connection& conn() { return *conn_; }
-  std::string value(const std::string& sql) { return PgCluster::shared().query_value(name_, sql); }
+  db::Connection& conn() { return db_.conn(); }
+  std::string value(const std::string& sql) { return db_.value(sql); }
 
   store::Job enqueue(const std::string& type = "t", int max_attempts = 3) {
     store::NewJob j;
@@ -52,7 +43,7 @@ class WorkerTest : public ::testing::Test {
   }
   WorkerOptions options() {
     WorkerOptions o;
-    o.conninfo = info_;
+    o.conninfo = db_.conninfo();
     o.lease = 2s;
     o.poll_interval = 200ms;
     o.rescue_interval = 200ms;
@@ -71,9 +62,7 @@ class WorkerTest : public ::testing::Test {
     return true;
   }
 
-  std::string name_;
-  std::string info_;
-  std::optional<db::Connection> conn_;
+  tb::test::MigratedDatabase db_{"queue"};
 };
 
 TEST_F(WorkerTest, SuccessCommitsResultAndCompletionTxTogether) {
@@ -254,7 +243,7 @@ TEST_F(WorkerTest, ThreeProcessesRunThreeHundredJobsExactlyOnce) {
     if (pid == 0) {
       auto o = options();
       o.worker_id = "proc" + std::to_string(i);
-      child_worker(info_, o, {{"t", recording_handler()}});
+      child_worker(db_.conninfo(), o, {{"t", recording_handler()}});
     }
     children.push_back(pid);
   }

@@ -17,9 +17,9 @@
 #include "backup/replay_identity.hpp"
 #include "backup/restore.hpp"
 #include "db/connection.hpp"
-#include "db/migrate.hpp"
 #include "destinations/local.hpp"
 #include "io/hash.hpp"
+#include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace tb::backup {
@@ -57,15 +57,10 @@ SELECT setval('tenant_acme.invoice_seq', 5000);
 class RestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = PgCluster::shared().create_database("restore");
-    service_ = std::make_unique<db::Connection>(db::Connection::open(conninfo()));
-    db::migrate(*service_);
     seed();
     storage_ = tb::test::make_temp_dir("tb-restore-storage");
   }
   void TearDown() override {
-    service_.reset();
-    PgCluster::shared().drop_database(db_);
     fs::remove_all(storage_);
   }
   // The tenant schema as the service created it (owned by the superuser, as
@@ -152,9 +147,10 @@ class RestoreTest : public ::testing::Test {
     return run_restore(t, file.first, options, {}, cancel != nullptr ? *cancel : never);
   }
 
-  std::string db_;
+  tb::test::MigratedDatabase database_{"restore"};
+  std::string db_ = database_.name();
   std::string storage_;
-  std::unique_ptr<db::Connection> service_;
+  db::Connection* service_ = &database_.conn();  // the service's connection
 };
 
 }  // namespace tb::backup

@@ -4,6 +4,7 @@
 // the platform's data, the restored objects stay the tenant's, and the
 // tenant's next migration works. These tests fail when the replay runs in the
 // service's session (even behind SET ROLE, which tenant code can undo).
+#include "db/migrate.hpp"
 #include "restore_fixture.hpp"
 
 namespace tb::backup {
@@ -202,7 +203,8 @@ TEST_F(TenantRoleRestore, AServiceRoleWithOnlyTheDocumentedGrantsRestores) {
               " TO tb_service WITH GRANT OPTION;"
               "GRANT acme_app TO tb_service;");
   const std::string service_conninfo = conninfo() + " user=tb_service";
-  service_ = std::make_unique<db::Connection>(db::Connection::open(service_conninfo));
+  auto as_service = db::Connection::open(service_conninfo);
+  service_ = &as_service;
   db::migrate(*service_);
   auto file = make_backup(Format::kSql, Compression::kNone);
   pg.exec(db_, "DELETE FROM tenant_acme.guarded");

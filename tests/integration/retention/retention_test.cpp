@@ -14,7 +14,6 @@
 #include "backup/restore.hpp"
 #include "core/error.hpp"
 #include "db/connection.hpp"
-#include "db/migrate.hpp"
 #include "db/pool.hpp"
 #include "metrics/registry.hpp"
 #include "schedule/lifecycle_metrics.hpp"
@@ -22,6 +21,7 @@
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/smtp_server.hpp"
 
@@ -36,18 +36,11 @@ class RetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    auto& pg = PgCluster::shared();
-    name_ = pg.create_database("retention");
-    info_ = pg.conninfo(name_);
-    conn_.emplace(db::Connection::open(info_));
-    db::migrate(*conn_);
-    store::upsert_project(*conn_, "acme", "acme");
+    store::upsert_project(db_.conn(), "acme", "acme");
     storage_ = tb::test::make_temp_dir("retention");
     now_ = SystemTime{floor<microseconds>(system_clock::now().time_since_epoch())};  // database precision
   }
   void TearDown() override {
-    conn_.reset();
-    PgCluster::shared().drop_database(name_);
     fs::remove_all(storage_);
   }
   RetentionOptions options() {
@@ -67,19 +60,17 @@ class RetentionTest : public ::testing::Test {
     b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
     b.created_at = created == SystemTime{} ? expires - hours(24 * 30) : created;
     b.expires_at = expires;
-    return store::insert_backup(*conn_, b);
+    return store::insert_backup(db_.conn(), b);
   }
-  std::string status(const std::string& id) { return store::get_backup(*conn_, id)->status; }
+  std::string status(const std::string& id) { return store::get_backup(db_.conn(), id)->status; }
   bool exists(const std::string& file) { return fs::exists(storage_ + "/acme/" + file); }
   // Every backup listed as completed has its file (the invariant a crash must keep).
   void expect_completed_backups_have_files() {
-    auto r = conn_->exec("SELECT locations->0->>'path' FROM control_plane.backups WHERE status = 'completed'");
+    auto r = db_.conn().exec("SELECT locations->0->>'path' FROM control_plane.backups WHERE status = 'completed'");
     for (int i = 0; i < r.rows(); ++i) EXPECT_TRUE(fs::exists(storage_ + "/" + r.text(i, 0))) << r.text(i, 0);
   }
 
-  std::string name_;
-  std::string info_;
-  std::optional<db::Connection> conn_;
+  tb::test::MigratedDatabase db_{"retention"};
   std::string storage_;
   SystemTime now_;
 };
@@ -87,7 +78,7 @@ class RetentionTest : public ::testing::Test {
 TEST_F(RetentionTest, ExpiredBackupsLeaveTheDiskAndShowAsExpired) {
   auto old = backup("old.sql.zst", now_ - hours(1));
   auto young = backup("young.sql.zst", now_ + hours(24 * 10));
-  RetentionSweeper sweeper(info_, options());
+  RetentionSweeper sweeper(db_.conninfo(), options());
   auto report = sweeper.run_once(now_);
   EXPECT_EQ(report.expired, 1);
   EXPECT_EQ(report.files_removed, 1);
@@ -96,7 +87,7 @@ TEST_F(RetentionTest, ExpiredBackupsLeaveTheDiskAndShowAsExpired) {
   EXPECT_EQ(status(young.id), "completed");
   EXPECT_TRUE(exists("young.sql.zst"));
   // History keeps the expired row, marked as such (only "deleted" rows are hidden).
-  auto page = store::list_backups(*conn_, "acme", 10);
+  auto page = store::list_backups(db_.conn(), "acme", 10);
   ASSERT_EQ(page.items.size(), 2u);
   for (const auto& b : page.items) EXPECT_EQ(b.status, b.id == old.id ? "expired" : "completed");
   // A second sweep finds nothing more.
@@ -108,14 +99,14 @@ TEST_F(RetentionTest, ACrashBetweenTheStepsLeavesNoListedBackupWithoutItsFile) {
   auto old = backup("old.sql.zst", now_ - hours(1));
   backup("young.sql.zst", now_ + hours(24));
   // The sweep "crashes" after step 1: the row is expired, the file still there.
-  auto marked = mark_expired_backups(*conn_, now_, 100);
+  auto marked = mark_expired_backups(db_.conn(), now_, 100);
   ASSERT_EQ(marked.size(), 1u);
   EXPECT_EQ(status(old.id), "expired");
   EXPECT_TRUE(exists("old.sql.zst"));
   expect_completed_backups_have_files();
   // A second sweeper does not get the row again: the leftover file is an orphan now.
-  EXPECT_TRUE(mark_expired_backups(*conn_, now_, 100).empty());
-  RetentionSweeper sweeper(info_, options());
+  EXPECT_TRUE(mark_expired_backups(db_.conn(), now_, 100).empty());
+  RetentionSweeper sweeper(db_.conninfo(), options());
   EXPECT_EQ(sweeper.run_once(now_).orphans_removed, 0);  // younger than the grace
   EXPECT_TRUE(exists("old.sql.zst"));
   EXPECT_EQ(sweeper.run_once(now_ + hours(2)).orphans_removed, 1);
@@ -131,7 +122,7 @@ TEST_F(RetentionTest, OrphanSweepRemovesOnlyStaleUnreferencedBackupFilesAndTempF
   std::ofstream(storage_ + "/custom/deep/unknown.tar.gz") << "no row";
   std::ofstream(storage_ + "/custom/notes.txt") << "not a backup file";
   fs::create_symlink(storage_ + "/acme/kept.sql.zst", storage_ + "/custom/link.sql.zst");
-  auto removed = remove_orphan_files(*conn_, options(), now_ + hours(2));
+  auto removed = remove_orphan_files(db_.conn(), options(), now_ + hours(2));
   EXPECT_EQ(removed, 2);
   EXPECT_TRUE(exists("kept.sql.zst"));
   EXPECT_FALSE(exists(".lost.sql.zst.tmp-ab12cd"));
@@ -146,8 +137,8 @@ TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes)
     store::NewJob nj;
     nj.type = "export";
     nj.project_id = "acme";
-    store::enqueue_job(*conn_, nj);
-    auto job = store::claim_job(*conn_, worker, seconds(60), {"export"});
+    store::enqueue_job(db_.conn(), nj);
+    auto job = store::claim_job(db_.conn(), worker, seconds(60), {"export"});
     EXPECT_TRUE(job.has_value());
     auto file = "acme-2026-01-02T03-04-05Z-" + job->id.substr(0, 8) + ".sql.zst";
     fs::create_directories(storage_ + "/acme");
@@ -159,7 +150,7 @@ TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes)
   auto opts = options();
   opts.orphan_grace = seconds(0);
   // Hours later the uploads still run: the files stay.
-  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(5)), 0);
+  EXPECT_EQ(remove_orphan_files(db_.conn(), opts, now_ + hours(5)), 0);
   EXPECT_TRUE(exists(file));
   EXPECT_TRUE(exists(failed_file));
 
@@ -172,12 +163,12 @@ TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes)
       boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
   b.created_at = now_;
   b.expires_at = now_ + hours(24);
-  store::insert_backup(*conn_, b);
+  store::insert_backup(db_.conn(), b);
   ASSERT_TRUE(
-      store::complete_job(*conn_, uploading.id, "w1", uploading.attempts, boost::json::object{}));
-  ASSERT_EQ(store::fail_job(*conn_, failing.id, "w2", failing.attempts, "telegram said no", false),
+      store::complete_job(db_.conn(), uploading.id, "w1", uploading.attempts, boost::json::object{}));
+  ASSERT_EQ(store::fail_job(db_.conn(), failing.id, "w2", failing.attempts, "telegram said no", false),
             store::JobStatus::kFailed);
-  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(6)), 1);
+  EXPECT_EQ(remove_orphan_files(db_.conn(), opts, now_ + hours(6)), 1);
   EXPECT_TRUE(exists(file)) << "referenced by its backup now";
   EXPECT_FALSE(exists(failed_file)) << "no job and no backup holds it any more";
 }
@@ -190,7 +181,7 @@ TEST_F(RetentionTest, ALiveBackupIsReferencedWhateverTheSpellingOfItsPath) {
   fs::create_directory_symlink(storage_, link);
   auto opts = options();
   opts.storage_dir = link;
-  EXPECT_EQ(remove_orphan_files(*conn_, opts, now_ + hours(2)), 0);
+  EXPECT_EQ(remove_orphan_files(db_.conn(), opts, now_ + hours(2)), 0);
   EXPECT_TRUE(exists("kept.sql.zst"));
   fs::remove_all(fs::path(link).parent_path());
 }
@@ -208,15 +199,15 @@ TEST_F(RetentionTest, ALocationThatCannotBeCheckedMakesTheSweepDeleteNothing) {
       boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/loop/x.sql.zst"}}};
   b.created_at = now_;
   b.expires_at = now_ + hours(24);
-  store::insert_backup(*conn_, b);
-  EXPECT_THROW(remove_orphan_files(*conn_, options(), now_ + hours(2)), Error);
-  RetentionSweeper sweeper(info_, options());
+  store::insert_backup(db_.conn(), b);
+  EXPECT_THROW(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), Error);
+  RetentionSweeper sweeper(db_.conninfo(), options());
   EXPECT_EQ(sweeper.run_once(now_ + hours(2)).orphans_removed, 0);
   EXPECT_TRUE(exists("stale.sql.zst"));
   EXPECT_TRUE(exists("kept.sql.zst"));
   // Once every location can be checked again, the orphan goes.
   fs::remove(storage_ + "/acme/loop");
-  EXPECT_EQ(remove_orphan_files(*conn_, options(), now_ + hours(2)), 1);
+  EXPECT_EQ(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), 1);
   EXPECT_FALSE(exists("stale.sql.zst"));
   EXPECT_TRUE(exists("kept.sql.zst"));
 }
@@ -233,12 +224,12 @@ TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {
   auto old_name = "tenant_acme__pre_restore_" + day(now_ - hours(24 * 8));
   auto new_name = "tenant_acme__pre_restore_" + day(now_ - hours(24 * 6));
   for (const auto& s : {std::string("tenant_acme"), old_name, new_name, std::string("tenant_acme__pre_restore_garbage")}) {
-    conn_->exec("CREATE SCHEMA \"" + s + "\"");
-    conn_->exec("CREATE TABLE \"" + s + "\".t (x int)");
+    db_.conn().exec("CREATE SCHEMA \"" + s + "\"");
+    db_.conn().exec("CREATE TABLE \"" + s + "\".t (x int)");
   }
-  EXPECT_EQ(drop_old_pre_restore_schemas(*conn_, now_, hours(24 * 7)), 1);
+  EXPECT_EQ(drop_old_pre_restore_schemas(db_.conn(), now_, hours(24 * 7)), 1);
   auto left = PgCluster::shared().query_column(
-      name_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1");
+      db_.name(), "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1");
   std::vector<std::string> want{"tenant_acme", new_name, "tenant_acme__pre_restore_garbage"};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(left, want);
@@ -256,31 +247,31 @@ TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {
 // is left alone.
 TEST_F(RetentionTest, ALiveSchemaThatLooksSetAsideSurvivesTheSweep) {
   try {
-    store::upsert_project(*conn_, "mimic", "acme__pre_restore_20200101_000000");
+    store::upsert_project(db_.conn(), "mimic", "acme__pre_restore_20200101_000000");
     ADD_FAILURE() << "a slug ending like a set-aside schema was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kValidation);
     EXPECT_EQ(e.field(), "slug");
   }
-  EXPECT_THROW(conn_->exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'x__pre_restore_1')"),
+  EXPECT_THROW(db_.conn().exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'x__pre_restore_1')"),
                db::DbError);
 
   // As if created before the rule existed.
-  conn_->exec("ALTER TABLE control_plane.projects DROP CONSTRAINT IF EXISTS projects_slug_not_aside");
-  conn_->exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'acme__pre_restore_20200101_000000')");
+  db_.conn().exec("ALTER TABLE control_plane.projects DROP CONSTRAINT IF EXISTS projects_slug_not_aside");
+  db_.conn().exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'acme__pre_restore_20200101_000000')");
   const std::string long_slug(40, 'l');
-  store::upsert_project(*conn_, "long", long_slug);
+  store::upsert_project(db_.conn(), "long", long_slug);
   const std::string live = "tenant_acme__pre_restore_20200101_000000";
   const std::string acme_aside = backup::aside_schema_name("tenant_acme", now_ - hours(24 * 30));
   const std::string long_aside = backup::aside_schema_name("tenant_" + long_slug, now_ - hours(24 * 30));
   const std::string stranger = "tenant_gone__pre_restore_20200101_000000";  // no such project
   for (const auto& s : {live, acme_aside, long_aside, stranger}) {
-    conn_->exec("CREATE SCHEMA \"" + s + "\"");
-    conn_->exec("CREATE TABLE \"" + s + "\".t (x int)");
+    db_.conn().exec("CREATE SCHEMA \"" + s + "\"");
+    db_.conn().exec("CREATE TABLE \"" + s + "\".t (x int)");
   }
-  EXPECT_EQ(drop_old_pre_restore_schemas(*conn_, now_, hours(24 * 7)), 2);
+  EXPECT_EQ(drop_old_pre_restore_schemas(db_.conn(), now_, hours(24 * 7)), 2);
   auto left = PgCluster::shared().query_column(
-      name_, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1");
+      db_.name(), "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1");
   std::vector<std::string> want{live, stranger};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(left, want);
@@ -292,15 +283,15 @@ TEST_F(RetentionTest, ExpiryNoticeArrivesOnceWithDownloadLinks) {
   store::BackupSettings s;
   s.project_id = "acme";
   s.notify_email = "owner@example.com";
-  store::put_backup_settings(*conn_, s);
+  store::put_backup_settings(db_.conn(), s);
   auto soon = backup("soon.sql.zst", now_ + hours(48));
   auto later = backup("later.sql.zst", now_ + hours(24 * 10));
   auto opts = options();
   opts.smtp_url = smtp.url();
-  RetentionSweeper sweeper(info_, opts);
+  RetentionSweeper sweeper(db_.conninfo(), opts);
   EXPECT_EQ(sweeper.run_once(now_).notices_sent, 1);
   EXPECT_EQ(sweeper.run_once(now_ + minutes(5)).notices_sent, 0);
-  EXPECT_EQ(send_expiry_notices(*conn_, opts, now_ + hours(1)), 0);
+  EXPECT_EQ(send_expiry_notices(db_.conn(), opts, now_ + hours(1)), 0);
   auto mails = smtp.wait_for_emails(1);
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_EQ(mails[0].rcpt_to, std::vector<std::string>{"owner@example.com"});
@@ -309,7 +300,7 @@ TEST_F(RetentionTest, ExpiryNoticeArrivesOnceWithDownloadLinks) {
   EXPECT_NE(mails[0].raw.find("apply_to_existing"), std::string::npos);
   EXPECT_THROW(smtp.wait_for_emails(2, milliseconds(500)), std::exception);
   // Later, the other backup enters the window: one more notice, for it only.
-  EXPECT_EQ(send_expiry_notices(*conn_, opts, now_ + hours(24 * 8)), 1);
+  EXPECT_EQ(send_expiry_notices(db_.conn(), opts, now_ + hours(24 * 8)), 1);
   auto two = smtp.wait_for_emails(2);
   EXPECT_NE(two[1].raw.find(later.id), std::string::npos);
   EXPECT_EQ(two[1].raw.find(soon.id), std::string::npos);
@@ -319,17 +310,17 @@ TEST_F(RetentionTest, NoSmtpNoNoticeAndNothingClaimed) {
   store::BackupSettings s;
   s.project_id = "acme";
   s.notify_email = "owner@example.com";
-  store::put_backup_settings(*conn_, s);
+  store::put_backup_settings(db_.conn(), s);
   auto soon = backup("soon.sql.zst", now_ + hours(48));
-  EXPECT_EQ(send_expiry_notices(*conn_, options(), now_), 0);
-  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT count(*) FROM control_plane.backups "
+  EXPECT_EQ(send_expiry_notices(db_.conn(), options(), now_), 0);
+  EXPECT_EQ(PgCluster::shared().query_value(db_.name(), "SELECT count(*) FROM control_plane.backups "
                                                    "WHERE expiry_notice_for IS NOT NULL"),
             "0");
   // An unreachable relay: the claim is released for the next sweep.
   auto opts = options();
   opts.smtp_url = "smtp://127.0.0.1:1";
-  EXPECT_EQ(send_expiry_notices(*conn_, opts, now_), 0);
-  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT count(*) FROM control_plane.backups "
+  EXPECT_EQ(send_expiry_notices(db_.conn(), opts, now_), 0);
+  EXPECT_EQ(PgCluster::shared().query_value(db_.name(), "SELECT count(*) FROM control_plane.backups "
                                                    "WHERE expiry_notice_for IS NOT NULL"),
             "0");
 }
@@ -338,11 +329,11 @@ TEST_F(RetentionTest, RetentionAppliedToExistingBackupsRecomputesExpiry) {
   auto created = now_ - hours(24 * 5);
   auto b = backup("a.sql.zst", created + hours(24 * 30), created);
   store::Backup gone = backup("b.sql.zst", now_ + hours(24), created);
-  ASSERT_TRUE(store::mark_backup_deleted(*conn_, gone.id));
-  EXPECT_EQ(apply_retention_to_existing(*conn_, "acme", 3), 1);  // deleted rows untouched
-  EXPECT_EQ(store::get_backup(*conn_, b.id)->expires_at, created + hours(24 * 3));
+  ASSERT_TRUE(store::mark_backup_deleted(db_.conn(), gone.id));
+  EXPECT_EQ(apply_retention_to_existing(db_.conn(), "acme", 3), 1);  // deleted rows untouched
+  EXPECT_EQ(store::get_backup(db_.conn(), b.id)->expires_at, created + hours(24 * 3));
   // Now past its new expiry: the next sweep expires it.
-  RetentionSweeper sweeper(info_, options());
+  RetentionSweeper sweeper(db_.conninfo(), options());
   EXPECT_EQ(sweeper.run_once(now_).expired, 1);
   EXPECT_FALSE(exists("a.sql.zst"));
 }
@@ -355,18 +346,18 @@ TEST_F(RetentionTest, RemoteCopiesHookRunsAfterTheRowIsExpired) {
     seen.push_back(store::get_backup(c, b.id)->status);
     throw std::runtime_error("telegram said no");  // logged; the expiry stands
   };
-  EXPECT_EQ(expire_backups(*conn_, opts, now_), 1);
+  EXPECT_EQ(expire_backups(db_.conn(), opts, now_), 1);
   EXPECT_EQ(seen, std::vector<std::string>{"expired"});
   EXPECT_EQ(status(old.id), "expired");
 }
 
 TEST_F(RetentionTest, MetricsRenderTheThreeFamilies) {
-  store::upsert_project(*conn_, "beta", "beta");
+  store::upsert_project(db_.conn(), "beta", "beta");
   backup("a.sql.zst", now_ + hours(24), now_ - seconds(120));
   backup("b.sql.zst", now_ + hours(24), now_ - seconds(600));
   auto expired = backup("c.sql.zst", now_ - hours(1), now_ - hours(24 * 40));
-  ASSERT_TRUE(store::mark_backup_expired(*conn_, expired.id));
-  db::Pool pool(info_, 1);
+  ASSERT_TRUE(store::mark_backup_expired(db_.conn(), expired.id));
+  db::Pool pool(db_.conninfo(), 1);
   metrics::Registry registry;
   ManualClock clock(now_);
   schedule::register_lifecycle_metrics(registry, pool, clock);

@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "db/connection.hpp"
-#include "db/migrate.hpp"
 #include "model/schedule.hpp"
 #include "schedule/scheduler.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace tb::schedule {
@@ -29,39 +29,28 @@ class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    auto& pg = PgCluster::shared();
-    name_ = pg.create_database("sched");
-    info_ = pg.conninfo(name_);
-    conn_.emplace(db::Connection::open(info_));
-    db::migrate(*conn_);
-  }
-  void TearDown() override {
-    conn_.reset();
-    PgCluster::shared().drop_database(name_);
   }
   // A project with a schedule saved at `saved_at`.
   void scheduled(const std::string& id, const std::string& schedule_json, SystemTime saved_at) {
-    store::upsert_project(*conn_, id, id);
+    store::upsert_project(db_.conn(), id, id);
     store::BackupSettings s;
     s.project_id = id;
     s.schedule = model::schedule_to_text(model::schedule_from_text(schedule_json));
     s.notify_email = "ops@example.com";
     s.compression = "gzip";
-    store::put_backup_settings(*conn_, s);
-    conn_->query("UPDATE control_plane.backup_settings SET updated_at = $1 WHERE project_id = $2", saved_at, id);
+    store::put_backup_settings(db_.conn(), s);
+    db_.conn().query("UPDATE control_plane.backup_settings SET updated_at = $1 WHERE project_id = $2", saved_at, id);
   }
-  std::vector<store::Job> jobs(const std::string& project) { return store::list_jobs(*conn_, project, 100); }
+  std::vector<store::Job> jobs(const std::string& project) { return store::list_jobs(db_.conn(), project, 100); }
   SchedulerOptions options() {
     SchedulerOptions o;
-    o.conninfo = info_;
+    o.conninfo = db_.conninfo();
     o.tick = seconds(30);
     o.jitter_window = seconds(300);
     return o;
   }
 
-  std::string name_;
-  std::string info_;
-  std::optional<db::Connection> conn_;
+  tb::test::MigratedDatabase db_{"sched"};
 };
 
 TEST_F(SchedulerTest, DueSlotIsEnqueuedOnceAcrossTwoSchedulers) {
@@ -103,13 +92,13 @@ TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
   std::atomic<int> enqueued{0};
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
-      auto c = db::Connection::open(info_);
+      auto c = db::Connection::open(db_.conninfo());
       for (int round = 0; round < 3; ++round) enqueued += enqueue_due(c, now, options()).enqueued;
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(conn_->exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 20);
-  EXPECT_EQ(conn_->exec("SELECT count(DISTINCT idempotency_key) FROM control_plane.jobs "
+  EXPECT_EQ(db_.conn().exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 20);
+  EXPECT_EQ(db_.conn().exec("SELECT count(DISTINCT idempotency_key) FROM control_plane.jobs "
                         "WHERE idempotency_key LIKE 'scheduled:%:2026-03-04T10:15:00.000Z'")
                 .int64(0, 0),
             20);
@@ -145,7 +134,7 @@ TEST_F(SchedulerTest, SlotsBeforeTheScheduleWasSavedAreNotCaughtUp) {
 TEST_F(SchedulerTest, JobCarriesSettingsAndASpreadRunAt) {
   scheduled("acme", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
   scheduled("zeta", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
-  conn_->exec("UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = 'zeta'");
+  db_.conn().exec("UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = 'zeta'");
   Scheduler s(options());
   auto r = s.tick(at(2026, 3, 4, 10, 0));
   EXPECT_EQ(r.enqueued, 1);  // "off" projects are not listed
@@ -174,7 +163,7 @@ TEST_F(SchedulerTest, JobCarriesSettingsAndASpreadRunAt) {
 TEST_F(SchedulerTest, AnUnusableScheduleDoesNotStopTheOthers) {
   scheduled("good", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
   scheduled("bad", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
-  conn_->exec("UPDATE control_plane.backup_settings SET schedule = '{\"kind\":\"cron\",\"expr\":\"99 * * * *\"}' "
+  db_.conn().exec("UPDATE control_plane.backup_settings SET schedule = '{\"kind\":\"cron\",\"expr\":\"99 * * * *\"}' "
               "WHERE project_id = 'bad'");
   Scheduler s(options());
   EXPECT_EQ(s.tick(at(2026, 3, 4, 2, 0)).enqueued, 1);

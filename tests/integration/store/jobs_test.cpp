@@ -80,7 +80,7 @@ TEST_F(Queue, ConcurrentClaimsNeverShareAJob) {
   std::vector<std::string> ids;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      auto c = db::Connection::open(info_);
+      auto c = db::Connection::open(db_.conninfo());
       while (auto j = claim_job(c, "w" + std::to_string(t), 30s)) {
         std::lock_guard lock(m);
         ids.push_back(j->id);
