@@ -2,6 +2,7 @@
 
 #include "auth/base64url.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
@@ -17,7 +18,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -131,12 +131,6 @@ std::optional<double> numeric(const json::value& v) {
 
 double seconds_since_epoch(tb::SystemTime t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 const unsigned char* bytes_of(std::string_view s) {

@@ -58,24 +58,6 @@ std::string first_error_line(const std::string& tail) {
   return best;
 }
 
-std::string scrub(std::string text, const std::string& secret) {
-  if (!secret.empty()) {
-    for (std::size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "***");
-  }
-  return log::redact(text);
-}
-
-std::string password_of(const std::string& conninfo) {
-  try {
-    for (const auto& [key, value] : db::parse_conninfo(conninfo)) {
-      if (key == "password") return value;
-    }
-  } catch (const Error&) {
-    // Unparsable: there is no password to scrub (pg_dump_command refuses it).
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string_view to_string(Format f) { return f == Format::kTar ? "tar" : "sql"; }
@@ -116,15 +98,8 @@ PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
     throw Error(ErrorCode::kInternal, "internal error", "invalid schema name for pg_dump");
   }
   PgDumpCommand cmd;
-  db::ConninfoOptions without_password;
-  for (auto& [key, value] : db::parse_conninfo(source.conninfo)) {
-    if (key == "password") {
-      cmd.env.emplace_back("PGPASSWORD", value);
-    } else {
-      without_password.emplace_back(std::move(key), std::move(value));
-    }
-  }
-  const std::string conninfo = db::format_conninfo(without_password);
+  auto [conninfo, password] = db::split_password(source.conninfo);
+  if (!password.empty()) cmd.env.emplace_back("PGPASSWORD", std::move(password));
   cmd.program = source.pg_bin_dir.empty() ? "pg_dump" : source.pg_bin_dir + "/pg_dump";
   cmd.args = {format == Format::kTar ? "--format=tar" : "--format=plain",
               "--schema=" + exact_schema_pattern(source.schema),
@@ -161,7 +136,7 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                         const ProgressFn& progress, const std::atomic<bool>& cancel) {
   if (dests.empty()) throw Error(ErrorCode::kInternal, "internal error", "run_export without destinations");
   PgDumpCommand cmd = pg_dump_command(source, options.format);
-  const std::string password = password_of(source.conninfo);
+  const std::string password = db::split_password(source.conninfo).password;
 
   ExportResult result;
   try {
@@ -192,14 +167,14 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
 
     process::Child::Exit exit = child.wait();
     if (exit.cancelled) throw Cancelled();
-    std::string detail = "pg_dump " + exit.describe() + "; stderr: " + scrub(exit.stderr_tail, password);
+    std::string detail = "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
     if (exit.timed_out) {
       throw Error(ErrorCode::kInternal,
                   "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s", detail);
     }
     if (!exit.ok()) {
       // The public message names no host, port, role or file (they stay in `detail`).
-      std::string why = db::public_client_error(scrub(first_error_line(exit.stderr_tail), password));
+      std::string why = db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
       throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
     }
 

@@ -14,6 +14,7 @@
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/unique_fd.hpp"
 #include "db/conninfo.hpp"
 #include "io/compress.hpp"
 #include "io/hash.hpp"
@@ -275,45 +276,14 @@ std::string first_error(const std::string& tail) {
   return line;
 }
 
-std::string scrub(std::string text, const std::string& secret) {
-  if (!secret.empty()) {
-    for (std::size_t p; (p = text.find(secret)) != std::string::npos;)
-      text.replace(p, secret.size(), "***");
-  }
-  return log::redact(text);
-}
-
-// How psql connects: --dbname without the password, which goes to PGPASSWORD.
-struct ReplayConnection {
-  std::string dbname_arg;
-  std::string password;
-};
-
-ReplayConnection replay_connection(const std::string& conninfo) {
-  ReplayConnection out;
-  db::ConninfoOptions without_password;
-  for (auto& [key, value] : db::parse_conninfo(conninfo)) {
-    if (key == "password") {
-      out.password = value;
-    } else {
-      without_password.emplace_back(std::move(key), std::move(value));
-    }
-  }
-  out.dbname_arg = "--dbname=" + db::format_conninfo(without_password);
-  return out;
-}
-
 // Reads the file in chunks into `sink` (then finish()es it).
 void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>& stop,
                const RestoreProgressFn& progress, std::uint64_t& bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid())
     throw Error(ErrorCode::kNotFound, "the backup file cannot be read",
                 path + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const int fd = file.get();
   std::vector<std::byte> buf(kChunk);
   for (;;) {
     if (stop.load()) throw StdinClosed{};
@@ -435,12 +405,13 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   if (target.identity.owner.empty() || target.identity.conninfo.empty()) {
     throw Error(ErrorCode::kInternal, "internal error", "run_restore: no replay identity");
   }
-  const auto connection = replay_connection(target.identity.conninfo);
+  // psql gets --dbname without the password, which goes to PGPASSWORD.
+  const auto connection = db::split_password(target.identity.conninfo);
   const std::string bin = target.pg_bin_dir.empty() ? "" : target.pg_bin_dir + "/";
   const std::string& password = connection.password;
   auto spec = spec_for(bin + "psql",
                        {"--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1",
-                        connection.dbname_arg, "--file=-"},
+                        "--dbname=" + connection.conninfo, "--file=-"},
                        password);
   spec.stdin_pipe = true;
   spec.stdout_pipe = false;  // query output (setval rows) is not needed
@@ -477,7 +448,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   }
   process::Child::Exit exit = psql.wait();
   result.sql_bytes = sql_counter.count();
-  std::string detail = "psql " + exit.describe() + "; stderr: " + scrub(exit.stderr_tail, password);
+  std::string detail = "psql " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
   if (exit.cancelled || (cancel.load() && !exit.ok())) throw RestoreCancelled();
   if (exit.timed_out) {
     throw Error(ErrorCode::kInternal,
@@ -494,7 +465,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
         detail);
   }
   if (!exit.ok()) {
-    std::string why = scrub(first_error(exit.stderr_tail), password);
+    std::string why = log::redact(first_error(exit.stderr_tail), password);
     throw Error(ErrorCode::kInternal,
                 "the restore failed and was rolled back: " +
                     (why.empty() ? "psql " + exit.describe() : why),

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/text.hpp"
+
 namespace tb::config {
 namespace {
 
@@ -49,9 +51,7 @@ std::vector<std::string> split_list(const std::string& v) {
   std::stringstream ss(v);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    auto b = item.find_first_not_of(" \t");
-    auto e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    if (auto t = trim(item); !t.empty()) out.emplace_back(t);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/text.hpp"
 #include "core/text_escape.hpp"
 
 namespace tb::log {
@@ -169,12 +170,12 @@ void register_secret(std::string secret) {
 std::string redact(std::string_view text) {
   std::string out(text);
   std::lock_guard lock(g_secrets_mutex);
-  for (const auto& s : g_secrets) {
-    for (auto pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos + 3)) {
-      out.replace(pos, s.size(), "***");
-    }
-  }
+  for (const auto& s : g_secrets) out = replace_all(std::move(out), s, "***");
   return out;
+}
+
+std::string redact(std::string_view text, std::string_view secret) {
+  return redact(replace_all(std::string(text), secret, "***"));
 }
 
 }  // namespace tb::log

@@ -34,5 +34,8 @@ void event(Level level, std::string_view msg, const boost::json::object& fields)
 // through redact().
 void register_secret(std::string secret);
 std::string redact(std::string_view text);
+// redact(), and `secret` replaced by "***" too: a secret of one task (the
+// password a child process was given) that is not registered for good.
+std::string redact(std::string_view text, std::string_view secret);
 
 }  // namespace tb::log

@@ -217,6 +217,13 @@ std::string text_array(const std::vector<std::string>& items) {
 
 // ---------------------------------------------------------------- Connection
 
+Connection& reconnect_if_broken(std::unique_ptr<Connection>& conn, const std::string& conninfo) {
+  if (conn && conn->ok()) return *conn;
+  conn.reset();
+  conn = std::make_unique<Connection>(Connection::open(conninfo));
+  return *conn;
+}
+
 Connection Connection::open(const std::string& conninfo) {
   // expand_dbname: `conninfo` may be a URL or keyword=value string; the
   // connect_timeout that follows only applies when it does not set its own.

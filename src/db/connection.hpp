@@ -198,6 +198,12 @@ class Connection {
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
+// The session a long-running loop keeps in `conn`: opened on `conninfo` when
+// there is none yet or the last one broke (server restart, network), so the
+// loop recovers on its next turn. Throws like Connection::open (the broken
+// session is dropped first either way).
+Connection& reconnect_if_broken(std::unique_ptr<Connection>& conn, const std::string& conninfo);
+
 // BEGIN on construction; commit() commits; the destructor rolls back when
 // commit() was not reached (exception, early return).
 class Transaction {

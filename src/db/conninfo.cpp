@@ -44,4 +44,18 @@ std::string format_conninfo(const ConninfoOptions& options) {
   return out;
 }
 
+ChildConninfo split_password(const std::string& conninfo) {
+  ChildConninfo out;
+  ConninfoOptions without_password;
+  for (auto& [key, value] : parse_conninfo(conninfo)) {
+    if (key == "password") {
+      out.password = std::move(value);
+    } else {
+      without_password.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  out.conninfo = format_conninfo(without_password);
+  return out;
+}
+
 }  // namespace tb::db

@@ -24,4 +24,13 @@ ConninfoOptions parse_conninfo(const std::string& conninfo);
 // and '\\' escaped.
 std::string format_conninfo(const ConninfoOptions& options);
 
+// A connection string taken apart for a child process (pg_dump, psql): the
+// password, which travels in PGPASSWORD, and the rest as a keyword=value
+// string for --dbname. Throws like parse_conninfo.
+struct ChildConninfo {
+  std::string conninfo;  // without the password
+  std::string password;  // "" when there is none
+};
+ChildConninfo split_password(const std::string& conninfo);
+
 }  // namespace tb::db

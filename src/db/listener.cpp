@@ -15,14 +15,11 @@ Listener::Listener(std::string conninfo, std::chrono::milliseconds retry)
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
     throw_internal("pipe2 failed for the database listener: errno " + std::to_string(errno));
   }
-  wake_read_ = fds[0];
-  wake_write_ = fds[1];
+  wake_read_.reset(fds[0]);
+  wake_write_.reset(fds[1]);
 }
 
-Listener::~Listener() {
-  ::close(wake_read_);
-  ::close(wake_write_);
-}
+Listener::~Listener() = default;
 
 void Listener::listen(const std::string& channel) {
   channels_.push_back(channel);
@@ -98,11 +95,11 @@ std::vector<Notification> Listener::wait(std::chrono::milliseconds timeout) {
     if (!up) {
       // Wait for the next reconnect attempt (or an interrupt), then try again.
       auto step = std::min(left, retry_);
-      pollfd p{wake_read_, POLLIN, 0};
+      pollfd p{wake_read_.get(), POLLIN, 0};
       int n = ::poll(&p, 1, static_cast<int>(step.count()));
       if (n > 0) {
         char buf[64];
-        while (::read(wake_read_, buf, sizeof buf) > 0) {
+        while (::read(wake_read_.get(), buf, sizeof buf) > 0) {
         }
         return out;
       }
@@ -114,12 +111,12 @@ std::vector<Notification> Listener::wait(std::chrono::milliseconds timeout) {
       }
       continue;
     }
-    pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {wake_read_, POLLIN, 0}};
+    pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0 && errno != EINTR) throw_internal("poll failed in the database listener");
     if (n > 0 && (fds[1].revents & POLLIN) != 0) {
       char buf[64];
-      while (::read(wake_read_, buf, sizeof buf) > 0) {
+      while (::read(wake_read_.get(), buf, sizeof buf) > 0) {
       }
       if (PQconsumeInput(conn_->raw()) != 0) drain(out);
       return out;
@@ -129,7 +126,7 @@ std::vector<Notification> Listener::wait(std::chrono::milliseconds timeout) {
 
 void Listener::interrupt() {
   char c = 1;
-  [[maybe_unused]] auto n = ::write(wake_write_, &c, 1);
+  [[maybe_unused]] auto n = ::write(wake_write_.get(), &c, 1);
 }
 
 }  // namespace tb::db

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "db/connection.hpp"
 
 namespace tb::db {
@@ -57,8 +58,8 @@ class Listener {
   std::chrono::steady_clock::time_point next_attempt_{};
   bool ever_connected_ = false;
   std::atomic<int> reconnects_{0};
-  int wake_read_ = -1;
-  int wake_write_ = -1;
+  UniqueFd wake_read_;  // a pipe: wake() writes a byte, wait() polls for it
+  UniqueFd wake_write_;
 };
 
 }  // namespace tb::db

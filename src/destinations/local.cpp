@@ -146,13 +146,13 @@ void LocalDestination::begin(const ObjectInfo& info) {
   if (ec) io_fail(ec.value(), "create directory", dir_);
   // Checked again now that the folders exist (a symlink planted meanwhile).
   resolve_storage_path(storage_dir_, relative_dir_);
-  dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd_ < 0) io_fail(errno, "open directory", dir_);
+  dir_fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd_.valid()) io_fail(errno, "open directory", dir_);
   file_name_ = n;
   temp_name_ = "." + n + ".tmp-" + random_suffix();
   temp_path_ = dir_ + "/" + temp_name_;
-  fd_ = ::openat(dir_fd_, temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-  if (fd_ < 0) {
+  fd_.reset(::openat(dir_fd_.get(), temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
+  if (!fd_.valid()) {
     int err = errno;
     temp_name_.clear();
     std::string path = temp_path_;
@@ -164,9 +164,9 @@ void LocalDestination::begin(const ObjectInfo& info) {
 }
 
 void LocalDestination::write(std::span<const std::byte> data) {
-  if (fd_ < 0) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::write without begin");
+  if (!fd_.valid()) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::write without begin");
   while (!data.empty()) {
-    ssize_t n = ::write(fd_, data.data(), data.size());
+    ssize_t n = ::write(fd_.get(), data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       io_fail(errno, "write", temp_path_);
@@ -181,32 +181,31 @@ void LocalDestination::write(std::span<const std::byte> data) {
   // the guarantee, so an error here is ignored.
   constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
   if (written_ - writeback_from_ >= kWritebackChunk) {
-    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
+    ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
                       SYNC_FILE_RANGE_WRITE);
     writeback_from_ = written_;
   }
 }
 
 boost::json::object LocalDestination::commit(const std::string& sha256_hex, std::uint64_t size) {
-  if (fd_ < 0) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::commit without begin");
+  if (!fd_.valid()) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::commit without begin");
   if (size != written_) {
     throw Error(ErrorCode::kInternal, "internal error",
                 "size mismatch for '" + temp_path_ + "': told " + std::to_string(size) + ", wrote " +
                     std::to_string(written_));
   }
-  if (::fsync(fd_) != 0) io_fail(errno, "fsync", temp_path_);
-  int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) io_fail(errno, "close", temp_path_);
+  if (::fsync(fd_.get()) != 0) io_fail(errno, "fsync", temp_path_);
+  // Closed by hand: a close() error means the data may not be on disk.
+  if (::close(fd_.release()) != 0) io_fail(errno, "close", temp_path_);
   std::string final_path = dir_ + "/" + file_name_;
   // Never replace an existing backup: renameat2(RENAME_NOREPLACE), or link +
   // unlink where the filesystem lacks it.
-  if (::renameat2(dir_fd_, temp_name_.c_str(), dir_fd_, file_name_.c_str(), RENAME_NOREPLACE) != 0) {
+  if (::renameat2(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(), RENAME_NOREPLACE) != 0) {
     int err = errno;
     if (err == EINVAL || err == ENOSYS) {
-      if (::linkat(dir_fd_, temp_name_.c_str(), dir_fd_, file_name_.c_str(), 0) != 0) err = errno;
+      if (::linkat(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(), 0) != 0) err = errno;
       else {
-        ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
+        ::unlinkat(dir_fd_.get(), temp_name_.c_str(), 0);
         err = 0;
       }
     }
@@ -217,12 +216,11 @@ boost::json::object LocalDestination::commit(const std::string& sha256_hex, std:
   }
   temp_name_.clear();
   temp_path_.clear();
-  if (::fsync(dir_fd_) != 0) {
+  if (::fsync(dir_fd_.get()) != 0) {
     // The file is complete and named; only the folder entry's durability is in doubt.
     io_fail(errno, "fsync directory", dir_);
   }
-  ::close(dir_fd_);
-  dir_fd_ = -1;
+  dir_fd_.reset();
   boost::json::object loc;
   loc["type"] = "local";
   loc["path"] = relative_dir_ + "/" + file_name_;
@@ -232,17 +230,11 @@ boost::json::object LocalDestination::commit(const std::string& sha256_hex, std:
 }
 
 void LocalDestination::abort() noexcept {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-  if (!temp_name_.empty() && dir_fd_ >= 0) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
+  fd_.reset();
+  if (!temp_name_.empty() && dir_fd_.valid()) ::unlinkat(dir_fd_.get(), temp_name_.c_str(), 0);
   temp_name_.clear();
   temp_path_.clear();
-  if (dir_fd_ >= 0) {
-    ::close(dir_fd_);
-    dir_fd_ = -1;
-  }
+  dir_fd_.reset();
 }
 
 }  // namespace tb::destinations

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/unique_fd.hpp"
 #include "destinations/destination.hpp"
 
 namespace tb::destinations {
@@ -69,8 +70,8 @@ class LocalDestination final : public Destination {
   std::string file_name_;
   std::string temp_name_;
   std::string temp_path_;
-  int dir_fd_ = -1;
-  int fd_ = -1;
+  UniqueFd dir_fd_;
+  UniqueFd fd_;
   std::uint64_t written_ = 0;
   std::uint64_t writeback_from_ = 0;  // bytes before this offset were handed to writeback
 };

@@ -4,16 +4,12 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace tb::http {
 namespace {
 
 namespace ip = boost::asio::ip;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 IpAddress from_asio(const ip::address& a) {
   IpAddress out;

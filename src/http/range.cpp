@@ -2,14 +2,11 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
+
+// No Asio or Beast here: the fuzz build compiles this file alone, with tb_core.
 namespace tb::http {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Digits only (no sign, no spaces), fits in uint64.
 bool parse_u64(std::string_view s, std::uint64_t& out) {
@@ -21,22 +18,12 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc{} && ptr == s.data() + s.size();
 }
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ByteRange parse_range(std::string_view header, std::uint64_t size) {
   ByteRange none;
   header = trim(header);
-  if (!iequals_prefix(header, "bytes=")) return none;
+  if (!iequals(header.substr(0, 6), "bytes=")) return none;
   std::string_view spec = trim(header.substr(6));
   if (spec.find(',') != std::string_view::npos) return none;  // several ranges: send it all
   auto dash = spec.find('-');

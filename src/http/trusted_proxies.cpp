@@ -4,15 +4,10 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace tb::http {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool prefix_match(const IpAddress& a, const IpAddress& base, int prefix) {
   if (a.v4 != base.v4) return false;

@@ -4,11 +4,15 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #include "core/error.hpp"
+#include "core/unique_fd.hpp"
 
 namespace tb::io {
 
@@ -56,31 +60,36 @@ void ByteCounter::write(std::span<const std::byte> data) {
   if (on_progress_) on_progress_(count_);
 }
 
-std::string sha256_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    throw Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kInternal,
-                err == ENOENT ? "backup file not found" : "cannot read backup file",
-                "open '" + path + "': " + std::strerror(err));
-  }
+std::string sha256_range(int fd, std::uint64_t offset, std::uint64_t length) {
   NullSink null;
   Sha256 sha(null);
-  std::array<std::byte, 256 * 1024> buf{};
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
+  std::vector<std::byte> buf(std::min<std::uint64_t>(length, 1 << 20));
+  for (std::uint64_t done = 0; done < length;) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done));
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      throw Error(ErrorCode::kInternal, "cannot read backup file", "read '" + path + "': " + std::strerror(err));
+      throw Error(ErrorCode::kInternal, "backup file cannot be read",
+                  std::string("pread: ") + std::strerror(errno));
     }
-    if (n == 0) break;
+    if (n == 0) break;  // shorter than told: the digest says so
     sha.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
+    done += static_cast<std::uint64_t>(n);
   }
-  ::close(fd);
   sha.finish();
   return sha.hex();
+}
+
+std::string sha256_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    throw Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kInternal,
+                err == ENOENT ? "backup file not found" : "backup file cannot be read",
+                "open '" + path + "': " + std::strerror(err));
+  }
+  // To its end, however long.
+  return sha256_range(fd.get(), 0, std::numeric_limits<std::uint64_t>::max());
 }
 
 }  // namespace tb::io

@@ -48,8 +48,16 @@ class ByteCounter final : public Sink {
   std::uint64_t count_ = 0;
 };
 
-// SHA-256 of a whole file (lowercase hex), read in fixed-size chunks. Throws
-// tb::Error (kNotFound when the file does not exist).
+// SHA-256 (lowercase hex) of a whole file, read in fixed-size chunks. Throws
+// tb::Error: kNotFound when the file does not exist, kInternal when it cannot
+// be read.
 std::string sha256_file(const std::string& path);
+
+// SHA-256 (lowercase hex) of bytes [offset, offset + length) of the open file
+// `fd`, read with pread() (the file position is left alone). A file that ends
+// before offset + length is hashed to its end: the digest then differs from
+// the one recorded, which is how callers notice a file that shrank. Throws
+// tb::Error kInternal on a read error.
+std::string sha256_range(int fd, std::uint64_t offset, std::uint64_t length);
 
 }  // namespace tb::io

@@ -69,7 +69,7 @@ void LeaseKeeper::run() {
 void LeaseKeeper::renew(JobContext& ctx) {
   const auto& job = ctx.job();
   try {
-    if (!conn_ || !conn_->ok()) conn_ = std::make_unique<db::Connection>(db::Connection::open(conninfo_));
+    db::reconnect_if_broken(conn_, conninfo_);
     auto r = store::renew_job(*conn_, job.id, slot_id_, job.attempts, lease_);
     if (!r.held) {
       spdlog::warn("job {}: lease lost by {}: stopping its handler", job.id, slot_id_);

@@ -211,9 +211,7 @@ void Worker::maintenance_loop() {
 }
 
 int Worker::rescue_once() {
-  if (!rescue_conn_ || !rescue_conn_->ok()) {
-    rescue_conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
-  }
+  db::reconnect_if_broken(rescue_conn_, options_.conninfo);
   int n = store::rescue_expired_jobs(*rescue_conn_, options_.retry);
   if (n > 0) spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id, n);
   return n;
@@ -229,9 +227,7 @@ bool Worker::run_once() {
 }
 
 bool Worker::run_one(Slot& slot) {
-  if (!slot.conn || !slot.conn->ok()) {
-    slot.conn = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
-  }
+  db::reconnect_if_broken(slot.conn, options_.conninfo);
   if (stopping_ && started_) return false;
   auto claimed = store::claim_job(*slot.conn, slot.id, options_.lease, types_);
   if (!claimed) return false;

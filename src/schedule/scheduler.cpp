@@ -110,7 +110,7 @@ void Scheduler::resign() {
 
 bool Scheduler::ensure_leader() {
   if ((lock_conn_ && !lock_conn_->ok()) || (conn_ && !conn_->ok())) resign();
-  if (!lock_conn_) lock_conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+  db::reconnect_if_broken(lock_conn_, options_.conninfo);
   if (leader_) {
     // The lock lives as long as its transaction: a round trip proves both.
     lock_conn_->exec("SELECT 1");
@@ -118,7 +118,7 @@ bool Scheduler::ensure_leader() {
   }
   leader_ = store::try_lock(*lock_conn_, store::kSchedulerLeaderLock);
   if (leader_) {
-    if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(options_.conninfo));
+    db::reconnect_if_broken(conn_, options_.conninfo);
     spdlog::info("scheduler: this process is now the scheduling leader");
   }
   return leader_;

@@ -12,6 +12,9 @@
 #include <random>
 #include <thread>
 
+#include "core/text.hpp"
+#include "core/unique_fd.hpp"
+
 namespace tb::telegram {
 namespace {
 
@@ -51,15 +54,10 @@ struct HeaderCapture {
 std::size_t capture_header(char* data, std::size_t size, std::size_t n, void* arg) {
   std::string_view line(data, size * n);
   constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size()) {
-    std::string lower(line.substr(0, kName.size()));
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (lower == kName) {
-      auto v = line.substr(kName.size());
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-      static_cast<HeaderCapture*>(arg)->retry_after = std::string(v);
-    }
+  if (line.size() > kName.size() && iequals(line.substr(0, kName.size()), kName)) {
+    auto v = line.substr(kName.size());
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+    static_cast<HeaderCapture*>(arg)->retry_after = std::string(trim(v));
   }
   return size * n;
 }
@@ -244,11 +242,7 @@ BotApi::BotApi(BotOptions options) : options_(std::move(options)) {
 }
 
 std::string BotApi::scrub(std::string text) const {
-  if (options_.token.empty()) return text;
-  for (auto at = text.find(options_.token); at != std::string::npos; at = text.find(options_.token, at)) {
-    text.replace(at, options_.token.size(), "<token>");
-  }
-  return text;
+  return replace_all(std::move(text), options_.token, "<token>");
 }
 
 void BotApi::check_cancel() const {
@@ -365,12 +359,9 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& b
 
 SentDocument BotApi::send_document(const std::string& chat_id, const std::string& path, std::uint64_t offset,
                                    std::uint64_t length, const std::string& file_name, const std::string& caption) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorCode::kInternal, "backup file cannot be read", path);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) throw Error(ErrorCode::kInternal, "backup file cannot be read", path);
+  const int fd = file.get();
   std::string url = options_.api_url + "/bot" + options_.token + "/sendDocument";
   auto reply = with_retries("sendDocument", [&] {
     // The pacer is asked before every call, retries included: each is a message.

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "core/unique_fd.hpp"
 #include "core/units.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
@@ -30,31 +31,6 @@ std::uint64_t num(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   if (!v || !v->is_number()) throw Error(ErrorCode::kInternal, "bad Telegram location record", std::string(key));
   return v->to_number<std::uint64_t>();
-}
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// SHA-256 of bytes [offset, offset + length) of fd.
-std::string sha256_range(int fd, std::uint64_t offset, std::uint64_t length) {
-  io::NullSink null;
-  io::Sha256 hash(null);
-  std::vector<std::byte> buf(1 << 20);
-  std::uint64_t done = 0;
-  while (done < length) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done));
-    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(ErrorCode::kInternal, "backup file cannot be read", "short read while hashing a part");
-    hash.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
-    done += static_cast<std::uint64_t>(n);
-  }
-  hash.finish();
-  return hash.hex();
 }
 
 std::string random_suffix() {
@@ -112,10 +88,10 @@ std::string caption_for(const UploadSpec& spec, const Part& part) {
 
 json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> confirmed,
                          const std::function<void(const std::vector<Part>&)>& on_confirmed) {
-  Fd f{::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) throw Error(ErrorCode::kInternal, "backup file cannot be read", spec.path);
+  UniqueFd f(::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f.valid()) throw Error(ErrorCode::kInternal, "backup file cannot be read", spec.path);
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != spec.size) {
+  if (::fstat(f.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != spec.size) {
     throw Error(ErrorCode::kInternal, "the backup file changed since it was written", spec.path);
   }
   const int count = part_count(spec.size, spec.part_size);
@@ -128,7 +104,7 @@ json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> 
     p.file_name = part_name(spec.file_name, i, count);
     p.offset = static_cast<std::uint64_t>(i - 1) * spec.part_size;
     p.size = std::min(spec.part_size, spec.size - p.offset);
-    p.sha256 = sha256_range(f.fd, p.offset, p.size);
+    p.sha256 = io::sha256_range(f.get(), p.offset, p.size);
     const Part* earlier = nullptr;
     for (const auto& c : confirmed) {
       if (c.index == p.index && c.count == p.count && c.offset == p.offset && c.size == p.size &&
@@ -154,9 +130,9 @@ json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> 
     }
     if (on_confirmed) on_confirmed(report);
   }
-  // The parts were hashed from the file as it is now: the whole must still be
-  // what the export recorded.
-  std::string check = sha256_range(f.fd, 0, spec.size);
+  // The parts were hashed from the file as it is now (a file cut short meanwhile
+  // hashes to its end): the whole must still be what the export recorded.
+  std::string check = io::sha256_range(f.get(), 0, spec.size);
   if (check != spec.sha256) {
     throw Error(ErrorCode::kInternal, "the backup file changed since it was written", spec.path);
   }
@@ -178,8 +154,8 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
   std::string tmp = (std::filesystem::path(dest_path).parent_path() /
                      ("." + std::filesystem::path(dest_path).filename().string() + ".tmp-" + random_suffix()))
                         .string();
-  Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-  if (out.fd < 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
   struct Remove {
     std::string path;
     bool keep = false;
@@ -223,7 +199,7 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     whole.write(std::as_bytes(std::span<const char>(data.data(), data.size())));
     std::size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::write(out.fd, data.data() + done, data.size() - done);
+      ssize_t n = ::write(out.get(), data.data() + done, data.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp + ": " + std::strerror(errno));
       done += static_cast<std::size_t>(n);
@@ -235,7 +211,7 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     throw Error(ErrorCode::kConflict, "the copy in Telegram does not match the backup's SHA-256",
                 "got " + whole.hex() + ", want " + want);
   }
-  if (::fsync(out.fd) != 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
+  if (::fsync(out.get()) != 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
   if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {
     throw Error(ErrorCode::kInternal, "cannot write the fetched backup", dest_path + ": " + std::strerror(errno));
   }

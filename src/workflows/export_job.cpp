@@ -21,6 +21,7 @@
 #include "core/public_text.hpp"
 #include "core/units.hpp"
 #include "destinations/local.hpp"
+#include "io/hash.hpp"
 #include "notify/email.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
@@ -141,7 +142,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     if (auto earlier = earlier_local_copy(deps, job.progress)) {
       std::error_code ec;
       if (std::filesystem::file_size(earlier->path, ec) == earlier->size_bytes && !ec &&
-          sha256_of_file(earlier->path) == earlier->sha256) {
+          io::sha256_file(earlier->path) == earlier->sha256) {
         copy = std::move(earlier);
         spdlog::info("job {}: reusing the local copy of an earlier attempt ({})", job.id, copy->file_name);
       } else {
@@ -302,7 +303,7 @@ jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContex
   if (!path || !std::filesystem::exists(*path)) {
     throw jobs::PermanentError("the local copy of this backup is gone: nothing to send to Telegram");
   }
-  if (!backup->sha256 || sha256_of_file(*path) != *backup->sha256) {
+  if (!backup->sha256 || io::sha256_file(*path) != *backup->sha256) {
     throw jobs::PermanentError("the local copy does not match its SHA-256: it is damaged and will not be sent");
   }
   TelegramUpload up;

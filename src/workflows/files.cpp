@@ -1,16 +1,9 @@
 #include "workflows/files.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <filesystem>
-#include <vector>
 
-#include "core/error.hpp"
 #include "destinations/local.hpp"
-#include "io/hash.hpp"
-#include "io/sink.hpp"
 
 namespace tb::workflows {
 
@@ -26,27 +19,6 @@ std::optional<std::string> local_file_of(const std::string& storage_dir, const b
     }
   }
   return std::nullopt;
-}
-
-std::string sha256_of_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorCode::kNotFound, "backup file cannot be read", path);
-  io::NullSink null;
-  io::Sha256 hash(null);
-  std::vector<std::byte> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      throw Error(ErrorCode::kInternal, "backup file cannot be read", path);
-    }
-    if (n == 0) break;
-    hash.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
-  }
-  ::close(fd);
-  hash.finish();
-  return hash.hex();
 }
 
 std::string content_type_for_name(std::string_view name) {

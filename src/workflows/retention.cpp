@@ -341,9 +341,7 @@ SweepReport RetentionSweeper::run_once(SystemTime now) {
   SweepReport report;
   auto step = [&](const char* name, const std::function<void(db::Connection&)>& body) {
     try {
-      if (conn_ && !conn_->ok()) conn_.reset();
-      if (!conn_) conn_ = std::make_unique<db::Connection>(db::Connection::open(conninfo_));
-      body(*conn_);
+      body(db::reconnect_if_broken(conn_, conninfo_));
     } catch (const std::exception& e) {
       spdlog::warn("retention: {} failed: {}", name, e.what());
       if (conn_ && !conn_->idle()) conn_.reset();

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include "io/hash.hpp"
 #include "store/jobs.hpp"
 #include "telegram/parts.hpp"
 #include "workflows/files.hpp"
@@ -46,7 +47,7 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
   const auto path = telegram_cache_path(deps.config, backup);
   std::error_code ec;
   bool fetched = false;
-  if (!(fs::exists(path, ec) && sha256_of_file(path) == *backup.sha256)) {
+  if (!(fs::exists(path, ec) && io::sha256_file(path) == *backup.sha256)) {
     fs::create_directories(fs::path(path).parent_path(), ec);
     if (ec)
       throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());

@@ -5,36 +5,15 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "core/error.hpp"
 #include "io/hash.hpp"
-#include "io/sink.hpp"
 
 namespace tb::workflows {
 namespace {
 
 std::int64_t ns_of(const struct timespec& t) {
   return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
-std::string sha256_of_fd(int fd, std::uint64_t size) {
-  io::NullSink null;
-  io::Sha256 hash(null);
-  std::vector<std::byte> buf(1 << 20);
-  std::uint64_t done = 0;
-  while (done < size) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
-    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw Error(ErrorCode::kInternal, "backup file cannot be read", std::strerror(errno));
-    if (n == 0) break;  // shrank meanwhile: the size check after the read says so
-    hash.write(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
-    done += static_cast<std::uint64_t>(n);
-  }
-  hash.finish();
-  return hash.hex();
 }
 
 }  // namespace
@@ -70,7 +49,7 @@ void VerifiedFiles::check(int fd, const std::string& sha256, bool* hashed) {
     ++hashes_;
   }
   if (hashed) *hashed = true;
-  const auto got = sha256_of_fd(fd, static_cast<std::uint64_t>(before.st_size));
+  const auto got = io::sha256_range(fd, 0, static_cast<std::uint64_t>(before.st_size));
   struct stat after {};
   if (::fstat(fd, &after) != 0)
     throw Error(ErrorCode::kInternal, "backup file cannot be read", std::strerror(errno));

@@ -32,6 +32,18 @@ TEST(Conninfo, FormattedValuesWithQuotesAndBackslashesReadBackTheSame) {
   EXPECT_EQ(back, options);
 }
 
+TEST(Conninfo, SplitPasswordLeavesEverythingButThePassword) {
+  auto split = split_password("postgresql://app:s3cret@db.example:6432/platform?sslmode=require");
+  EXPECT_EQ(split.password, "s3cret");
+  EXPECT_EQ(split.conninfo.find("s3cret"), std::string::npos);
+  auto rest = parse_conninfo(split.conninfo);
+  std::sort(rest.begin(), rest.end());
+  ConninfoOptions want{{"dbname", "platform"}, {"host", "db.example"}, {"port", "6432"},
+                       {"sslmode", "require"}, {"user", "app"}};
+  EXPECT_EQ(rest, want);
+  EXPECT_EQ(split_password("host=/tmp dbname=x").password, "");
+}
+
 TEST(Conninfo, AnUnparsableStringNeverShowsItsContent) {
   try {
     parse_conninfo("host=x password=hunter2 nonsense");

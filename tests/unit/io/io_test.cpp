@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/unique_fd.hpp"
 #include "io/compress.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
@@ -132,6 +133,30 @@ TEST_P(FilterMatrix, Sha256MatchesSha256sumAndPassesBytesThrough) {
   std::string expected = tb::test::run_command("sha256sum " + dir.file("f")).substr(0, 64);
   EXPECT_EQ(sha.hex(), expected);
   EXPECT_EQ(sha256_file(dir.file("f")), expected);
+}
+
+TEST(Filters, Sha256RangeHashesTheRangeAndAShorterFileToItsEnd) {
+  std::string data = sample_data(3 * 1024 * 1024 + 17, 11);
+  TempDir dir;
+  save(dir.file("f"), data);
+  save(dir.file("part"), data.substr(1000, 2 * 1024 * 1024));
+  save(dir.file("tail"), data.substr(3 * 1024 * 1024));
+  auto sum = [&](const std::string& name) {
+    return tb::test::run_command("sha256sum " + dir.file(name)).substr(0, 64);
+  };
+  UniqueFd fd(::open(dir.file("f").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  EXPECT_EQ(sha256_range(fd.get(), 1000, 2 * 1024 * 1024), sum("part"));
+  // Past the end: only what is there, so the digest no longer matches a
+  // recorded one.
+  EXPECT_EQ(sha256_range(fd.get(), 3 * 1024 * 1024, 1024 * 1024), sum("tail"));
+  EXPECT_EQ(sha256_file(dir.file("f")), sum("f"));
+  try {
+    sha256_file(dir.file("missing"));
+    FAIL() << "hashed a missing file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Chunks, FilterMatrix, ::testing::ValuesIn(kCases),
