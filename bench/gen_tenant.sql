@@ -4,7 +4,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -v scale=0.05 -v schema=tenant_bench -f bench/gen_tenant.sql
 --
 --   scale   row multiplier; 1 gives about 1.4 GB of plain pg_dump output (the
---           issue's reference schema), 0.02 about 28 MB (QUICK). Any positive number.
+--           size the performance targets are set for), 0.02 about 28 MB (QUICK). Any positive number.
 --   schema  the schema to (re)create; it is DROPPED first.
 --
 -- Contents: 8 tables with bigint/int/identity keys, natural-looking text (a

@@ -1,5 +1,6 @@
 // tb-bench-queue: enqueue -> claim -> complete throughput of the PostgreSQL job
-// queue (issue 7, case 5), with the production Worker and store code.
+// queue (the "Queue" figure of README.md's Performance section), with the
+// production Worker and store code.
 //
 //   tb-bench-queue CONNINFO JOBS PROCESSES [CONCURRENCY] [ENQUEUERS]
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` (issue 7): builds the release preset, creates a throwaway
+# `make bench`: builds the release preset, creates a throwaway
 # PostgreSQL 15 cluster, generates data with bench/gen_tenant.sql and runs each
 # case ALTERNATELY with its baselines, then prints medians, min-max, the ratios
 # against the baselines measured in the same run, and peak RSS. Asserts nothing.

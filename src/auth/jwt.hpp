@@ -1,4 +1,4 @@
-// JWT verification (JWS compact form) for the API's bearer tokens, DESIGN §3.
+// JWT verification (JWS compact form) for the API's bearer tokens.
 //
 // Invariants:
 // - The accepted algorithm is fixed by configuration, never read from the token:

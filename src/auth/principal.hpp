@@ -3,8 +3,8 @@
 // Invariant: a Principal only comes out of JwtVerifier::verify, so its fields
 // are backed by a valid signature. A token with neither `project_id`/`projects`
 // nor `role: admin` is still a valid identity: it yields a Principal with no
-// projects, and every project check then answers 403 (DESIGN §2: 401 is for a
-// missing or invalid token, 403 for a valid token that does not cover the project).
+// projects, and every project check then answers 403 (401 is for a missing or
+// invalid token, 403 for a valid token that does not cover the project).
 #pragma once
 
 #include <string>

@@ -25,7 +25,7 @@ struct Config {
   std::string storage_dir = "var/backups";
   std::string public_url;  // base URL for links; derived from LISTEN when empty
 
-  // Auth (DESIGN §3): exactly one of secret / public key.
+  // Auth: exactly one of secret (HS256) / public key (RS256, ES256).
   JwtAlgorithm jwt_algorithm = JwtAlgorithm::kHS256;
   std::string jwt_secret;
   std::string jwt_public_key_file;

@@ -11,7 +11,7 @@ namespace {
 
 std::string field(const PGresult* res, int code) {
   if (res == nullptr) return {};
-  const char* v = PQresultErrorField(res, code);  // may be NULL (ECOSYSTEM.md)
+  const char* v = PQresultErrorField(res, code);  // NULL when the server did not send it
   return v == nullptr ? std::string() : std::string(v);
 }
 

@@ -11,7 +11,7 @@ namespace {
 // ASCII); used only while control_plane.schema_migrations does not exist.
 constexpr long long kMigrationLockKey = 0x74626d696772LL;
 
-// Version 1: the control plane of DESIGN §4.
+// Version 1: the control plane (projects, settings, jobs, backups, audit log).
 //
 // Backup statuses: completed (every destination confirmed; the only state a
 // new row is inserted in, from the job's completion transaction), failed

@@ -1,4 +1,4 @@
-// Versioned migrations of the control-plane schema (DESIGN §4).
+// Versioned migrations of the control-plane schema (control_plane).
 //
 // Invariants:
 // - Migrations are append-only: never edit a released one, add the next

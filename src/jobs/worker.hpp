@@ -1,4 +1,4 @@
-// jobs: the worker runtime of the PostgreSQL job queue (DESIGN §5).
+// jobs: the worker runtime of the PostgreSQL job queue (control_plane.jobs).
 //
 // A Worker runs `concurrency` threads; each claims one job at a time
 // (store::claim_job, FOR UPDATE SKIP LOCKED) and runs the handler registered

@@ -1,4 +1,4 @@
-// Domain request types and their validation (DESIGN §3). Each reader takes a
+// Domain request types and their validation (the API's request bodies). Each reader takes a
 // raw body, refuses unknown fields, applies defaults and returns a typed value;
 // every refusal is a VALIDATION_ERROR naming the field.
 #pragma once

@@ -1,4 +1,4 @@
-// store/backups: the history of backups (DESIGN §4).
+// store/backups: the history of backups (control_plane.backups).
 //
 // Statuses: completed (every destination confirmed; normally inserted from the
 // export job's completion transaction), failed (history of a failed attempt,
@@ -44,7 +44,7 @@ struct Backup {
   std::optional<std::string> schema_owner;
 };
 
-// API shape (DESIGN §2): id, job_id, project_id, kind, format, compression,
+// The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
 // size_bytes, sha256, status, locations, created_at, expires_at, deleted_at.
 boost::json::object to_json(const Backup& backup);
 

@@ -1,4 +1,4 @@
-// store/jobs: the PostgreSQL job queue (DESIGN §5).
+// store/jobs: the PostgreSQL job queue (control_plane.jobs).
 //
 // Invariants:
 // - Status moves pending -> running -> completed | failed | cancelled, or back
@@ -60,7 +60,7 @@ struct Job {
   std::optional<SystemTime> completed_at;
 };
 
-// The API shape (DESIGN §2): id, type, project_id, status, attempts,
+// The API shape (GET /api/jobs/{id}): id, type, project_id, status, attempts,
 // max_attempts, progress, result, last_error, errors, cancel_requested,
 // run_at, created_at, started_at, completed_at (RFC 3339 or null).
 boost::json::object to_json(const Job& job);

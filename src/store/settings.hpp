@@ -1,5 +1,5 @@
 // store/settings: a project's backup settings. A project without a row has the
-// defaults below (DESIGN: retention 30 days, local storage, sql, zstd, no
+// defaults below (retention 30 days, local storage, sql, zstd, no
 // schedule); put_backup_settings() upserts. Validation of the values (schedule
 // syntax, e-mail, destinations) is the caller's (model/ or api/) job; the
 // database CHECKs format, compression and retention_days 1..3650.

@@ -1,4 +1,4 @@
-// The "restore" job and how one is requested (DESIGN §7).
+// The "restore" job and how one is requested.
 //
 // Invariants:
 // - At most one restore per project is pending or running: enqueue_restore()

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# A fake Telegram Bot API server for tests (DESIGN §8): it behaves as the Bot
+# A fake Telegram Bot API server for tests: it behaves as the Bot
 # API documentation says for the calls Tenant Backup makes.
 #
 #   POST /bot<token>/sendDocument   multipart/form-data: chat_id, caption, document

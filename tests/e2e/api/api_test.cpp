@@ -1,5 +1,5 @@
 // End to end through the real binary: `serve` on a real cluster, the HTTP
-// contract of DESIGN §2, and the promise that matters most — a backup that
+// contract of README.md's API section, and the promise that matters most — a backup that
 // says "completed" restores, with the real psql, into a fresh database with
 // the same data.
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// A worker SIGKILLed in the middle of a Telegram upload (issue #8), through the
+// A worker SIGKILLed in the middle of a Telegram upload, through the
 // real binaries: `serve --no-worker` for the API, `worker` processes, the fake
 // Bot API server, real PostgreSQL and pg_dump.
 //

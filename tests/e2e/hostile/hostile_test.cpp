@@ -1,4 +1,4 @@
-// Hostile input through the real binary (issue 8): forged and broken tokens,
+// Hostile input through the real binary: forged and broken tokens,
 // another project's token on every project route, bodies built to break the
 // readers, the secrets that must never leak (the database password on a
 // child's command line; passwords and tokens in logs or error bodies), and a

@@ -1,4 +1,4 @@
-// The job queue's SQL (DESIGN §5) against a real database: claim, guards,
+// The job queue's SQL (store/jobs) against a real database: claim, guards,
 // retries with backoff, max_attempts, rescue of lost leases, cancel.
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The OpenAPI description (web/openapi.json, served at /api/openapi.json and
 // rendered by /docs) stays true: every route of the real router is described
-// with its method. (The reverse is not required: the description also covers
-// routes of DESIGN.md §2 that are still being built.)
+// with its method. (The reverse is not required: the description may also
+// cover routes that are still being built.)
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
