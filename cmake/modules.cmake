@@ -1,27 +1,33 @@
-# The module graph. A module may use only the modules in its DEPS (and theirs):
-# this file is the architecture, keep it honest.
-tb_module(core    DEPS spdlog::spdlog Boost::json Threads::Threads)
+# The module graph. Each module lists every module and library its sources use
+# directly (#include), not only those that a dependency happens to bring along:
+# this file is the architecture, keep it honest. Threads::Threads is listed
+# where a module starts threads of its own.
+tb_module(core    DEPS spdlog::spdlog Boost::headers Boost::json)
 tb_module(config  DEPS tb_core)
-tb_module(metrics DEPS tb_core)
-tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json)
-tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json)
-tb_module(store   DEPS tb_db)
-tb_module(jobs    DEPS tb_store)
+tb_module(metrics DEPS tb_core spdlog::spdlog)
+tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json spdlog::spdlog Threads::Threads)
+tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json spdlog::spdlog)
+tb_module(store   DEPS tb_core tb_db Boost::json)
+tb_module(jobs    DEPS tb_core tb_db tb_store spdlog::spdlog Threads::Threads)
 # web: the UI's files under web/, compiled in (cmake/embed_assets.cmake).
 tb_module(web)
 include(cmake/embed_assets.cmake)
 tb_embed_assets(tb_web ${PROJECT_SOURCE_DIR}/web)
 tb_module(model   DEPS tb_core Boost::json)
-tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto)
-tb_module(process DEPS tb_core)
-tb_module(destinations DEPS tb_io Boost::json)
-tb_module(backup  DEPS tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto PostgreSQL::PostgreSQL)
+tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto Threads::Threads)
+tb_module(process DEPS tb_core Threads::Threads)
+tb_module(destinations DEPS tb_core Boost::json)
+tb_module(backup  DEPS tb_core tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto
+                       PostgreSQL::PostgreSQL spdlog::spdlog Threads::Threads)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
-tb_module(telegram DEPS tb_io CURL::libcurl Boost::json)
-tb_module(workflows DEPS tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io tb_telegram tb_metrics)
+tb_module(telegram DEPS tb_core tb_io CURL::libcurl Boost::json spdlog::spdlog)
+tb_module(workflows DEPS tb_core tb_config tb_db tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io
+                         tb_telegram tb_metrics Boost::json spdlog::spdlog)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
-tb_module(schedule DEPS tb_store tb_model tb_metrics)
-tb_module(api     DEPS tb_http tb_auth tb_store tb_model tb_web tb_workflows tb_destinations)
-tb_module(app     DEPS tb_api tb_workflows tb_schedule tb_jobs tb_db tb_config tb_auth tb_http CLI11::CLI11 OpenSSL::Crypto)
+tb_module(schedule DEPS tb_core tb_db tb_store tb_model tb_metrics Boost::json spdlog::spdlog Threads::Threads)
+tb_module(api     DEPS tb_core tb_config tb_db tb_http tb_auth tb_store tb_model tb_web tb_workflows
+                       tb_destinations tb_metrics Boost::json spdlog::spdlog)
+tb_module(app     DEPS tb_core tb_config tb_db tb_store tb_model tb_metrics tb_api tb_workflows tb_schedule
+                       tb_jobs tb_auth tb_http Boost::json CLI11::CLI11 spdlog::spdlog Threads::Threads)
