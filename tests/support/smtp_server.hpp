@@ -6,11 +6,12 @@
 // parent), and the destructor stops it.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace tb::test {
 
@@ -42,7 +43,7 @@ class SmtpServer {
 
  private:
   std::string dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
 };
 
