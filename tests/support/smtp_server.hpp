@@ -36,10 +36,10 @@ class SmtpServer {
 
   // Raw messages, in arrival order, once at least `n` arrived; throws on timeout.
   std::vector<std::string> wait_for_messages(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // The same with the envelope.
   std::vector<ReceivedEmail> wait_for_emails(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
  private:
   std::string dir_;
