@@ -9,10 +9,11 @@
 // for a "free" port; it exits with the test process.
 #pragma once
 
-#include <sys/types.h>
-
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
+
+#include "support/child_process.hpp"
 
 namespace tb::test {
 
@@ -44,7 +45,7 @@ class FakeTelegram {
  private:
   std::string token_;
   std::string dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
 };
 

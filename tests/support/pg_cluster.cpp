@@ -3,13 +3,13 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <stdexcept>
+
+#include "support/child_process.hpp"
 
 namespace tb::test {
 namespace fs = std::filesystem;
@@ -40,17 +40,7 @@ struct PgConn {
 }  // namespace
 
 std::string run_command(const std::string& command) {
-  std::string full = command + " 2>&1";
-  FILE* pipe = popen(full.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
-  std::string output;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) output.append(buf.data(), n);
-  int status = pclose(pipe);
-  if (status != 0) {
-    throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command + "\n" + output);
-  }
-  return output;
+  return run_shell(command);
 }
 
 std::string make_temp_dir(const std::string& prefix) {

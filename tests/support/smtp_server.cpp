@@ -1,21 +1,14 @@
 #include "support/smtp_server.hpp"
 
-#include "support/pg_cluster.hpp"
-
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
+#include "support/pg_cluster.hpp"
 
 namespace tb::test {
 namespace fs = std::filesystem;
@@ -76,37 +69,25 @@ SmtpServer::~SmtpServer() {
 }
 
 void SmtpServer::start() {
-  if (pid_ > 0) return;
+  if (process_) return;
   dir_ = make_temp_dir("tb-smtp");
   fs::create_directory(dir_ + "/mail");
-  {
-    std::ofstream(dir_ + "/server.py") << kScript;
-  }
-  std::string python = "/usr/bin/python3";
-  std::string script = dir_ + "/server.py";
+  { std::ofstream(dir_ + "/server.py") << kScript; }
   std::string mail = dir_ + "/mail";
-  std::string log = dir_ + "/server.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  char* argv[] = {python.data(), script.data(), mail.data(), nullptr};
-  int rc = posix_spawn(&pid_, python.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    pid_ = -1;
-    throw std::runtime_error("cannot start " + python + ": " + std::to_string(rc));
-  }
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/python3", dir_ + "/server.py", mail},
+      std::map<std::string, std::string>{}, dir_ + "/server.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!fs::exists(mail + "/port")) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("the SMTP test server exited: " + slurp(log));
+    if (!process_->running()) {
+      auto log = process_->output();
+      process_.reset();
+      throw std::runtime_error("the SMTP test server exited: " + log);
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      stop();
-      throw std::runtime_error("the SMTP test server did not start: " + slurp(log));
+      auto log = process_->output();
+      process_.reset();
+      throw std::runtime_error("the SMTP test server did not start: " + log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -114,11 +95,7 @@ void SmtpServer::start() {
 }
 
 void SmtpServer::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
+  process_.reset();
 }
 
 std::vector<ReceivedEmail> SmtpServer::wait_for_emails(std::size_t n, std::chrono::milliseconds timeout) {

@@ -6,11 +6,12 @@
 // parent), and the destructor stops it.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace tb::test {
 
@@ -35,14 +36,14 @@ class SmtpServer {
 
   // Raw messages, in arrival order, once at least `n` arrived; throws on timeout.
   std::vector<std::string> wait_for_messages(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // The same with the envelope.
   std::vector<ReceivedEmail> wait_for_emails(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
  private:
   std::string dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
 };
 

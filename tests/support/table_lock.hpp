@@ -1,8 +1,10 @@
 #pragma once
-// TableLock: holds ACCESS EXCLUSIVE on a table on its own connection, so that
-// pg_dump (which needs ACCESS SHARE), or any other session touching the
-// table, waits until release(). The fault tests use it to stop a job at an
-// exact point.
+// HeldLock: runs a lock-taking statement in a transaction on its own
+// connection and keeps it until release() (or destruction). The constructor
+// returns once the lock is held, so a test needs no sleep before relying on
+// it. TableLock: ACCESS EXCLUSIVE on a table, so that pg_dump (which needs
+// ACCESS SHARE), or any other session touching the table, waits until
+// release(). The fault tests use them to stop a job at an exact point.
 #include <libpq-fe.h>
 
 #include <stdexcept>
@@ -10,25 +12,40 @@
 
 namespace tb::test {
 
-class TableLock {
+class HeldLock {
  public:
-  TableLock(const std::string& conninfo, const std::string& table) : conn_(PQconnectdb(conninfo.c_str())) {
+  // `lock_sql`: e.g. "SELECT 1 FROM t WHERE k = 'x' FOR UPDATE".
+  HeldLock(const std::string& conninfo, const std::string& lock_sql)
+      : conn_(PQconnectdb(conninfo.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(conn_);
+      PQfinish(conn_);
+      throw std::runtime_error("HeldLock: connect: " + msg);
+    }
     exec("BEGIN");
-    exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+    exec(lock_sql);
   }
-  ~TableLock() { PQfinish(conn_); }
-  TableLock(const TableLock&) = delete;
-  TableLock& operator=(const TableLock&) = delete;
+  ~HeldLock() { PQfinish(conn_); }
+  HeldLock(const HeldLock&) = delete;
+  HeldLock& operator=(const HeldLock&) = delete;
   void release() { exec("ROLLBACK"); }
 
  private:
   void exec(const std::string& sql) {
     PGresult* r = PQexec(conn_, sql.c_str());
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    auto st = PQresultStatus(r);
     PQclear(r);
-    if (!ok) throw std::runtime_error("TableLock: " + sql + ": " + PQerrorMessage(conn_));
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      throw std::runtime_error("HeldLock: " + sql + ": " + PQerrorMessage(conn_));
+    }
   }
   PGconn* conn_;
+};
+
+class TableLock : public HeldLock {
+ public:
+  TableLock(const std::string& conninfo, const std::string& table)
+      : HeldLock(conninfo, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE") {}
 };
 
 }  // namespace tb::test

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -38,20 +39,14 @@ std::string table_digest(const std::string& db, const std::string& table) {
 class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& pg = PgCluster::shared();
-    db_ = pg.create_database("e2e");
-    storage_ = make_temp_dir("tb-e2e-storage");
     smtp_ = new SmtpServer();
     smtp_->start();
-    env_ = {{"SMTP_URL", smtp_->url()},
-            {"SMTP_FROM", "backups@example.com"},{"DATABASE_URL", pg.conninfo(db_)},
-            {"LISTEN", "127.0.0.1:0"},
-            {"JWT_SECRET", kSecret},
-            {"STORAGE_DIR", storage_},
-            {"JOB_LEASE_SECONDS", "5"},
-            {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env_);
-    pg.exec(db_, R"sql(
+    DeploymentOptions o;
+    o.env = {{"SMTP_URL", smtp_->url()},
+             {"SMTP_FROM", "backups@example.com"},
+             {"JWT_SECRET", kSecret},
+             {"JOB_LEASE_SECONDS", "5"}};
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES
         ('acme', 'acme', 'Acme'), ('acme2', 'acme2', 'Acme 2'), ('other', 'other', 'Other');
       CREATE SCHEMA tenant_acme;
@@ -67,19 +62,24 @@ class ApiTest : public ::testing::Test {
       CREATE TABLE tenant_acme2.secret_table (x int);
       CREATE SCHEMA tenant_other;
       CREATE TABLE tenant_other.other_table (y int);
-    )sql");
-    server_ = new ServiceProcess({"serve"}, env_);
-    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
-    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
-    admin_token_ = mint_token({"--role", "admin", "--sub", "root"}, env_);
+    )sql";
+    o.token_args = {"--project", "acme", "--sub", "alice"};
+    o.serve = {"serve"};
+    deployment_ = new Deployment(o);
+    db_ = deployment_->db;
+    storage_ = deployment_->storage;
+    server_ = &deployment_->service();
+    token_ = deployment_->token;
+    other_token_ = deployment_->mint({"--project", "other", "--sub", "mallory"});
+    admin_token_ = deployment_->mint({"--role", "admin", "--sub", "root"});
   }
   static void TearDownTestSuite() {
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
     delete smtp_;
     smtp_ = nullptr;
   }
-
 
   std::string url(const std::string& path) const { return server_->base_url() + path; }
 
@@ -128,9 +128,9 @@ class ApiTest : public ::testing::Test {
     return path;
   }
 
+  static inline Deployment* deployment_ = nullptr;
   static inline std::string db_;
   static inline std::string storage_;
-  static inline std::map<std::string, std::string> env_;
   static inline ServiceProcess* server_ = nullptr;
   static inline SmtpServer* smtp_ = nullptr;
   static inline std::size_t emails_seen_ = 0;
@@ -460,7 +460,7 @@ TEST_F(ApiTest, NotifyEmailArrivesOnSuccessAndOnFailure) {
   auto job = export_and_wait(R"({"project_id":"acme","notify_email":"owner@example.com"})");
   ASSERT_EQ(job.at("status").as_string(), "completed");
   auto sha = std::string(job.at("result").at("sha256").as_string());
-  auto mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(20));
+  auto mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(120));
   emails_seen_ = mails.size();
   const auto& ok = mails.back();
   ASSERT_EQ(ok.rcpt_to.size(), 1u);
@@ -473,7 +473,7 @@ TEST_F(ApiTest, NotifyEmailArrivesOnSuccessAndOnFailure) {
   ASSERT_EQ(r.status, 202);
   auto failed = wait_for_job(std::string(r.json().at("data").at("job_id").as_string()), admin_token_);
   EXPECT_EQ(failed.at("status").as_string(), "failed");
-  mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(20));
+  mails = smtp_->wait_for_emails(emails_seen_ + 1, std::chrono::seconds(120));
   emails_seen_ = mails.size();
   EXPECT_NE(mails.back().raw.find("FAILED"), std::string::npos) << mails.back().raw;
   EXPECT_NE(mails.back().raw.find("tenant_ghost2"), std::string::npos) << mails.back().raw;
@@ -514,16 +514,15 @@ TEST_F(ApiTest, ProjectsListOnlyWhatTheTokenCovers) {
 }
 
 TEST(ApiRateLimit, WorkRoutesAnswer429WithRetryAfter) {
-  auto& pg = PgCluster::shared();
-  auto db = pg.create_database("e2e_rl");
-  std::map<std::string, std::string> env = {{"DATABASE_URL", pg.conninfo(db)},
-                                            {"LISTEN", "127.0.0.1:0"},
-                                            {"JWT_SECRET", kSecret},
-                                            {"STORAGE_DIR", make_temp_dir("tb-rl")},
-                                            {"RATE_LIMIT_PER_MINUTE", "3"}};
-  ServiceProcess server({"serve", "--no-worker"}, env);
-  pg.exec(db, "INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme')");
-  auto token = mint_token({"--project", "acme"}, env);
+  DeploymentOptions o;
+  o.prefix = "e2e_rl";
+  o.env = {{"RATE_LIMIT_PER_MINUTE", "3"}};
+  o.seed_sql =
+      "INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme')";
+  o.serve = {"serve", "--no-worker"};
+  Deployment d(o);
+  auto& server = d.service();
+  const auto& token = d.token;
   int accepted = 0, limited = 0;
   for (int i = 0; i < 6; ++i) {
     auto r = http_post_json(server.base_url() + "/api/backup/export", R"({"project_id":"acme"})", token);
@@ -536,7 +535,7 @@ TEST(ApiRateLimit, WorkRoutesAnswer429WithRetryAfter) {
   }
   EXPECT_EQ(accepted, 3);
   EXPECT_EQ(limited, 3);
-  EXPECT_EQ(pg.query_value(db, "SELECT count(*) FROM control_plane.jobs"), "3");
+  EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.jobs"), "3");
 }
 
 }  // namespace

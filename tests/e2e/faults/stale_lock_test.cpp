@@ -4,15 +4,16 @@
 // while the frozen process is still stopped, and the frozen worker, resumed,
 // changes nothing. The service runs as a NON-superuser role here: ending the
 // sessions of its own role needs no extra privilege.
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
-#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -24,42 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-const std::string kSecret = "a-stale-lock-test-secret-that-is-long-enough-0123456789";
 const std::string kRole = "tb_service_nosuper";
-
-// A database owned by a non-superuser role, migrated and seeded as that role,
-// with one tenant; env for the binary connecting as that role.
-struct RoleDeployment {
-  std::string db;
-  std::string storage;
-  std::map<std::string, std::string> env;
-  std::string token;
-
-  RoleDeployment() {
-    auto& pg = PgCluster::shared();
-    db = pg.create_database("stalelock");
-    pg.exec("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + kRole +
-                            "') THEN CREATE ROLE " + kRole + " LOGIN NOSUPERUSER; END IF; END $$");
-    pg.exec("postgres", "ALTER DATABASE " + db + " OWNER TO " + kRole);
-    storage = make_temp_dir("tb-stalelock");
-    env = {{"DATABASE_URL", pg.conninfo(db) + " user=" + kRole},
-           {"LISTEN", "127.0.0.1:0"},
-           {"JWT_SECRET", kSecret},
-           {"STORAGE_DIR", storage},
-           {"JOB_LEASE_SECONDS", "3"},
-           {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env);
-    pg.exec(db, "SET ROLE " + kRole + R"sql(;
-      INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme');
-      CREATE SCHEMA tenant_acme;
-      CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
-      INSERT INTO tenant_acme.items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g;
-    )sql");
-    token = mint_token({"--project", "acme"}, env);
-  }
-
-  std::string value(const std::string& sql) const { return PgCluster::shared().query_value(db, sql); }
-};
 
 int files_under(const std::string& dir) {
   int n = 0;
@@ -68,7 +34,13 @@ int files_under(const std::string& dir) {
 }
 
 TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStopped) {
-  RoleDeployment d;
+  // A database owned by a non-superuser role, migrated and seeded as that
+  // role, with one tenant; the binary connects as that role.
+  DeploymentOptions o;
+  o.prefix = "stalelock";
+  o.role = kRole;
+  o.env = {{"JOB_LEASE_SECONDS", "3"}};
+  Deployment d(o);
   auto& pg = PgCluster::shared();
   ServiceProcess api({"serve", "--no-worker"}, d.env);
   TableLock table(pg.conninfo(d.db), "tenant_acme.items");
@@ -79,14 +51,9 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   const std::string attempt1 = "tb job " + id + " attempt 1";
   // Wait until attempt 1 holds the lock and its pg_dump is connected (blocked
   // on the table lock): both sessions carry the attempt's name.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  auto named = [&] {
-    return d.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + attempt1 + "'");
-  };
-  while (named() != "2" && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(named(), "2") << frozen.log();
+  const std::string named =
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + attempt1 + "'";
+  ASSERT_TRUE(d.wait_for(named, "2")) << frozen.log();
 
   frozen.signal(SIGSTOP);  // frozen holding the project's lock, pg_dump waiting
   ServiceProcess fresh({"worker"}, d.env, false);
@@ -99,7 +66,7 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   auto job = poll_job(api.base_url(), d.token, id, job_ended, 60);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << fresh.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
-  EXPECT_EQ(named(), "0");
+  EXPECT_EQ(d.value(named), "0");
   EXPECT_NE(fresh.log().find("job " + id + " attempt 1 still held the project's lock"), std::string::npos)
       << fresh.log();
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
@@ -123,7 +90,10 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   // Resumed, the stale worker finds its lease and its sessions gone: it
   // records nothing and leaves no file; it keeps running.
   frozen.signal(SIGCONT);
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_TRUE(
+      frozen.wait_for_log({"job " + id + ": lease was lost", "job " + id + ": no longer ours",
+                           "job " + id + ": database lost while completing"}))
+      << frozen.log();
   auto after = poll_job(api.base_url(), d.token, id, job_ended);
   EXPECT_EQ(after.at("status").as_string(), "completed");
   EXPECT_EQ(after.at("attempts").as_int64(), 2);

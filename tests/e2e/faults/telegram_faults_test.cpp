@@ -9,8 +9,8 @@
 // already be in the chat: the part that was in flight when the worker died
 // (sent, reply not yet read). That one appears twice — an orphan message the
 // backup does not list — and no other part does.
-#include <signal.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -18,6 +18,7 @@
 #include <map>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/fake_telegram.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -28,8 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-const std::string kSecret = "a-telegram-fault-test-secret-that-is-long-enough-0123";
 
 // "<name>.part003of005" → 3.
 int part_index_of(const std::string& file_name) {
@@ -46,20 +45,14 @@ std::string sha256_of(const std::string& path) {
 TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackupIsWhole) {
   auto& pg = PgCluster::shared();
   FakeTelegram fake;
-  auto db = pg.create_database("tg_faults");
-  auto storage = make_temp_dir("tb-tg-faults");
-  std::map<std::string, std::string> env{{"DATABASE_URL", pg.conninfo(db)},
-                                         {"LISTEN", "127.0.0.1:0"},
-                                         {"JWT_SECRET", kSecret},
-                                         {"STORAGE_DIR", storage},
-                                         {"JOB_LEASE_SECONDS", "3"},
-                                         {"RATE_LIMIT_PER_MINUTE", "1000"},
-                                         {"TELEGRAM_BOT_TOKEN", fake.token()},
-                                         {"TELEGRAM_API_URL", fake.url()},
-                                         {"TELEGRAM_PART_SIZE", "256KiB"}};
-  run_binary({"migrate"}, env);
+  DeploymentOptions o;
+  o.prefix = "tg_faults";
+  o.env = {{"JOB_LEASE_SECONDS", "3"},
+           {"TELEGRAM_BOT_TOKEN", fake.token()},
+           {"TELEGRAM_API_URL", fake.url()},
+           {"TELEGRAM_PART_SIZE", "256KiB"}};
   // ~1.3 MB of incompressible bytes: a zstd dump of 5-6 parts of 256 KiB.
-  pg.exec(db, R"sql(
+  o.seed_sql = R"sql(
     INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme');
     INSERT INTO control_plane.backup_settings (project_id, destinations, telegram_chat_id)
       VALUES ('acme', '["local","telegram"]', '-100555');
@@ -68,9 +61,14 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
     INSERT INTO tenant_acme.blobs
       SELECT g, decode(string_agg(md5(g::text || ':' || i), '' ORDER BY i), 'hex')
       FROM generate_series(1, 100) g, generate_series(1, 800) i GROUP BY g;
-  )sql");
-  auto token = mint_token({"--project", "acme"}, env);
-  ServiceProcess api({"serve", "--no-worker"}, env);
+  )sql";
+  o.serve = {"serve", "--no-worker"};
+  Deployment d(o);
+  const auto& db = d.db;
+  const auto& storage = d.storage;
+  const auto& env = d.env;
+  const auto& token = d.token;
+  auto& api = d.service();
 
   // Part 1 is answered 2 s late, so part 2 is confirmed right after it (well
   // within report_progress's 250 ms throttle: without the unthrottled save its

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -29,7 +30,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kSecret = "a-tenant-isolation-secret-that-is-long-enough-0123456789";
 const std::string kTenantRole = "tb_tenant_acme";  // LOGIN, NOSUPERUSER, owns tenant_acme
 
 // The advisory keys the service used before (any login may take any of them):
@@ -68,52 +68,29 @@ class Session {
   PGconn* conn_;
 };
 
-struct Deployment {
-  std::string db;
-  std::string storage;
-  std::map<std::string, std::string> env;
-  std::string token;
-
-  explicit Deployment(std::map<std::string, std::string> extra = {}) {
-    auto& pg = PgCluster::shared();
-    db = pg.create_database("isolation");
-    storage = make_temp_dir("tb-isolation");
-    env = {{"DATABASE_URL", pg.conninfo(db)}, {"LISTEN", "127.0.0.1:0"},
-           {"JWT_SECRET", kSecret},           {"STORAGE_DIR", storage},
-           {"JOB_LEASE_SECONDS", "3"},        {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    for (const auto& [k, v] : extra) env[k] = v;
-    run_binary({"migrate"}, env);
-    pg.exec("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" +
-                            kTenantRole + "') THEN CREATE ROLE " + kTenantRole +
-                            " LOGIN NOSUPERUSER; END IF; END $$");
-    pg.exec(db,
-            "INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), "
-            "('evil', 'evil', 'Evil');"
-            "CREATE SCHEMA tenant_acme AUTHORIZATION " +
-                kTenantRole +
-                "; CREATE SCHEMA tenant_evil;"
-                "SET ROLE " +
-                kTenantRole +
-                "; CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);"
-                "INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, "
-                "2000) g; RESET ROLE;");
-    token = mint_token({"--project", "acme"}, env);
-  }
-
-  std::string value(const std::string& sql) const {
-    return PgCluster::shared().query_value(db, sql);
-  }
-  std::string conninfo() const { return PgCluster::shared().conninfo(db); }
-  // Polls `sql` until it returns `want` (a state, never a duration); false after `seconds`.
-  bool wait_for(const std::string& sql, const std::string& want, int seconds = 60) const {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (value(sql) != want) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(100ms);
-    }
-    return true;
-  }
-};
+// Projects acme (its schema owned by the tenant's own role, kTenantRole) and
+// evil; a short job lease and `extra` variables.
+DeploymentOptions isolation(std::map<std::string, std::string> extra = {}) {
+  DeploymentOptions o;
+  o.prefix = "isolation";
+  o.env = {{"JOB_LEASE_SECONDS", "3"}};
+  for (const auto& [k, v] : extra) o.env[k] = v;
+  o.seed_sql =
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + kTenantRole +
+      "') THEN CREATE ROLE " + kTenantRole +
+      " LOGIN NOSUPERUSER; END IF; END $$;"
+      "INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), "
+      "('evil', 'evil', 'Evil');"
+      "CREATE SCHEMA tenant_acme AUTHORIZATION " +
+      kTenantRole +
+      "; CREATE SCHEMA tenant_evil;"
+      "SET ROLE " +
+      kTenantRole +
+      "; CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);"
+      "INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, "
+      "2000) g; RESET ROLE;";
+  return o;
+}
 
 std::string post_export(const ServiceProcess& s, const std::string& token,
                         const std::string& body) {
@@ -134,8 +111,7 @@ std::set<std::string> files_under(const std::string& dir) {
 }
 
 TEST(TenantIsolation, ATenantRoleHoldingEveryOldAdvisoryLockBlocksNoExportRestoreOrScheduler) {
-  Deployment d(std::map<std::string, std::string>{{"SCHEDULER_TICK_SECONDS", "1"},
-                                                  {"SCHEDULE_JITTER_SECONDS", "0"}});
+  Deployment d(isolation({{"SCHEDULER_TICK_SECONDS", "1"}, {"SCHEDULE_JITTER_SECONDS", "0"}}));
   // A schedule saved long ago that is due every minute: the leader enqueues its latest slot at
   // once.
   d.value(
@@ -184,8 +160,7 @@ TEST(TenantIsolation, ATenantRoleHoldingEveryOldAdvisoryLockBlocksNoExportRestor
 }
 
 TEST(TenantIsolation, AWaitForTheProjectsOtherJobIsBoundedEndsWithProjectBusyAndIsCounted) {
-  Deployment d(std::map<std::string, std::string>{{"PROJECT_LOCK_WAIT_SECONDS", "2"},
-                                                  {"JOB_MAX_ATTEMPTS", "1"}});
+  Deployment d(isolation({{"PROJECT_LOCK_WAIT_SECONDS", "2"}, {"JOB_MAX_ATTEMPTS", "1"}}));
   ServiceProcess service({"serve", "--no-scheduler"}, d.env);
   // A live holder of the project's lock that is not a job attempt (never broken).
   Session holder(d.conninfo());
@@ -218,7 +193,7 @@ TEST(TenantIsolation, AWaitForTheProjectsOtherJobIsBoundedEndsWithProjectBusyAnd
 }
 
 TEST(TenantIsolation, StoragePathCannotPointIntoAnotherProjectsFolder) {
-  Deployment d;
+  Deployment d(isolation());
   ServiceProcess service({"serve", "--no-scheduler"}, d.env);
   auto evil_token = mint_token({"--project", "evil"}, d.env);
   // acme has a backup in its folder.
@@ -265,7 +240,7 @@ TEST(TenantIsolation, StoragePathCannotPointIntoAnotherProjectsFolder) {
 }
 
 TEST(TenantIsolation, AJobWhosePgDumpCannotConnectShowsNoSocketPortOrDatabaseName) {
-  Deployment d(std::map<std::string, std::string>{{"JOB_MAX_ATTEMPTS", "1"}});
+  Deployment d(isolation({{"JOB_MAX_ATTEMPTS", "1"}}));
   auto& pg = PgCluster::shared();
   ServiceProcess service({"serve", "--no-scheduler"}, d.env);
   Session admin(pg.conninfo("postgres"));

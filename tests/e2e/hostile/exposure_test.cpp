@@ -4,11 +4,11 @@
 // /metrics tells an anonymous caller, and whether a signed download link
 // minted by one `serve` process opens on another of the same deployment.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -70,31 +71,31 @@ std::map<int, std::string> descriptors(int pid) {
 class ExposureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& pg = PgCluster::shared();
-    db_ = pg.create_database("exposure");
-    env_ = {{"DATABASE_URL", pg.conninfo(db_)},
-            {"LISTEN", "127.0.0.1:0"},
-            {"JWT_SECRET", kJwtSecret},
-            {"DOWNLOAD_LINK_SECRET", kLinkSecret},
-            {"METRICS_TOKEN", kMetricsToken},
-            {"TELEGRAM_BOT_TOKEN", kBotToken},
-            {"TELEGRAM_API_URL", "http://127.0.0.1:9"},
-            {"SMTP_URL", kSmtpUrl},
-            {"STORAGE_DIR", make_temp_dir("tb-exposure-storage")},
-            {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env_);
-    pg.exec(db_, R"sql(
+    DeploymentOptions o;
+    o.prefix = "exposure";
+    o.env = {{"JWT_SECRET", kJwtSecret},
+             {"DOWNLOAD_LINK_SECRET", kLinkSecret},
+             {"METRICS_TOKEN", kMetricsToken},
+             {"TELEGRAM_BOT_TOKEN", kBotToken},
+             {"TELEGRAM_API_URL", "http://127.0.0.1:9"},
+             {"SMTP_URL", kSmtpUrl}};
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme');
       CREATE SCHEMA tenant_acme;
       CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
       INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, 500) g;
-    )sql");
-    server_ = new ServiceProcess({"serve"}, env_);
-    token_ = mint_token({"--project", "acme"}, env_);
+    )sql";
+    o.serve = {"serve"};
+    deployment_ = new Deployment(o);
+    db_ = deployment_->db;
+    env_ = deployment_->env;
+    server_ = &deployment_->service();
+    token_ = deployment_->token;
   }
   static void TearDownTestSuite() {
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
   }
 
   static std::string start_export() {
@@ -114,6 +115,7 @@ class ExposureTest : public ::testing::Test {
     return id;
   }
 
+  static inline Deployment* deployment_ = nullptr;
   static inline std::string db_;
   static inline std::map<std::string, std::string> env_;
   static inline ServiceProcess* server_ = nullptr;

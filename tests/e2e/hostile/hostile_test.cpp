@@ -8,9 +8,9 @@
 // oversized headers, pipelining, idle connections) are in
 // tests/integration/http_server; 413/415/429 basics in tests/e2e/api.
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <unistd.h>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -77,8 +78,6 @@ class HostileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto& pg = PgCluster::shared();
-    db_ = pg.create_database("hostile");
-    storage_ = make_temp_dir("tb-hostile-storage");
     outside_ = make_temp_dir("tb-hostile-outside");
     keys_ = make_temp_dir("tb-hostile-keys");
     // A role that really needs its password: scram for this role on the
@@ -94,32 +93,46 @@ class HostileTest : public ::testing::Test {
     }
     std::ofstream(hba) << "local all " << kDbRole << " scram-sha-256\n" << old_hba;
     pg.exec("postgres", "SELECT pg_reload_conf()");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    db_url_ = pg.conninfo(db_) + " user=" + kDbRole + " password=" + kDbPassword;
+    // Reloaded once the role cannot log in without its password.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      PGconn* probe = PQconnectdb((pg.conninfo("postgres") + " user=" + kDbRole).c_str());
+      const bool refused = PQstatus(probe) != CONNECTION_OK;
+      PQfinish(probe);
+      if (refused) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error("pg_hba.conf was not reloaded within 60 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 
-    env_ = {{"DATABASE_URL", db_url_},
-            {"LISTEN", "127.0.0.1:0"},
-            {"JWT_SECRET", kSecret},
-            {"JWT_ISSUER", kIssuer},
-            {"JWT_AUDIENCE", kAudience},
-            {"STORAGE_DIR", storage_},
-            {"TELEGRAM_BOT_TOKEN", kBotToken},
-            {"TELEGRAM_API_URL", "http://127.0.0.1:9"},  // nothing listens: sending fails
-            {"JOB_LEASE_SECONDS", "5"},
-            {"JOB_MAX_ATTEMPTS", "1"},
-            {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env_);
-    pg.exec(db_, R"sql(
+    DeploymentOptions o;
+    o.prefix = "hostile";
+    o.conninfo_extra = " user=" + kDbRole + " password=" + kDbPassword;
+    o.env = {{"JWT_SECRET", kSecret},
+             {"JWT_ISSUER", kIssuer},
+             {"JWT_AUDIENCE", kAudience},
+             {"TELEGRAM_BOT_TOKEN", kBotToken},
+             {"TELEGRAM_API_URL", "http://127.0.0.1:9"},  // nothing listens: sending fails
+             {"JOB_LEASE_SECONDS", "5"},
+             {"JOB_MAX_ATTEMPTS", "1"}};
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('other', 'other', 'Other');
       CREATE SCHEMA tenant_acme;
       CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
       INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, 200) g;
       CREATE SCHEMA tenant_other;
       CREATE TABLE tenant_other.items (id int);
-    )sql");
-    server_ = new ServiceProcess({"serve"}, env_);
-    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
-    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
+    )sql";
+    o.token_args = {"--project", "acme", "--sub", "alice"};
+    o.serve = {"serve"};
+    deployment_ = new Deployment(o);
+    db_ = deployment_->db;
+    storage_ = deployment_->storage;
+    env_ = deployment_->env;
+    server_ = &deployment_->service();
+    token_ = deployment_->token;
+    other_token_ = deployment_->mint({"--project", "other", "--sub", "mallory"});
 
     // Forged tokens: one python3-jwt run for all of them.
     run_command("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + keys_ + "/rsa.pem 2>/dev/null");
@@ -141,8 +154,9 @@ class HostileTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
   }
 
   static std::string url(const std::string& path) { return server_->base_url() + path; }
@@ -219,7 +233,8 @@ class HostileTest : public ::testing::Test {
     return ids;
   }
 
-  static inline std::string db_, db_url_, storage_, outside_, keys_;
+  static inline Deployment* deployment_ = nullptr;
+  static inline std::string db_, storage_, outside_, keys_;
   static inline std::map<std::string, std::string> env_;
   static inline ServiceProcess* server_ = nullptr;
   static inline std::string token_, other_token_;
@@ -490,26 +505,24 @@ TEST_F(HostileTest, ZSecretsNeverAppearInLogsOrErrorBodies) {
 // trusted proxy's X-Forwarded-For).
 TEST(HostileLoad, BurstOfExportsIsRateLimitedPerClientAndStaysBounded) {
   auto& pg = PgCluster::shared();
-  const auto db = pg.create_database("load");
-  const auto storage = make_temp_dir("tb-load-storage");
   constexpr int kRate = 2, kConcurrency = 2, kPool = 4;
-  std::map<std::string, std::string> env = {{"DATABASE_URL", pg.conninfo(db)},
-                                            {"LISTEN", "127.0.0.1:0"},
-                                            {"JWT_SECRET", kSecret},
-                                            {"STORAGE_DIR", storage},
-                                            {"TRUSTED_PROXIES", "127.0.0.1"},
-                                            {"RATE_LIMIT_PER_MINUTE", std::to_string(kRate)},
-                                            {"WORKER_CONCURRENCY", std::to_string(kConcurrency)},
-                                            {"DB_POOL_SIZE", std::to_string(kPool)}};
-  run_binary({"migrate"}, env);
-  pg.exec(db, R"sql(
+  DeploymentOptions o;
+  o.prefix = "load";
+  o.env = {{"TRUSTED_PROXIES", "127.0.0.1"},
+           {"RATE_LIMIT_PER_MINUTE", std::to_string(kRate)},
+           {"WORKER_CONCURRENCY", std::to_string(kConcurrency)},
+           {"DB_POOL_SIZE", std::to_string(kPool)}};
+  o.seed_sql = R"sql(
     INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme');
     CREATE SCHEMA tenant_acme;
     CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
     INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, 2000) g;
-  )sql");
-  ServiceProcess server({"serve"}, env);
-  const auto token = mint_token({"--project", "acme"}, env);
+  )sql";
+  o.serve = {"serve"};
+  Deployment d(o);
+  const auto& db = d.db;
+  auto& server = d.service();
+  const auto& token = d.token;
   // Connections the service may hold: its pool, per worker slot a connection,
   // a lease connection and the pg_dump child, the worker's listener and rescue
   // connections, the scheduler's and the retention sweeper's.

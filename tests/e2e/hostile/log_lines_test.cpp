@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <sstream>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -24,7 +25,6 @@ namespace {
 
 namespace json = boost::json;
 
-const std::string kSecret = "log-lines-jwt-secret-that-is-long-enough-0123456789";
 // What a forger wants to see as a line of its own.
 const std::string kForged = "2026-01-01T00:00:00.000Z info forged";
 
@@ -100,23 +100,21 @@ bool starts_like_a_log_line(const std::string& line) {
 class LogLines : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& pg = PgCluster::shared();
-    db_ = pg.create_database("loglines");
-    env_ = {{"DATABASE_URL", pg.conninfo(db_)},
-            {"LISTEN", "127.0.0.1:0"},
-            {"JWT_SECRET", kSecret},
-            {"STORAGE_DIR", make_temp_dir("tb-loglines-storage")},
-            {"JOB_MAX_ATTEMPTS", "1"},
-            {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env_);
+    DeploymentOptions o;
+    o.prefix = "loglines";
+    o.env = {{"JOB_MAX_ATTEMPTS", "1"}};
     // 'ghost' has no schema: its export fails, and the failure is logged.
-    pg.exec(db_, R"sql(
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('ghost', 'ghost', 'Ghost');
       CREATE SCHEMA tenant_acme;
       CREATE TABLE tenant_acme.items (id int PRIMARY KEY);
       INSERT INTO tenant_acme.items SELECT generate_series(1, 10);
-    )sql");
-    token_ = mint_token({"--project", "acme", "--project", "ghost", "--sub", "alice"}, env_);
+    )sql";
+    o.token_args = {"--project", "acme", "--project", "ghost", "--sub", "alice"};
+    deployment_ = std::make_unique<Deployment>(o);
+    db_ = deployment_->db;
+    env_ = deployment_->env;
+    token_ = deployment_->token;
     // A subject chosen by whoever got a token minted: a forged audit row and a forged log line.
     hostile_token_ = mint_token({"--project", "acme", "--sub", "mal\tlory\n" + kForged}, env_);
   }
@@ -171,6 +169,7 @@ class LogLines : public ::testing::Test {
     return service.log();
   }
 
+  static inline std::unique_ptr<Deployment> deployment_;
   static inline std::string db_;
   static inline std::map<std::string, std::string> env_;
   static inline std::string token_;

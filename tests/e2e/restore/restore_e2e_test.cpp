@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/table_lock.hpp"
 
 namespace tb::test {
 namespace {
@@ -19,34 +21,36 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-const std::string kSecret = "an-e2e-restore-secret-that-is-long-enough-0123456789";
 // workflows::ProjectLock's lock: the row of control_plane.locks named "project acme".
 const std::string kProjectLock = "SELECT 1 FROM control_plane.locks WHERE name = 'project acme' FOR NO KEY UPDATE";
 
 class RestoreE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& pg = PgCluster::shared();
-    db_ = pg.create_database("e2e_restore");
-    storage_ = make_temp_dir("tb-e2e-restore");
-    env_ = {{"DATABASE_URL", pg.conninfo(db_)}, {"LISTEN", "127.0.0.1:0"},     {"JWT_SECRET", kSecret},
-            {"STORAGE_DIR", storage_},          {"JOB_LEASE_SECONDS", "3"}, {"RATE_LIMIT_PER_MINUTE", "1000"}};
-    run_binary({"migrate"}, env_);
-    pg.exec(db_, R"sql(
+    DeploymentOptions o;
+    o.prefix = "e2e_restore";
+    o.env = {{"JOB_LEASE_SECONDS", "3"}};
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('other', 'other', 'Other');
       CREATE SCHEMA tenant_acme;
       CREATE TABLE tenant_acme.customers (id serial PRIMARY KEY, name text NOT NULL, photo bytea);
       INSERT INTO tenant_acme.customers (name, photo) SELECT 'customer ' || g, decode(md5(g::text), 'hex')
         FROM generate_series(1, 2000) g;
       CREATE SCHEMA tenant_other;
-    )sql");
-    server_ = new ServiceProcess({"serve"}, env_);
-    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
-    other_token_ = mint_token({"--project", "other", "--sub", "mallory"}, env_);
+    )sql";
+    o.token_args = {"--project", "acme", "--sub", "alice"};
+    o.serve = {"serve"};
+    deployment_ = new Deployment(o);
+    db_ = deployment_->db;
+    storage_ = deployment_->storage;
+    server_ = &deployment_->service();
+    token_ = deployment_->token;
+    other_token_ = deployment_->mint({"--project", "other", "--sub", "mallory"});
   }
   static void TearDownTestSuite() {
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
   }
 
   static std::string url(const std::string& path) { return server_->base_url() + path; }
@@ -60,12 +64,10 @@ class RestoreE2E : public ::testing::Test {
   }
   // Waits until the job is running (claimed by the worker).
   void wait_running(const std::string& job_id) {
-    for (int i = 0; i < 300; ++i) {
-      auto job = http_get(url("/api/jobs/" + job_id), token_).json().at("data").as_object();
-      if (job.at("status").as_string() == "running") return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "job " << job_id << " never ran";
+    poll_job(
+        server_->base_url(), token_, job_id,
+        [](const json::object& j) { return j.at("status").as_string() == "running"; }, 120,
+        [] { return server_->log(); });
   }
 
   std::string backup_now() {
@@ -80,16 +82,14 @@ class RestoreE2E : public ::testing::Test {
     return http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"("})", token);
   }
 
-  // Holds `sql_lock` in a psql session for `seconds` on a background thread.
-  static std::thread hold(const std::string& sql_lock, int seconds) {
-    auto& pg = PgCluster::shared();
-    std::string cmd = pg.bin_dir() + "/psql -X -q -v ON_ERROR_STOP=1 '" + pg.conninfo(db_) + "' -c 'BEGIN' -c \"" +
-                      sql_lock + "\" -c 'SELECT pg_sleep(" + std::to_string(seconds) + ")' -c 'COMMIT' >/dev/null";
-    return std::thread([cmd] { run_command(cmd); });
+  // Holds `lock_sql` on a session of its own until release(): the lock is
+  // held when this returns and as long as the test needs it.
+  static std::unique_ptr<HeldLock> hold(const std::string& lock_sql) {
+    return std::make_unique<HeldLock>(PgCluster::shared().conninfo(db_), lock_sql);
   }
 
+  static inline Deployment* deployment_ = nullptr;
   static inline std::string db_, storage_, token_, other_token_;
-  static inline std::map<std::string, std::string> env_;
   static inline ServiceProcess* server_ = nullptr;
 };
 
@@ -149,8 +149,7 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
   const std::string before = digest();
   // An export of the project "runs" (holds the project lock): the restore waits, running.
   PgCluster::shared().exec(db_, "INSERT INTO control_plane.locks (name) VALUES ('project acme') ON CONFLICT DO NOTHING");
-  auto holder = hold(kProjectLock, 6);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto holder = hold(kProjectLock);
   auto first = post_restore(backup_id, token_);
   ASSERT_EQ(first.status, 202) << first.body;
   auto first_id = std::string(first.json().at("data").at("job_id").as_string());
@@ -164,7 +163,7 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
   EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
   auto job = wait_for_job(first_id);
   EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
-  holder.join();
+  holder->release();
   EXPECT_EQ(digest(), before);
   // Once it ended, a new restore is accepted again.
   auto third = post_restore(backup_id, token_);
@@ -174,8 +173,7 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
 
 TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
   // pg_dump blocks on the table lock: the export is running, mid-dump.
-  auto holder = hold("LOCK TABLE tenant_acme.customers IN ACCESS EXCLUSIVE MODE", 8);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto holder = hold("LOCK TABLE tenant_acme.customers IN ACCESS EXCLUSIVE MODE");
   auto files_before = std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator());
   auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"acme"})", token_);
   ASSERT_EQ(r.status, 202) << r.body;
@@ -184,23 +182,17 @@ TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
   // The attempt's sessions (ProjectLock's and pg_dump's) carry its name.
   const std::string sessions =
       "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tb job " + job_id + " attempt 1'";
-  for (int i = 0; i < 100 && value(sessions) != "2"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(value(sessions), "2");
-  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(deployment_->wait_for(sessions, "2")) << server_->log();
   auto c = http_post_json(url("/api/jobs/" + job_id + "/cancel"), "{}", token_);
   EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
   auto job = wait_for_job(job_id);
+  // Cancelled while pg_dump still waited: the lock is released only now.
   EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));  // before the lock is released
-  for (int i = 0; i < 40 && value(sessions) != "0"; ++i) {  // backends exit just after their client
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(value(sessions), "0");
+  holder->release();
+  EXPECT_TRUE(deployment_->wait_for(sessions, "0"));  // backends exit just after their client
   EXPECT_EQ(std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator()), files_before);
-  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE job_id = '" + job_id + "'"), "0");
-  holder.join();
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE job_id = '" + job_id + "'"),
+            "0");
 }
 
 }  // namespace

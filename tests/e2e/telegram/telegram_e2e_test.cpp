@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "support/deployment.hpp"
 #include "support/fake_telegram.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -23,8 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-const std::string kSecret = "an-e2e-telegram-secret-that-is-long-enough-0123456789";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -39,23 +38,16 @@ std::string table_digest(const std::string& db, const std::string& table) {
 class TelegramE2e : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& pg = PgCluster::shared();
     fake_ = new FakeTelegram();
-    db_ = pg.create_database("e2e_tg");
-    storage_ = make_temp_dir("tb-e2e-tg-storage");
-    env_ = {{"DATABASE_URL", pg.conninfo(db_)},
-            {"LISTEN", "127.0.0.1:0"},
-            {"JWT_SECRET", kSecret},
-            {"STORAGE_DIR", storage_},
-            {"JOB_LEASE_SECONDS", "5"},
-            {"JOB_MAX_ATTEMPTS", "1"},
-            {"RATE_LIMIT_PER_MINUTE", "1000"},
-            {"TELEGRAM_BOT_TOKEN", fake_->token()},
-            {"TELEGRAM_API_URL", fake_->url()},
-            {"TELEGRAM_PART_SIZE", "1MiB"}};
-    run_binary({"migrate"}, env_);
+    DeploymentOptions o;
+    o.prefix = "e2e_tg";
+    o.env = {{"JOB_LEASE_SECONDS", "5"},
+             {"JOB_MAX_ATTEMPTS", "1"},
+             {"TELEGRAM_BOT_TOKEN", fake_->token()},
+             {"TELEGRAM_API_URL", fake_->url()},
+             {"TELEGRAM_PART_SIZE", "1MiB"}};
     // ~2.5 MB of incompressible bytes (md5 chains): a zstd dump of 3 parts.
-    pg.exec(db_, R"sql(
+    o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('other', 'other', 'Other');
       INSERT INTO control_plane.backup_settings (project_id, destinations, telegram_chat_id)
         VALUES ('acme', '["local","telegram"]', '-100777');
@@ -66,14 +58,20 @@ class TelegramE2e : public ::testing::Test {
         FROM generate_series(1, 200) g, generate_series(1, 800) i GROUP BY g;
       CREATE SCHEMA tenant_other;
       CREATE TABLE tenant_other.t (x int);
-    )sql");
-    server_ = new ServiceProcess({"serve"}, env_);
-    token_ = mint_token({"--project", "acme", "--sub", "alice"}, env_);
-    other_token_ = mint_token({"--project", "other", "--sub", "bob"}, env_);
+    )sql";
+    o.token_args = {"--project", "acme", "--sub", "alice"};
+    o.serve = {"serve"};
+    deployment_ = new Deployment(o);
+    db_ = deployment_->db;
+    storage_ = deployment_->storage;
+    server_ = &deployment_->service();
+    token_ = deployment_->token;
+    other_token_ = deployment_->mint({"--project", "other", "--sub", "bob"});
   }
   static void TearDownTestSuite() {
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
     delete fake_;
     fake_ = nullptr;
   }
@@ -110,8 +108,8 @@ class TelegramE2e : public ::testing::Test {
 
   static inline FakeTelegram* fake_ = nullptr;
   static inline ServiceProcess* server_ = nullptr;
+  static inline Deployment* deployment_ = nullptr;
   static inline std::string db_, storage_, token_, other_token_;
-  static inline std::map<std::string, std::string> env_;
   static inline std::string job_bodies_;  // every job JSON seen (token check)
 };
 

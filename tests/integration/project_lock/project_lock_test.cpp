@@ -4,14 +4,16 @@
 // attempt is stale (job moved on, lease expired) is terminated together with
 // every session carrying its name (its pg_dump/psql), and the waiter gets the
 // lock; a holder that is not a job session is never touched.
+#include "workflows/project_lock.hpp"
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
 #include <future>
 #include <limits>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "core/error.hpp"
 #include "db/connection.hpp"
@@ -21,7 +23,6 @@
 #include "store/projects.hpp"
 #include "support/migrated_database.hpp"
 #include "support/pg_cluster.hpp"
-#include "workflows/project_lock.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -35,7 +36,9 @@ class ProjectLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    ASSERT_EQ(db_.conn().query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").text(0, 0), "f");
+    ASSERT_EQ(
+        db_.conn().query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").text(0, 0),
+        "f");
     store::upsert_project(db_.conn(), "acme", "acme");
   }
 
@@ -51,8 +54,11 @@ class ProjectLockTest : public ::testing::Test {
   }
   // Sessions (other than ours) whose application_name is `name`.
   std::string sessions_named(const std::string& name) {
-    return db_.conn().query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                        name)
+    return db_.conn()
+        .query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> "
+            "pg_backend_pid()",
+            name)
         .text(0, 0);
   }
 
@@ -80,7 +86,8 @@ TEST(ProjectLockNames, SessionNamesRoundTripAndOtherNamesAreNotJobs) {
 
 TEST_F(ProjectLockTest, ApplicationNameReachesTheSessionFromKeywordAndUrlForms) {
   auto& pg = PgCluster::shared();
-  for (const auto& base : {db_.conninfo(), pg.url(db_.name()), db_.conninfo() + " application_name=other"}) {
+  for (const auto& base :
+       {db_.conninfo(), pg.url(db_.name()), db_.conninfo() + " application_name=other"}) {
     auto c = db::Connection::open(with_application_name(base, "tb job x attempt 1"));
     EXPECT_EQ(c.query("SELECT current_setting('application_name')").text(0, 0), "tb job x attempt 1")
         << base;
@@ -98,7 +105,8 @@ TEST_F(ProjectLockTest, ALiveHolderIsWaitedForAndCancelEndsTheWait) {
 
   std::atomic<bool> cancel{false};
   auto waiter = std::async(std::launch::async, [&] {
-    ProjectLock second(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000001 attempt 1", cancel);
+    ProjectLock second(db_.conninfo(), "acme",
+                       "tb job 00000000-0000-0000-0000-000000000001 attempt 1", cancel);
   });
   // Several looks at the holder (about one a second): it is live, so untouched.
   EXPECT_EQ(waiter.wait_for(2500ms), std::future_status::timeout);
@@ -128,18 +136,27 @@ TEST_F(ProjectLockTest, ARescuedAttemptsSessionsAreTerminatedAndTheRetryTakesThe
   // The lease runs out, the queue hands the job back, worker B claims attempt 2.
   db_.conn().exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
   ASSERT_EQ(store::rescue_expired_jobs(db_.conn(), store::RetryPolicy{1ms, 1ms, 0.0}), 1);
-  std::this_thread::sleep_for(20ms);
-  auto retry = store::claim_job(db_.conn(), "worker-b", 30s, {"export"});
+  // Claimable once its (1 ms) retry backoff passed.
+  std::optional<store::Job> retry;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!(retry = store::claim_job(db_.conn(), "worker-b", 30s, {"export"})) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
   ASSERT_TRUE(retry.has_value());
   ASSERT_EQ(retry->attempts, 2);
 
-  auto started = std::chrono::steady_clock::now();
+  // `stale` never lets go: the retry gets the lock only by breaking it. Were
+  // the stale holder waited for, the bounded wait would end in PROJECT_BUSY
+  // (a thrown Error fails the test) instead of hanging for the default 6 h.
   std::optional<ProjectLock> fresh;
-  fresh.emplace(db_.conninfo(), "acme", job_session_name(*retry), never);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  fresh.emplace(db_.conninfo(), "acme", job_session_name(*retry), never, ProjectLockOptions{120s});
   EXPECT_NO_THROW(fresh->ensure_held());
   // pg_terminate_backend() signals; each backend exits on its own, shortly.
-  for (int i = 0; i < 100 && sessions_named(stale_name) != "0"; ++i) std::this_thread::sleep_for(20ms);
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (sessions_named(stale_name) != "0" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
   EXPECT_EQ(sessions_named(stale_name), "0");
   // The stale attempt finds out instead of crashing or recording anything.
   try {
@@ -156,7 +173,8 @@ TEST_F(ProjectLockTest, AHolderPastItsLeaseIsBrokenEvenBeforeTheQueueRescuesIt) 
   std::atomic<bool> never{false};
   ProjectLock stale(db_.conninfo(), "acme", job_session_name(job), never);
   db_.conn().exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
-  ProjectLock other(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000002 attempt 1", never);
+  ProjectLock other(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000002 attempt 1",
+                    never);
   EXPECT_THROW(stale.ensure_held(), Error);
 }
 
@@ -167,7 +185,8 @@ TEST_F(ProjectLockTest, AWaitThatRunsOutEndsWithProjectBusyCountedAndTheHolderKe
   metrics::Counter timeouts;
   auto started = std::chrono::steady_clock::now();
   try {
-    ProjectLock second(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000004 attempt 1", never,
+    ProjectLock second(db_.conninfo(), "acme",
+                       "tb job 00000000-0000-0000-0000-000000000004 attempt 1", never,
                        ProjectLockOptions{1s, &timeouts});
     FAIL() << "took a lock that is held";
   } catch (const Error& e) {
@@ -187,7 +206,8 @@ TEST_F(ProjectLockTest, AHolderThatIsNotAJobSessionIsNeverTouched) {
   ASSERT_TRUE(store::try_lock(other, store::project_lock_name("acme")));
   std::atomic<bool> cancel{false};
   auto waiter = std::async(std::launch::async, [&] {
-    ProjectLock lock(db_.conninfo(), "acme", "tb job 00000000-0000-0000-0000-000000000003 attempt 1", cancel);
+    ProjectLock lock(db_.conninfo(), "acme",
+                     "tb job 00000000-0000-0000-0000-000000000003 attempt 1", cancel);
   });
   EXPECT_EQ(waiter.wait_for(1500ms), std::future_status::timeout);
   cancel = true;

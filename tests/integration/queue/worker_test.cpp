@@ -1,6 +1,8 @@
 // The worker runtime against a real database: outcomes committed atomically,
 // retries, cancel, NOTIFY wake-up, several worker PROCESSES sharing one queue
 // (every job runs exactly once), and a worker killed with SIGKILL mid-job.
+#include "jobs/worker.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "db/connection.hpp"
-#include "jobs/worker.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "support/migrated_database.hpp"
@@ -109,8 +110,8 @@ TEST_F(WorkerTest, FailingCompletionTxRollsBackTheCompleteAndRetries) {
   EXPECT_EQ(j->status, JobStatus::kPending);  // neither completed nor the row kept
   EXPECT_EQ(value("SELECT count(*) FROM runs"), "0");
   EXPECT_TRUE(discarded);
-  std::this_thread::sleep_for(10ms);
-  EXPECT_TRUE(w.run_once());
+  // The retry is claimable once its (1 ms) backoff passed.
+  EXPECT_TRUE(eventually([&] { return w.run_once(); }));
   EXPECT_EQ(store::get_job(conn(), job.id)->status, JobStatus::kCompleted);
   EXPECT_EQ(value("SELECT count(*) FROM runs"), "1");
 }
@@ -121,10 +122,10 @@ TEST_F(WorkerTest, ExceptionsRetryUntilMaxAttemptsAndPermanentErrorsDoNot) {
   Worker w(options(), {{"flaky", [](JobContext&) -> JobOutcome { throw std::runtime_error("/secret/path broke"); }},
                        {"bad", [](JobContext&) -> JobOutcome { throw PermanentError("project \"x\" no longer exists"); }}});
   int ran = 0;
-  for (int i = 0; i < 10 && ran < 3; ++i) {
+  EXPECT_TRUE(eventually([&] {
     if (w.run_once()) ++ran;
-    else std::this_thread::sleep_for(10ms);
-  }
+    return ran == 3;
+  }));
   EXPECT_EQ(ran, 3);
   auto r = store::get_job(conn(), retried.id);
   EXPECT_EQ(r->status, JobStatus::kFailed);
@@ -145,7 +146,7 @@ TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
   o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
   Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
                   started = true;
-                  for (int i = 0; i < 1000 && !ctx.cancel_requested(); ++i) std::this_thread::sleep_for(10ms);
+                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i) std::this_thread::sleep_for(10ms);
                   saw_cancel = ctx.cancel_requested();
                   throw std::runtime_error("pg_dump killed");
                 }}});
@@ -153,7 +154,7 @@ TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   auto c = store::cancel_job(conn(), job.id);
   EXPECT_TRUE(c->cancel_requested);
-  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 5s));
+  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
   EXPECT_TRUE(saw_cancel);
   w.stop();
   EXPECT_EQ(store::get_job(conn(), job.id)->attempts, 1);
@@ -169,7 +170,12 @@ TEST_F(WorkerTest, NotifyWakesAnIdleWorkerQuickly) {
                   return JobOutcome{};
                 }}});
   w.start();
-  std::this_thread::sleep_for(300ms);  // idle, waiting (any wait will do)
+  // Idle: its listener session has run LISTEN and waits.
+  ASSERT_TRUE(eventually([&] {
+    return value(
+               "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+               "state = 'idle' AND query LIKE 'LISTEN %'") != "0";
+  }));
   auto job = enqueue();
   ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 300s));
   w.stop();

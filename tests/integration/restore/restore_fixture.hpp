@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -60,9 +60,7 @@ class RestoreTest : public ::testing::Test {
     seed();
     storage_ = tb::test::make_temp_dir("tb-restore-storage");
   }
-  void TearDown() override {
-    fs::remove_all(storage_);
-  }
+  void TearDown() override { fs::remove_all(storage_); }
   // The tenant schema as the service created it (owned by the superuser, as
   // in the `make run` demo); fixtures with a tenant role override this.
   virtual void seed() { PgCluster::shared().exec(db_, kSeed); }

@@ -40,9 +40,7 @@ class RetentionTest : public ::testing::Test {
     storage_ = tb::test::make_temp_dir("retention");
     now_ = SystemTime{floor<microseconds>(system_clock::now().time_since_epoch())};  // database precision
   }
-  void TearDown() override {
-    fs::remove_all(storage_);
-  }
+  void TearDown() override { fs::remove_all(storage_); }
   RetentionOptions options() {
     RetentionOptions o;
     o.storage_dir = storage_;
@@ -66,7 +64,8 @@ class RetentionTest : public ::testing::Test {
   bool exists(const std::string& file) { return fs::exists(storage_ + "/acme/" + file); }
   // Every backup listed as completed has its file (the invariant a crash must keep).
   void expect_completed_backups_have_files() {
-    auto r = db_.conn().exec("SELECT locations->0->>'path' FROM control_plane.backups WHERE status = 'completed'");
+    auto r = db_.conn().exec(
+        "SELECT locations->0->>'path' FROM control_plane.backups WHERE status = 'completed'");
     for (int i = 0; i < r.rows(); ++i) EXPECT_TRUE(fs::exists(storage_ + "/" + r.text(i, 0))) << r.text(i, 0);
   }
 
@@ -164,10 +163,11 @@ TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes)
   b.created_at = now_;
   b.expires_at = now_ + hours(24);
   store::insert_backup(db_.conn(), b);
-  ASSERT_TRUE(
-      store::complete_job(db_.conn(), uploading.id, "w1", uploading.attempts, boost::json::object{}));
-  ASSERT_EQ(store::fail_job(db_.conn(), failing.id, "w2", failing.attempts, "telegram said no", false),
-            store::JobStatus::kFailed);
+  ASSERT_TRUE(store::complete_job(db_.conn(), uploading.id, "w1", uploading.attempts,
+                                  boost::json::object{}));
+  ASSERT_EQ(
+      store::fail_job(db_.conn(), failing.id, "w2", failing.attempts, "telegram said no", false),
+      store::JobStatus::kFailed);
   EXPECT_EQ(remove_orphan_files(db_.conn(), opts, now_ + hours(6)), 1);
   EXPECT_TRUE(exists(file)) << "referenced by its backup now";
   EXPECT_FALSE(exists(failed_file)) << "no job and no backup holds it any more";
@@ -253,12 +253,17 @@ TEST_F(RetentionTest, ALiveSchemaThatLooksSetAsideSurvivesTheSweep) {
     EXPECT_EQ(e.code(), ErrorCode::kValidation);
     EXPECT_EQ(e.field(), "slug");
   }
-  EXPECT_THROW(db_.conn().exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'x__pre_restore_1')"),
-               db::DbError);
+  EXPECT_THROW(
+      db_.conn().exec(
+          "INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'x__pre_restore_1')"),
+      db::DbError);
 
   // As if created before the rule existed.
-  db_.conn().exec("ALTER TABLE control_plane.projects DROP CONSTRAINT IF EXISTS projects_slug_not_aside");
-  db_.conn().exec("INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', 'acme__pre_restore_20200101_000000')");
+  db_.conn().exec(
+      "ALTER TABLE control_plane.projects DROP CONSTRAINT IF EXISTS projects_slug_not_aside");
+  db_.conn().exec(
+      "INSERT INTO control_plane.projects (id, slug) VALUES ('mimic', "
+      "'acme__pre_restore_20200101_000000')");
   const std::string long_slug(40, 'l');
   store::upsert_project(db_.conn(), "long", long_slug);
   const std::string live = "tenant_acme__pre_restore_20200101_000000";
@@ -313,15 +318,17 @@ TEST_F(RetentionTest, NoSmtpNoNoticeAndNothingClaimed) {
   store::put_backup_settings(db_.conn(), s);
   auto soon = backup("soon.sql.zst", now_ + hours(48));
   EXPECT_EQ(send_expiry_notices(db_.conn(), options(), now_), 0);
-  EXPECT_EQ(PgCluster::shared().query_value(db_.name(), "SELECT count(*) FROM control_plane.backups "
-                                                   "WHERE expiry_notice_for IS NOT NULL"),
+  EXPECT_EQ(PgCluster::shared().query_value(db_.name(),
+                                            "SELECT count(*) FROM control_plane.backups "
+                                            "WHERE expiry_notice_for IS NOT NULL"),
             "0");
   // An unreachable relay: the claim is released for the next sweep.
   auto opts = options();
   opts.smtp_url = "smtp://127.0.0.1:1";
   EXPECT_EQ(send_expiry_notices(db_.conn(), opts, now_), 0);
-  EXPECT_EQ(PgCluster::shared().query_value(db_.name(), "SELECT count(*) FROM control_plane.backups "
-                                                   "WHERE expiry_notice_for IS NOT NULL"),
+  EXPECT_EQ(PgCluster::shared().query_value(db_.name(),
+                                            "SELECT count(*) FROM control_plane.backups "
+                                            "WHERE expiry_notice_for IS NOT NULL"),
             "0");
 }
 

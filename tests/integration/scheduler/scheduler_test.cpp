@@ -1,6 +1,8 @@
 // The scheduler against a real database with a ManualClock: one job per
 // (project, slot) across two schedulers, leader election by a control-plane row lock,
 // one catch-up after downtime, deterministic jitter, the job's payload.
+#include "schedule/scheduler.hpp"
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -8,7 +10,6 @@
 
 #include "db/connection.hpp"
 #include "model/schedule.hpp"
-#include "schedule/scheduler.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
@@ -27,9 +28,7 @@ SystemTime at(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) 
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    spdlog::set_level(spdlog::level::warn);
-  }
+  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
   // A project with a schedule saved at `saved_at`.
   void scheduled(const std::string& id, const std::string& schedule_json, SystemTime saved_at) {
     store::upsert_project(db_.conn(), id, id);
@@ -39,9 +38,13 @@ class SchedulerTest : public ::testing::Test {
     s.notify_email = "ops@example.com";
     s.compression = "gzip";
     store::put_backup_settings(db_.conn(), s);
-    db_.conn().query("UPDATE control_plane.backup_settings SET updated_at = $1 WHERE project_id = $2", saved_at, id);
+    db_.conn().query(
+        "UPDATE control_plane.backup_settings SET updated_at = $1 WHERE project_id = $2", saved_at,
+        id);
   }
-  std::vector<store::Job> jobs(const std::string& project) { return store::list_jobs(db_.conn(), project, 100); }
+  std::vector<store::Job> jobs(const std::string& project) {
+    return store::list_jobs(db_.conn(), project, 100);
+  }
   SchedulerOptions options() {
     SchedulerOptions o;
     o.conninfo = db_.conninfo();
@@ -98,8 +101,9 @@ TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(db_.conn().exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 20);
-  EXPECT_EQ(db_.conn().exec("SELECT count(DISTINCT idempotency_key) FROM control_plane.jobs "
-                        "WHERE idempotency_key LIKE 'scheduled:%:2026-03-04T10:15:00.000Z'")
+  EXPECT_EQ(db_.conn()
+                .exec("SELECT count(DISTINCT idempotency_key) FROM control_plane.jobs "
+                      "WHERE idempotency_key LIKE 'scheduled:%:2026-03-04T10:15:00.000Z'")
                 .int64(0, 0),
             20);
   EXPECT_GE(enqueued.load(), 20);
@@ -134,7 +138,8 @@ TEST_F(SchedulerTest, SlotsBeforeTheScheduleWasSavedAreNotCaughtUp) {
 TEST_F(SchedulerTest, JobCarriesSettingsAndASpreadRunAt) {
   scheduled("acme", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
   scheduled("zeta", R"({"kind":"weekly","day":"wed","time":"10:00"})", at(2026, 3, 1));
-  db_.conn().exec("UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = 'zeta'");
+  db_.conn().exec(
+      "UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = 'zeta'");
   Scheduler s(options());
   auto r = s.tick(at(2026, 3, 4, 10, 0));
   EXPECT_EQ(r.enqueued, 1);  // "off" projects are not listed
@@ -163,8 +168,10 @@ TEST_F(SchedulerTest, JobCarriesSettingsAndASpreadRunAt) {
 TEST_F(SchedulerTest, AnUnusableScheduleDoesNotStopTheOthers) {
   scheduled("good", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
   scheduled("bad", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
-  db_.conn().exec("UPDATE control_plane.backup_settings SET schedule = '{\"kind\":\"cron\",\"expr\":\"99 * * * *\"}' "
-              "WHERE project_id = 'bad'");
+  db_.conn().exec(
+      "UPDATE control_plane.backup_settings SET schedule = '{\"kind\":\"cron\",\"expr\":\"99 * * * "
+      "*\"}' "
+      "WHERE project_id = 'bad'");
   Scheduler s(options());
   EXPECT_EQ(s.tick(at(2026, 3, 4, 2, 0)).enqueued, 1);
   EXPECT_EQ(jobs("good").size(), 1u);
