@@ -350,9 +350,7 @@ std::string_view bearer_token(std::string_view header) {
       header[kScheme.size()] != ' ') {
     unauthorized("missing bearer token", "Authorization is not a Bearer credential");
   }
-  std::string_view token = header.substr(kScheme.size() + 1);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  const std::string_view token = trim(header.substr(kScheme.size() + 1));
   if (token.empty() || token.find_first_of(" \t\r\n") != std::string_view::npos) {
     unauthorized("missing bearer token", "malformed Bearer credential");
   }

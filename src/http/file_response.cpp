@@ -15,9 +15,9 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <utility>
 
 #include "core/log.hpp"
+#include "core/unique_fd.hpp"
 #include "http/middleware.hpp"
 #include "http/range.hpp"
 #include "http/response_writer.hpp"
@@ -30,26 +30,9 @@ namespace bhttp = boost::beast::http;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kFileChunk = 256 * 1024;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // A file response's file, opened and checked.
 struct OpenedFile {
-  Fd fd;
+  UniqueFd fd;
   std::uint64_t size = 0;
   std::optional<Error> refused;  // the error to answer with instead
 };
@@ -57,9 +40,9 @@ struct OpenedFile {
 // Runs on the file pool.
 OpenedFile open_and_check(const FileBody& body, const std::string& request_id) {
   OpenedFile out;
-  out.fd = Fd(::open(body.path.c_str(), O_RDONLY | O_CLOEXEC));
+  out.fd.reset(::open(body.path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
-  if (out.fd.get() < 0 || ::fstat(out.fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (!out.fd.valid() || ::fstat(out.fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     spdlog::error("http file response failed request_id={} path='{}': {}", request_id, body.path,
                   std::strerror(errno));
     out.refused = Error(ErrorCode::kNotFound, "file not found");

@@ -4,6 +4,7 @@
 #include <span>
 
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "http/server.hpp"
 
 namespace tb::http {
@@ -23,10 +24,7 @@ bool sane_request_id(std::string_view id) {
 
 // "application/json" with optional parameters ("; charset=utf-8").
 bool is_json_content_type(std::string_view ct) {
-  auto type = ct.substr(0, ct.find(';'));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  return boost::beast::iequals(type, "application/json");
+  return boost::beast::iequals(trim(ct.substr(0, ct.find(';'))), "application/json");
 }
 
 std::optional<Error> rate_limit(RateLimiter& limiter, Exchange& ex) {
