@@ -36,20 +36,6 @@
 namespace tb::workflows {
 namespace {
 
-std::string string_field(const boost::json::object& o, std::string_view key, std::string_view fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
-}
-
-bool wants_telegram(const boost::json::object& payload) {
-  auto* d = payload.if_contains("destinations");
-  if (!d || !d->is_array()) return false;
-  for (const auto& v : d->as_array()) {
-    if (v.is_string() && v.as_string() == "telegram") return true;
-  }
-  return false;
-}
-
 // The local copy an earlier attempt of this job committed (progress "export").
 struct LocalCopy {
   std::string file_name;
@@ -110,7 +96,7 @@ void notify_by_email(const Dependencies& deps, const std::string& to, const std:
 // `committed_path` is set once a local copy awaiting its Telegram upload exists.
 jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx, std::string& committed_path) {
   const auto& job = ctx.job();
-  const auto& payload = job.payload;
+  const auto payload = jobs::payload_of<model::ExportPayload>(ctx);
   auto& conn = ctx.db();
   auto project = store::get_project(conn, job.project_id.value_or(""));
   if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
@@ -125,12 +111,11 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   auto settings = store::get_backup_settings(conn, project->id);
 
   auto created = deps.clock.now();
-  auto format = string_field(payload, "format", "sql");
-  auto compression = string_field(payload, "compression", "zstd");
-  auto kind = string_field(payload, "kind", "manual");
-  auto storage_path = string_field(payload, "storage_path", "");
-  const bool to_telegram = wants_telegram(payload);
-  auto chat_id = string_field(payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
+  const auto& format = payload.format;
+  const auto& compression = payload.compression;
+  const auto storage_path = payload.storage_path.value_or("");
+  const bool to_telegram = payload.wants_telegram();
+  auto chat_id = payload.telegram_chat_id.value_or(settings.telegram_chat_id.value_or(""));
   if (to_telegram && (deps.config.telegram_bot_token.empty() || chat_id.empty())) {
     throw jobs::PermanentError("telegram destination failed: Telegram is not configured (bot token or chat id missing)");
   }
@@ -224,10 +209,10 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   row.id = new_uuid();
   row.project_id = project->id;
   row.job_id = job.id;
-  row.kind = kind;
+  row.kind = payload.kind;
   row.format = format;
   row.compression = compression;
-  row.status = "completed";
+  row.status = model::BackupStatus::kCompleted;
   row.size_bytes = static_cast<std::int64_t>(copy->size_bytes);
   row.sha256 = copy->sha256;
   row.locations = locations;
@@ -247,7 +232,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   jobs::JobOutcome outcome;
   outcome.result = out;
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
-  auto email = string_field(payload, "notify_email", "");
+  auto email = payload.notify_email.value_or("");
   auto file_name = copy->file_name;
   auto size = copy->size_bytes;
   outcome.after_commit = [&deps, email, project = *project, row, file_name, size]() {
@@ -273,7 +258,12 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
         std::error_code ec;
         std::filesystem::remove(committed_path, ec);
       }
-      auto email = string_field(job.payload, "notify_email", "");
+      std::string email;
+      try {
+        email = jobs::payload_of<model::ExportPayload>(ctx).notify_email.value_or("");
+      } catch (const std::exception&) {
+        // An unreadable payload names no address to tell.
+      }
       const auto* err = dynamic_cast<const Error*>(&e);
       notify_by_email(deps, email, "Backup of " + job.project_id.value_or("") + " FAILED",
                       "The backup of project " + job.project_id.value_or("") + " failed after " + std::to_string(job.attempts) +
@@ -286,11 +276,12 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
 // POST /api/backups/{id}/telegram: the backup's local copy → Telegram parts;
 // the completion transaction adds the Telegram location to the backup.
 jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContext& ctx) {
-  const auto& job = ctx.job();
-  auto backup_id = string_field(job.payload, "backup_id", "");
-  auto backup = store::get_backup(ctx.db(), backup_id);
-  if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
-  if (backup->status != "completed") throw jobs::PermanentError("backup is " + backup->status + ", not sent");
+  const auto payload = jobs::payload_of<model::TelegramSendPayload>(ctx);
+  auto backup = store::get_backup(ctx.db(), payload.backup_id);
+  if (!backup) throw jobs::PermanentError("backup '" + payload.backup_id + "' no longer exists");
+  if (backup->status != model::BackupStatus::kCompleted) {
+    throw jobs::PermanentError("backup is " + std::string(model::to_string(backup->status)) + ", not sent");
+  }
   if (auto existing = telegram_location_of(backup->locations)) {
     // Already there (an earlier job won): nothing to send.
     jobs::JobOutcome outcome;
@@ -298,7 +289,7 @@ jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContex
     return outcome;
   }
   auto settings = store::get_backup_settings(ctx.db(), backup->project_id);
-  auto chat_id = string_field(job.payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
+  auto chat_id = payload.telegram_chat_id.value_or(settings.telegram_chat_id.value_or(""));
   auto path = local_file_of(deps.config.storage_dir, backup->locations);
   if (!path || !std::filesystem::exists(*path)) {
     throw jobs::PermanentError("the local copy of this backup is gone: nothing to send to Telegram");
@@ -336,14 +327,16 @@ jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContex
 }  // namespace
 
 std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
+  using model::JobType;
+  auto type_name = [](JobType t) { return std::string(model::to_string(t)); };
   return {
-      {"export", [&deps](jobs::JobContext& ctx) { return export_job_with_notice(deps, ctx); }},
-      {"restore", [&deps](jobs::JobContext& ctx) { return run_restore_job(deps, ctx); }},
-      {"telegram_send",
+      {type_name(JobType::kExport), [&deps](jobs::JobContext& ctx) { return export_job_with_notice(deps, ctx); }},
+      {type_name(JobType::kRestore), [&deps](jobs::JobContext& ctx) { return run_restore_job(deps, ctx); }},
+      {type_name(JobType::kTelegramSend),
        [&deps](jobs::JobContext& ctx) { return run_telegram_send_job(deps, ctx); }},
-      {"telegram_fetch",
+      {type_name(JobType::kTelegramFetch),
        [&deps](jobs::JobContext& ctx) { return run_telegram_fetch_job(deps, ctx); }},
-      {"telegram_delete",
+      {type_name(JobType::kTelegramDelete),
        [&deps](jobs::JobContext& ctx) { return run_telegram_delete_job(deps, ctx); }},
   };
 }

@@ -12,6 +12,7 @@
 
 #include "backup/restore.hpp"
 #include "store/audit.hpp"
+#include "store/job_queries.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
 #include "workflows/telegram.hpp"
@@ -37,19 +38,17 @@ std::string locate_backup_file(const Dependencies& deps, const store::Backup& ba
                              path ? *path : std::string("no local location"));
 }
 
-std::string string_field(const boost::json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 }  // namespace
 
 void require_restorable(const store::Backup& backup, SystemTime now) {
-  if (backup.status == "deleted") throw_conflict("this backup was deleted and cannot be restored");
-  if (backup.status == "expired" || (backup.expires_at && *backup.expires_at <= now)) {
+  using model::BackupStatus;
+  if (backup.status == BackupStatus::kDeleted) throw_conflict("this backup was deleted and cannot be restored");
+  if (backup.status == BackupStatus::kExpired || (backup.expires_at && *backup.expires_at <= now)) {
     throw_conflict("this backup has expired and cannot be restored");
   }
-  if (backup.status != "completed") throw_conflict("this backup is " + backup.status + " and cannot be restored");
+  if (backup.status != BackupStatus::kCompleted) {
+    throw_conflict("this backup is " + std::string(model::to_string(backup.status)) + " and cannot be restored");
+  }
   if (!backup.sha256) throw_conflict("this backup has no checksum and cannot be restored");
 }
 
@@ -57,23 +56,14 @@ store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, Sy
                            const std::string& requested_by) {
   require_restorable(backup, now);
   db::Transaction tx(conn);
-  // Serialises the check and the insert per project. A row lock, not an
-  // advisory lock: a tenant's role may take any advisory lock and hold it.
-  conn.query("SELECT 1 FROM control_plane.projects WHERE id = $1 FOR NO KEY UPDATE", backup.project_id);
-  auto running = conn.query(
-      "SELECT id FROM control_plane.jobs WHERE project_id = $1 AND type = 'restore' "
-      "AND status IN ('pending', 'running') LIMIT 1",
-      backup.project_id);
-  if (!running.empty()) {
+  // Serialises the check and the insert per project.
+  store::lock_project_row(conn, backup.project_id);
+  if (auto running = store::active_project_job(conn, backup.project_id, model::JobType::kRestore)) {
     throw Error(ErrorCode::kConflict, "a restore of this project is already pending or running",
-                "restore job " + running.text(0, 0));
+                "restore job " + *running);
   }
-  store::NewJob job;
-  job.type = "restore";
-  job.project_id = backup.project_id;
-  job.payload = {{"backup_id", backup.id}, {"requested_by", requested_by}};
-  job.max_attempts = 1;
-  auto created = store::enqueue_job(conn, job);
+  auto created = store::enqueue_job(
+      conn, store::new_job(model::RestorePayload{backup.id, requested_by}, backup.project_id, /*max_attempts=*/1));
   tx.commit();
   return created;
 }
@@ -81,10 +71,10 @@ store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, Sy
 jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {
   const auto& job = ctx.job();
   auto& conn = ctx.db();
-  auto backup_id = string_field(job.payload, "backup_id");
-  auto backup = store::get_backup(conn, backup_id);
+  const auto payload = jobs::payload_of<model::RestorePayload>(ctx);
+  auto backup = store::get_backup(conn, payload.backup_id);
   if (!backup || backup->project_id != job.project_id.value_or("")) {
-    throw jobs::PermanentError("backup '" + backup_id + "' not found");
+    throw jobs::PermanentError("backup '" + payload.backup_id + "' not found");
   }
   auto project = store::get_project(conn, backup->project_id);
   if (!project) throw jobs::PermanentError("project '" + backup->project_id + "' no longer exists");
@@ -160,7 +150,7 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   }
   jobs::JobOutcome outcome;
   outcome.result = out;
-  auto actor = string_field(job.payload, "requested_by");
+  auto actor = payload.requested_by;
   outcome.in_completion_tx = [project_id = project->id, backup_id = backup->id, actor](db::Connection& tx) {
     store::AuditEntry e;
     e.project_id = project_id;
