@@ -130,7 +130,7 @@ std::string downloadable_path(const ApiContext& ctx, const store::Backup& backup
   if (!workflows::telegram_location_of(backup.locations)) {
     throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
   }
-  auto cached = workflows::telegram_cache_path(ctx.config, backup);
+  auto cached = workflows::telegram_cache_path(ctx.config.storage_dir, backup);
   if (std::filesystem::exists(cached, ec)) return cached;
   throw_conflict(
       "the local copy of this backup is gone and its copy in Telegram has not been fetched yet: "
@@ -253,7 +253,7 @@ http::Response delete_backup(ApiContext& ctx, http::Request& req) {
     tx.commit();
   }
   workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
-  workflows::remove_telegram_cache(ctx.config, id);
+  workflows::remove_telegram_cache(ctx.config.storage_dir, id);
   record_audit(*conn, req, who, backup.project_id, "backup.delete", id,
                telegram_job ? "ok: Telegram messages are deleted by job " + *telegram_job : "ok");
   auto out = store::to_json(*store::get_backup(*conn, id));

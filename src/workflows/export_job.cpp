@@ -72,7 +72,7 @@ std::optional<LocalCopy> earlier_local_copy(const Dependencies& deps, const boos
     c.size_bytes = o.at("size_bytes").to_number<std::uint64_t>();
     c.dump_bytes = o.at("dump_bytes").to_number<std::uint64_t>();
     c.locations = o.at("locations");
-    auto path = local_file_of(deps.config.storage_dir, c.locations);
+    auto path = local_file_of(deps.options.storage_dir, c.locations);
     if (!path) return std::nullopt;
     c.path = *path;
     return c;
@@ -85,9 +85,9 @@ std::optional<LocalCopy> earlier_local_copy(const Dependencies& deps, const boos
 // A notice e-mail never fails the backup: its error is logged.
 void notify_by_email(const Dependencies& deps, const std::string& to, const std::string& subject,
                      const std::string& text) {
-  if (deps.config.smtp_url.empty() || to.empty()) return;
+  if (deps.options.smtp.url.empty() || to.empty()) return;
   try {
-    notify::send_email(notify::SmtpOptions{deps.config.smtp_url, deps.config.smtp_from}, {to, subject, text});
+    notify::send_email(deps.options.smtp, {to, subject, text});
   } catch (const std::exception& e) {
     spdlog::warn("notice e-mail to {} failed: {}", to, e.what());
   }
@@ -106,7 +106,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   // this worker freezes past its lease the project's next job can end them
   // instead of waiting for it (ProjectLock).
   const auto session = job_session_name(job);
-  ProjectLock project_lock(deps.config.database_url, project->id, session, ctx.cancel_flag(),
+  ProjectLock project_lock(deps.options.database_url, project->id, session, ctx.cancel_flag(),
                            project_lock_options(deps));
   auto settings = store::get_backup_settings(conn, project->id);
 
@@ -116,7 +116,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   const auto storage_path = payload.storage_path.value_or("");
   const bool to_telegram = payload.wants_telegram();
   auto chat_id = payload.telegram_chat_id.value_or(settings.telegram_chat_id.value_or(""));
-  if (to_telegram && (deps.config.telegram_bot_token.empty() || chat_id.empty())) {
+  if (to_telegram && (deps.options.telegram.bot_token.empty() || chat_id.empty())) {
     throw jobs::PermanentError("telegram destination failed: Telegram is not configured (bot token or chat id missing)");
   }
 
@@ -142,19 +142,19 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     // rule) is refused for good.
     if (!storage_path.empty()) {
       try {
-        destinations::resolve_project_storage_path(deps.config.storage_dir, project->id, storage_path);
+        destinations::resolve_project_storage_path(deps.options.storage_dir, project->id, storage_path);
       } catch (const Error& e) {
         if (e.code() != ErrorCode::kValidation) throw;
         throw jobs::PermanentError(e.message(), e.detail());
       }
     }
-    destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
-    backup::DumpSource source{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
+    destinations::LocalDestination local(deps.options.storage_dir, storage_path.empty() ? project->id : storage_path);
+    backup::DumpSource source{deps.options.pg_bin_dir, with_application_name(deps.options.database_url, session),
                               "tenant_" + project->slug};
     backup::ExportOptions options;
     options.format = backup::parse_format(format);
     options.compression = backup::parse_compression(compression);
-    options.timeout = deps.config.pg_dump_timeout;
+    options.timeout = deps.options.pg_dump_timeout;
 
     destinations::ObjectInfo info{project->id,
                                   backup::file_name_for(project->slug, created, options.format, options.compression, job.id.substr(0, 8)),
@@ -172,7 +172,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     c.size_bytes = result.size_bytes;
     c.dump_bytes = result.dump_bytes;
     c.locations = result.locations;
-    c.path = local_file_of(deps.config.storage_dir, c.locations).value_or("");
+    c.path = local_file_of(deps.options.storage_dir, c.locations).value_or("");
     copy = std::move(c);
   }
   created = copy->created_at;
@@ -189,7 +189,7 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
     up.chat_id = chat_id;
     up.project_id = project->id;
     up.created_at = copy->created_at;
-    locations.push_back(upload_to_telegram(deps.config, ctx, up, base));
+    locations.push_back(upload_to_telegram(deps.options.telegram, ctx, up, base));
   }
   // An attempt whose lock was broken (judged stale while frozen) records
   // nothing, even if its lease guard would still pass: the project's next job
@@ -290,7 +290,7 @@ jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContex
   }
   auto settings = store::get_backup_settings(ctx.db(), backup->project_id);
   auto chat_id = payload.telegram_chat_id.value_or(settings.telegram_chat_id.value_or(""));
-  auto path = local_file_of(deps.config.storage_dir, backup->locations);
+  auto path = local_file_of(deps.options.storage_dir, backup->locations);
   if (!path || !std::filesystem::exists(*path)) {
     throw jobs::PermanentError("the local copy of this backup is gone: nothing to send to Telegram");
   }
@@ -305,7 +305,7 @@ jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContex
   up.chat_id = chat_id;
   up.project_id = backup->project_id;
   up.created_at = backup->created_at.value_or(deps.clock.now());
-  auto location = upload_to_telegram(deps.config, ctx, up, boost::json::object{});
+  auto location = upload_to_telegram(deps.options.telegram, ctx, up, boost::json::object{});
 
   jobs::JobOutcome outcome;
   outcome.result = boost::json::object{{"backup_id", backup->id}, {"telegram", location}};

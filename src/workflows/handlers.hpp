@@ -7,23 +7,23 @@
 #include <map>
 #include <string>
 
-#include "config/config.hpp"
 #include "core/clock.hpp"
 #include "jobs/worker.hpp"
 #include "metrics/registry.hpp"
+#include "workflows/options.hpp"
 #include "workflows/project_lock.hpp"
 
 namespace tb::workflows {
 
 struct Dependencies {
-  const config::Config& config;
+  const Options& options;
   const Clock& clock;
   // tb_project_lock_wait_timeouts_total; null when nothing is exported (CLI, tests).
   metrics::Counter* lock_wait_timeouts = nullptr;
 };
 
 inline ProjectLockOptions project_lock_options(const Dependencies& deps) {
-  return ProjectLockOptions{deps.config.project_lock_wait, deps.lock_wait_timeouts};
+  return ProjectLockOptions{deps.options.project_lock_wait, deps.lock_wait_timeouts};
 }
 
 std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps);

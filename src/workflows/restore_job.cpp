@@ -25,14 +25,14 @@ namespace {
 // against their SHA-256 on the way).
 std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup,
                                const std::atomic<bool>& cancel) {
-  auto path = local_file_of(deps.config.storage_dir, backup.locations);
+  auto path = local_file_of(deps.options.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path)) return *path;
   if (telegram_location_of(backup.locations)) {
-    auto cached = (std::filesystem::path(deps.config.storage_dir) / ".cache" / "telegram" / backup.id /
+    auto cached = (std::filesystem::path(deps.options.storage_dir) / ".cache" / "telegram" / backup.id /
                    ("restore-" + backup.id))
                       .string();
     std::filesystem::create_directories(std::filesystem::path(cached).parent_path());
-    return fetch_backup_from_telegram(deps.config, backup, cached, &cancel);
+    return fetch_backup_from_telegram(deps.options.telegram, backup, cached, &cancel);
   }
   throw jobs::PermanentError("the local copy of this backup is gone and there is no remote copy; nothing was restored",
                              path ? *path : std::string("no local location"));
@@ -89,15 +89,15 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   // is judged stale, its open restore transaction is terminated (rolled back)
   // along with the lock.
   const auto session = job_session_name(job);
-  ProjectLock lock(deps.config.database_url, project->id, session, ctx.cancel_flag(), project_lock_options(deps));
+  ProjectLock lock(deps.options.database_url, project->id, session, ctx.cancel_flag(), project_lock_options(deps));
   auto started = std::chrono::steady_clock::now();
   // The replay runs as the tenant (the schema's owner), never as the service:
   // see backup/replay_identity.hpp. The login is disabled again afterwards.
   backup::RestoreTarget target;
-  target.pg_bin_dir = deps.config.pg_bin_dir;
-  target.identity = backup::prepare_replay_identity(conn, with_application_name(deps.config.database_url, session),
+  target.pg_bin_dir = deps.options.pg_bin_dir;
+  target.identity = backup::prepare_replay_identity(conn, with_application_name(deps.options.database_url, session),
                                                     project->slug, backup->schema_owner.value_or(""),
-                                                    deps.config.pg_dump_timeout);
+                                                    deps.options.pg_dump_timeout);
   struct Retire {
     db::Connection& conn;
     const backup::ReplayIdentity& identity;
@@ -117,7 +117,7 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   options.format = backup::parse_format(backup->format);
   options.compression = backup::parse_compression(backup->compression);
   options.expected_sha256 = *backup->sha256;
-  options.timeout = deps.config.pg_dump_timeout;
+  options.timeout = deps.options.pg_dump_timeout;
   backup::RestoreResult result;
   // Waiting may have taken long: if this attempt was judged stale meanwhile
   // (its lock broken), it must not start replacing the schema.
@@ -146,7 +146,7 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   out["pre_restore_schema"] = aside ? boost::json::value(target.aside_schema) : boost::json::value(nullptr);
   if (aside) {
     out["pre_restore_expires_at"] =
-        format_rfc3339(deps.clock.now() + std::chrono::hours(24) * deps.config.restore_keep_days);
+        format_rfc3339(deps.clock.now() + deps.options.restore_keep);
   }
   jobs::JobOutcome outcome;
   outcome.result = out;

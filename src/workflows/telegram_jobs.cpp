@@ -45,7 +45,7 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
   }
   if (!backup.sha256)
     throw jobs::PermanentError("backup has no recorded SHA-256: it cannot be verified");
-  const auto path = telegram_cache_path(deps.config, backup);
+  const auto path = telegram_cache_path(deps.options.storage_dir, backup);
   std::error_code ec;
   bool fetched = false;
   if (!(fs::exists(path, ec) && io::sha256_file(path) == *backup.sha256)) {
@@ -53,7 +53,7 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
     if (ec)
       throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());
     try {
-      fetch_backup_from_telegram(deps.config, backup, path, &ctx.cancel_flag(),
+      fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
                                  [&](int index, int count, std::uint64_t bytes) {
                                    ctx.report_progress(json::object{{"stage", "telegram_fetch"},
                                                                     {"part", index},
@@ -75,7 +75,7 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
   // Deleted or expired meanwhile: its cache went with it, and so does this copy.
   auto now = store::get_backup(ctx.db(), backup.id);
   if (!now || now->status != model::BackupStatus::kCompleted) {
-    remove_telegram_cache(deps.config, backup.id);
+    remove_telegram_cache(deps.options.storage_dir, backup.id);
     throw jobs::PermanentError("backup is " + (now ? std::string(model::to_string(now->status)) : std::string("gone")) +
                                ", not fetched");
   }
@@ -91,7 +91,7 @@ jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobCont
   auto backup = backup_of_job<model::TelegramDeletePayload>(ctx);
   int transient = 0;
   auto locations =
-      delete_telegram_copies(deps.config, backup.locations, &ctx.cancel_flag(), &transient);
+      delete_telegram_copies(deps.options.telegram, backup.locations, &ctx.cancel_flag(), &transient);
   // On record at once: a retry (or a later attempt) starts from what is done.
   store::update_backup_locations(ctx.db(), backup.id, locations);
   if (transient > 0 && ctx.job().attempts < ctx.job().max_attempts) {

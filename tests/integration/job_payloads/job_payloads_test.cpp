@@ -7,7 +7,6 @@
 
 #include <string>
 
-#include "config/config.hpp"
 #include "core/clock.hpp"
 #include "jobs/worker.hpp"
 #include "store/jobs.hpp"
@@ -23,7 +22,7 @@ class JobPayloadTest : public ::testing::Test {
   void SetUp() override {
     spdlog::set_level(spdlog::level::err);
     store::upsert_project(db_.conn(), "acme", "acme");
-    config_.database_url = db_.conninfo();
+    options_.database_url = db_.conninfo();
   }
 
   // Enqueues one job and lets a worker with the real handlers run it once.
@@ -34,7 +33,7 @@ class JobPayloadTest : public ::testing::Test {
     j.payload = std::move(payload);
     j.max_attempts = 3;
     auto id = store::enqueue_job(db_.conn(), j).id;
-    Dependencies deps{config_, RealClock::instance()};
+    Dependencies deps{options_, RealClock::instance()};
     jobs::WorkerOptions options;
     options.conninfo = db_.conninfo();
     jobs::Worker worker(options, job_handlers(deps));
@@ -53,7 +52,7 @@ class JobPayloadTest : public ::testing::Test {
   }
 
   test::MigratedDatabase db_{"payloads"};
-  config::Config config_;
+  Options options_;
 };
 
 TEST_F(JobPayloadTest, ExportWithAnUnknownFormatFailsForGood) {
