@@ -26,6 +26,16 @@ inline ProjectLockOptions project_lock_options(const Dependencies& deps) {
   return ProjectLockOptions{deps.options.project_lock_wait, deps.lock_wait_timeouts};
 }
 
+// The project's lock for this job attempt, its session named after the
+// attempt (job_session_name), so that if this worker freezes past its lease
+// the project's next job can end its sessions instead of waiting for it.
+inline ProjectLock lock_project_for_job(const Dependencies& deps, jobs::JobContext& ctx,
+                                        const std::string& project_id) {
+  return ProjectLock(deps.options.database_url, project_id, job_session_name(ctx.job()), ctx.cancel_flag(),
+                     project_lock_options(deps));
+}
+
+// The handler of every job type (handlers.cpp), keyed by model::JobType's names.
 std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps);
 
 }  // namespace tb::workflows
