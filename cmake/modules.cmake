@@ -7,8 +7,8 @@ tb_module(config  DEPS tb_core)
 tb_module(metrics DEPS tb_core spdlog::spdlog)
 tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json spdlog::spdlog Threads::Threads)
 tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json spdlog::spdlog)
-tb_module(store   DEPS tb_core tb_db Boost::json)
-tb_module(jobs    DEPS tb_core tb_db tb_store spdlog::spdlog Threads::Threads)
+tb_module(store   DEPS tb_core tb_db tb_model Boost::json)
+tb_module(jobs    DEPS tb_core tb_db tb_store tb_model spdlog::spdlog Threads::Threads)
 # web: the UI's files under web/, compiled in (cmake/embed_assets.cmake).
 tb_module(web)
 include(cmake/embed_assets.cmake)
@@ -23,7 +23,7 @@ tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
 tb_module(telegram DEPS tb_core tb_io CURL::libcurl Boost::json spdlog::spdlog)
-tb_module(workflows DEPS tb_core tb_config tb_db tb_store tb_jobs tb_backup tb_destinations tb_notify tb_io
+tb_module(workflows DEPS tb_core tb_db tb_store tb_model tb_jobs tb_backup tb_destinations tb_notify tb_io
                          tb_telegram tb_metrics Boost::json spdlog::spdlog)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
 tb_module(schedule DEPS tb_core tb_db tb_store tb_model tb_metrics Boost::json spdlog::spdlog Threads::Threads)

@@ -17,8 +17,10 @@
 #include "api/routes.hpp"
 #include "auth/signed_link.hpp"
 #include "destinations/local.hpp"
+#include "model/jobs.hpp"
 #include "model/requests.hpp"
 #include "store/backups.hpp"
+#include "store/job_queries.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
@@ -74,22 +76,16 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
     destinations::resolve_project_storage_path(ctx.config.storage_dir, project.id, *body.storage_path);
   }
 
-  boost::json::object payload{{"kind", "manual"},
-                              {"format", body.format},
-                              {"compression", body.compression},
-                              {"destinations", boost::json::value_from(destinations)}};
-  auto email = body.notify_email ? body.notify_email : settings.notify_email;
-  if (email) payload["notify_email"] = *email;
-  if (body.storage_path) payload["storage_path"] = *body.storage_path;
+  model::ExportPayload payload;
+  payload.format = body.format;
+  payload.compression = body.compression;
+  payload.destinations = destinations;
+  payload.notify_email = body.notify_email ? body.notify_email : settings.notify_email;
+  payload.storage_path = body.storage_path;
   // The chat checked here is the one the job sends to.
-  if (contains(destinations, "telegram")) payload["telegram_chat_id"] = *settings.telegram_chat_id;
+  if (payload.wants_telegram()) payload.telegram_chat_id = settings.telegram_chat_id;
 
-  store::NewJob job;
-  job.type = "export";
-  job.project_id = project.id;
-  job.payload = std::move(payload);
-  job.max_attempts = ctx.config.job_max_attempts;
-  auto created = store::enqueue_job(*conn, job);
+  auto created = store::enqueue_job(*conn, store::new_job(payload, project.id, ctx.config.job_max_attempts));
   record_audit(*conn, req, who, project.id, "backup.export", created.id, "accepted");
   return http::json_data(boost::json::object{{"job_id", created.id},
                                              {"status", store::to_string(created.status)},
@@ -126,15 +122,15 @@ http::Response history(ApiContext& ctx, http::Request& req) {
 // "telegram_fetch" job put in the download cache. Only looks (stat): nothing
 // is read or fetched here.
 std::string downloadable_path(const ApiContext& ctx, const store::Backup& backup) {
-  if (backup.status != "completed")
-    throw_conflict("backup is " + backup.status + ", not downloadable");
+  if (backup.status != model::BackupStatus::kCompleted)
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", not downloadable");
   std::error_code ec;
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path, ec)) return *path;
   if (!workflows::telegram_location_of(backup.locations)) {
     throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
   }
-  auto cached = workflows::telegram_cache_path(ctx.config, backup);
+  auto cached = workflows::telegram_cache_path(ctx.config.storage_dir, backup);
   if (std::filesystem::exists(cached, ec)) return cached;
   throw_conflict(
       "the local copy of this backup is gone and its copy in Telegram has not been fetched yet: "
@@ -212,8 +208,8 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
   auto id = require_uuid_param(req, "id", "backup");
   auto conn = ctx.pool.acquire();
   auto backup = visible_backup(*conn, who, id);
-  if (backup.status != "completed")
-    throw_conflict("backup is " + backup.status + ", it cannot be fetched");
+  if (backup.status != model::BackupStatus::kCompleted)
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", it cannot be fetched");
   if (!workflows::telegram_location_of(backup.locations))
     throw_conflict("this backup has no copy in Telegram");
   if (ctx.config.telegram_bot_token.empty()) {
@@ -224,14 +220,12 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
   if (local && std::filesystem::exists(*local, ec))
     throw_conflict("the local copy of this backup is present: download it");
   std::optional<store::Job> job;
-  if (auto active = workflows::active_fetch_job(*conn, id)) job = store::get_job(*conn, *active);
+  if (auto active = store::active_backup_job(*conn, model::JobType::kTelegramFetch, id)) {
+    job = store::get_job(*conn, *active);
+  }
   if (!job) {
-    store::NewJob fresh;
-    fresh.type = "telegram_fetch";
-    fresh.project_id = backup.project_id;
-    fresh.payload = boost::json::object{{"backup_id", backup.id}};
-    fresh.max_attempts = ctx.config.job_max_attempts;
-    job = store::enqueue_job(*conn, fresh);
+    job = store::enqueue_job(*conn, store::new_job(model::TelegramFetchPayload{backup.id}, backup.project_id,
+                                                   ctx.config.job_max_attempts));
     record_audit(*conn, req, who, backup.project_id, "backup.fetch", id, "accepted");
   }
   return http::json_data(boost::json::object{{"job_id", job->id},
@@ -248,7 +242,7 @@ http::Response delete_backup(ApiContext& ctx, http::Request& req) {
   auto id = require_uuid_param(req, "id", "backup");
   auto conn = ctx.pool.acquire();
   auto backup = visible_backup(*conn, who, id);
-  if (backup.status == "deleted") throw_conflict("backup is already deleted");
+  if (backup.status == model::BackupStatus::kDeleted) throw_conflict("backup is already deleted");
   // The reference goes first: a crash between the two steps leaves an
   // unlisted file (swept later), never a listed backup without its file.
   std::optional<std::string> telegram_job;
@@ -259,7 +253,7 @@ http::Response delete_backup(ApiContext& ctx, http::Request& req) {
     tx.commit();
   }
   workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
-  workflows::remove_telegram_cache(ctx.config, id);
+  workflows::remove_telegram_cache(ctx.config.storage_dir, id);
   record_audit(*conn, req, who, backup.project_id, "backup.delete", id,
                telegram_job ? "ok: Telegram messages are deleted by job " + *telegram_job : "ok");
   auto out = store::to_json(*store::get_backup(*conn, id));
@@ -282,17 +276,16 @@ http::Response send_to_telegram(ApiContext& ctx, http::Request& req) {
   if (!settings.telegram_chat_id) {
     throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
   }
-  if (backup.status != "completed") throw_conflict("backup is " + backup.status + ", it cannot be sent");
+  if (backup.status != model::BackupStatus::kCompleted) {
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", it cannot be sent");
+  }
   if (workflows::telegram_location_of(backup.locations)) throw_conflict("this backup is already in Telegram");
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
   if (!path || !std::filesystem::exists(*path)) throw_conflict("the local copy of this backup is gone");
 
-  store::NewJob job;
-  job.type = "telegram_send";
-  job.project_id = backup.project_id;
-  job.payload = boost::json::object{{"backup_id", backup.id}, {"telegram_chat_id", *settings.telegram_chat_id}};
-  job.max_attempts = ctx.config.job_max_attempts;
-  auto created = store::enqueue_job(*conn, job);
+  auto created = store::enqueue_job(
+      *conn, store::new_job(model::TelegramSendPayload{backup.id, settings.telegram_chat_id}, backup.project_id,
+                            ctx.config.job_max_attempts));
   record_audit(*conn, req, who, backup.project_id, "backup.telegram", id, "accepted");
   return http::json_data(boost::json::object{{"job_id", created.id},
                                              {"status", store::to_string(created.status)},

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "db/connection.hpp"
+#include "model/jobs.hpp"
 #include "model/requests.hpp"
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
@@ -47,13 +48,11 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
   auto conn = db::Connection::open(config.database_url);
   auto project = store::get_project(conn, request.project_id);
   if (!project) throw Error(ErrorCode::kNotFound, "project '" + request.project_id + "' not found");
-  store::NewJob job;
-  job.type = "export";
-  job.project_id = project->id;
-  job.payload = {{"kind", "manual"}, {"format", request.format}, {"compression", request.compression},
-                 {"destinations", boost::json::array{"local"}}};
-  job.max_attempts = config.job_max_attempts;
-  auto created = store::enqueue_job(conn, job);
+  model::ExportPayload payload;
+  payload.format = request.format;
+  payload.compression = request.compression;
+  payload.destinations = {"local"};
+  auto created = store::enqueue_job(conn, store::new_job(payload, project->id, config.job_max_attempts));
   std::cerr << "queued export job " << created.id << " (a serve or worker process runs it)\n";
   if (options.no_wait) {
     std::cout << created.id << "\n";

@@ -6,13 +6,14 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "model/jobs.hpp"
 
 namespace tb::app {
 
 struct ExportCommandOptions {
   std::string project_id;
-  std::string format = "sql";
-  std::string compression = "zstd";
+  std::string format{model::kDefaultFormat};
+  std::string compression{model::kDefaultCompression};
   bool no_wait = false;
 };
 struct RestoreCommandOptions {

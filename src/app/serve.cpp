@@ -11,6 +11,7 @@
 
 #include "api/context.hpp"
 #include "api/routes.hpp"
+#include "app/workflow_options.hpp"
 #include "auth/jwt.hpp"
 #include "auth/signed_link.hpp"
 #include "core/clock.hpp"
@@ -74,8 +75,9 @@ int serve(const config::Config& config, const ServeOptions& options) {
   db::Pool pool(config.database_url, config.db_pool_size);
 
   std::unique_ptr<jobs::Worker> worker;
+  const auto workflow_opts = workflow_options(config);
   workflows::Dependencies deps{
-      config, RealClock::instance(),
+      workflow_opts, RealClock::instance(),
       &registry.counter("tb_project_lock_wait_timeouts_total",
                         "exports and restores that gave up waiting for the same project's running one")};
   if (options.worker) {
@@ -111,7 +113,7 @@ int serve(const config::Config& config, const ServeOptions& options) {
     // Telegram messages of expired backups, where the Bot API still allows
     // it: a job does it, so the sweep never waits for Telegram.
     ret.delete_remote_copies = [&config](db::Connection& c, const store::Backup& b) {
-      workflows::remove_telegram_cache(config, b.id);
+      workflows::remove_telegram_cache(config.storage_dir, b.id);
       workflows::enqueue_telegram_delete(c, b, config.job_max_attempts);
     };
     sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);

@@ -266,13 +266,10 @@ void Worker::commit_outcome(db::Connection& conn, const std::string& slot_id, co
   } else {
     db::Transaction tx(conn);
     // Lock the row and re-check ownership and cancel inside the transaction.
-    auto r = conn.query(
-        "SELECT cancel_requested FROM control_plane.jobs WHERE id = $1::uuid AND locked_by = $2 "
-        "AND attempts = $3 AND status = 'running' FOR UPDATE",
-        job.id, slot_id, job.attempts);
-    if (r.empty()) {
+    auto cancel_requested = store::lock_owned_job(conn, job.id, slot_id, job.attempts);
+    if (!cancel_requested) {
       tx.rollback();
-    } else if (r.boolean(0, 0)) {
+    } else if (*cancel_requested) {
       store::finish_cancelled_job(conn, job.id, slot_id, job.attempts);
       tx.commit();
       status = store::JobStatus::kCancelled;

@@ -38,6 +38,7 @@
 #include "db/connection.hpp"
 #include "db/listener.hpp"
 #include "jobs/lease_keeper.hpp"
+#include "model/jobs.hpp"
 #include "store/jobs.hpp"
 
 namespace tb::jobs {
@@ -45,9 +46,15 @@ namespace tb::jobs {
 // Fails the job without retry (bad input, project gone). Its message() is
 // stored as the job's last error, so it must be safe to show to users.
 struct PermanentError : tb::Error {
-  explicit PermanentError(std::string message, std::string detail = {})
-      : tb::Error(ErrorCode::kInternal, std::move(message), std::move(detail)) {}
+  explicit PermanentError(std::string message, std::string detail = {},
+                          ErrorCode code = ErrorCode::kInternal)
+      : tb::Error(code, std::move(message), std::move(detail)) {}
 };
+
+// The job's payload as its type's struct (model/jobs.hpp). A payload that does
+// not parse fails the job for good: every retry would read the same bytes.
+template <class Payload>
+Payload payload_of(const JobContext& ctx);
 
 class JobContext {
  public:
@@ -112,6 +119,15 @@ struct JobOutcome {
 };
 
 using Handler = std::function<JobOutcome(JobContext&)>;
+
+template <class Payload>
+Payload payload_of(const JobContext& ctx) {
+  try {
+    return model::from_json<Payload>(ctx.job().payload);
+  } catch (const Error& e) {
+    throw PermanentError("the job's payload cannot be read: " + e.message(), e.detail(), ErrorCode::kValidation);
+  }
+}
 
 struct WorkerOptions {
   std::string conninfo;

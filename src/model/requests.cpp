@@ -144,7 +144,7 @@ ExportRequest parse_export_request(std::string_view body) {
     throw_validation("project_id", "'project_id' must match ^[A-Za-z0-9_-]{1,100}$");
   }
   req.project_id = *project;
-  req.format = r.string("format", 8).value_or("sql");
+  req.format = r.string("format", 8).value_or(std::string(kDefaultFormat));
   require_one_of("format", req.format, {"sql", "tar"});
   bool compress = r.boolean("compress").value_or(true);
   auto compression = r.string("compression", 8);
@@ -152,7 +152,7 @@ ExportRequest parse_export_request(std::string_view body) {
   if (!compress && compression) {
     throw_validation("compression", "'compression' cannot be set when 'compress' is false");
   }
-  req.compression = compress ? compression.value_or("zstd") : "none";
+  req.compression = compress ? compression.value_or(std::string(kDefaultCompression)) : "none";
   if (auto d = r.string_array("destinations", 4, 16)) req.destinations = validate_destinations("destinations", *d);
   req.notify_email = r.string("notify_email", 254);
   if (req.notify_email && !is_plain_email(*req.notify_email)) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/jobs.hpp"
+
 namespace tb::model {
 
 bool is_valid_project_id(std::string_view id);
@@ -20,8 +22,8 @@ bool is_valid_storage_path_syntax(std::string_view path);
 
 struct ExportRequest {
   std::string project_id;
-  std::string format = "sql";          // sql | tar
-  std::string compression = "zstd";    // zstd | gzip | none (compress: false)
+  std::string format{kDefaultFormat};            // sql | tar
+  std::string compression{kDefaultCompression};  // zstd | gzip | none (compress: false)
   std::vector<std::string> destinations;  // empty: the project's settings decide
   std::optional<std::string> notify_email;
   std::optional<std::string> storage_path;
@@ -46,8 +48,8 @@ struct BackupSettings {
   std::vector<std::string> destinations{"local"};
   std::optional<std::string> telegram_chat_id;
   std::optional<std::string> notify_email;
-  std::string format = "sql";
-  std::string compression = "zstd";
+  std::string format{kDefaultFormat};
+  std::string compression{kDefaultCompression};
   // Request-only (never stored): also recompute expires_at of the project's
   // completed backups from the new retention_days.
   bool apply_to_existing = false;

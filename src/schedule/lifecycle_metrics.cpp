@@ -1,5 +1,7 @@
 #include "schedule/lifecycle_metrics.hpp"
 
+#include "model/jobs.hpp"
+
 namespace tb::schedule {
 namespace {
 
@@ -33,16 +35,16 @@ class SnapshotCache {
 
 LifecycleSnapshot read_lifecycle_snapshot(db::Connection& conn) {
   LifecycleSnapshot s;
-  for (const char* status : {"completed", "failed", "deleted", "expired"}) s.backups_by_status[status] = 0;
+  for (auto status : model::kAllBackupStatuses) s.backups_by_status[std::string(model::to_string(status))] = 0;
   auto r = conn.exec(
       "SELECT project_id, status, count(*), coalesce(sum(size_bytes), 0), max(created_at) "
       "FROM control_plane.backups GROUP BY project_id, status");
   for (int i = 0; i < r.rows(); ++i) {
     auto project = r.text(i, 0);
-    auto status = r.text(i, 1);
-    s.backups_by_status[status] += static_cast<double>(r.int64(i, 2));
-    if (status == "completed") s.bytes_by_project[project] += static_cast<double>(r.int64(i, 3));
-    if (status != "failed") {
+    auto status = model::parse_backup_status(r.text(i, 1));
+    s.backups_by_status[std::string(model::to_string(status))] += static_cast<double>(r.int64(i, 2));
+    if (status == model::BackupStatus::kCompleted) s.bytes_by_project[project] += static_cast<double>(r.int64(i, 3));
+    if (status != model::BackupStatus::kFailed) {
       auto newest = r.time(i, 4);
       auto [it, inserted] = s.last_success_by_project.emplace(project, newest);
       if (!inserted && it->second < newest) it->second = newest;

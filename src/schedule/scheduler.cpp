@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include "model/jobs.hpp"
 #include "model/schedule.hpp"
+#include "store/job_queries.hpp"
 #include "store/jobs.hpp"
 #include "store/locks.hpp"
 
@@ -22,15 +24,14 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-boost::json::object payload_for(const store::BackupSettings& s, SystemTime slot) {
-  boost::json::array dests;
-  for (const auto& d : s.destinations) dests.push_back(boost::json::string(d));
-  boost::json::object p{{"kind", "scheduled"},
-                        {"format", s.format},
-                        {"compression", s.compression},
-                        {"destinations", std::move(dests)},
-                        {"slot", format_rfc3339(slot)}};
-  if (s.notify_email) p["notify_email"] = *s.notify_email;
+model::ExportPayload payload_for(const store::BackupSettings& s, SystemTime slot) {
+  model::ExportPayload p;
+  p.kind = "scheduled";
+  p.format = s.format;
+  p.compression = s.compression;
+  p.destinations = s.destinations;
+  p.notify_email = s.notify_email;
+  p.slot = format_rfc3339(slot);
   return p;
 }
 
@@ -70,13 +71,8 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
     auto key = idempotency_key(s.project_id, *slot);
     // The pre-check only saves work and tells "new" from "already there"; the
     // unique key is what makes the enqueue exactly-once under races.
-    bool exists = !conn.query("SELECT 1 FROM control_plane.jobs WHERE idempotency_key = $1", key).empty();
-    if (!exists) {
-      store::NewJob job;
-      job.type = "export";
-      job.project_id = s.project_id;
-      job.payload = payload_for(s, *slot);
-      job.max_attempts = options.max_attempts;
+    if (!store::job_key_exists(conn, key)) {
+      auto job = store::new_job(payload_for(s, *slot), s.project_id, options.max_attempts);
       job.run_at = *slot + jitter_for(s.project_id, options.jitter_window);
       job.idempotency_key = key;
       store::enqueue_job(conn, job);

@@ -19,7 +19,7 @@ Backup backup_from(const db::Result& r, int row) {
   b.kind = r.text(row, 3);
   b.format = r.text(row, 4);
   b.compression = r.text(row, 5);
-  b.status = r.text(row, 6);
+  b.status = model::parse_backup_status(r.text(row, 6));
   b.size_bytes = r.int64(row, 7);
   b.sha256 = r.opt(row, 8);
   b.locations = r.json(row, 9);
@@ -102,7 +102,7 @@ boost::json::object to_json(const Backup& b) {
   o["compression"] = b.compression;
   o["size_bytes"] = b.size_bytes;
   o["sha256"] = or_null(b.sha256);
-  o["status"] = b.status;
+  o["status"] = model::to_string(b.status);
   o["locations"] = b.locations;
   o["created_at"] = time_or_null(b.created_at);
   o["expires_at"] = time_or_null(b.expires_at);
@@ -122,7 +122,7 @@ Backup insert_backup(db::Connection& conn, const Backup& b) {
                   "coalesce($11::timestamptz, now()), $12, $13, $14) RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
-      b.status, b.size_bytes, b.sha256, b.locations, b.created_at, b.expires_at, b.error, b.schema_owner);
+      std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at, b.expires_at, b.error, b.schema_owner);
   return backup_from(r, 0);
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
+#include "model/jobs.hpp"
 
 namespace tb::store {
 
@@ -27,9 +28,9 @@ struct Backup {
   std::string project_id;
   std::optional<std::string> job_id;
   std::string kind = "manual";         // manual | scheduled
-  std::string format = "sql";          // sql | tar
-  std::string compression = "zstd";    // zstd | gzip | none
-  std::string status = "completed";    // completed | failed | deleted | expired
+  std::string format{model::kDefaultFormat};            // sql | tar
+  std::string compression{model::kDefaultCompression};  // zstd | gzip | none
+  model::BackupStatus status = model::BackupStatus::kCompleted;
   std::int64_t size_bytes = 0;
   std::optional<std::string> sha256;   // lowercase hex
   // Where the copies are; shape owned by destinations/, e.g.

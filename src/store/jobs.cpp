@@ -243,6 +243,15 @@ bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std
              .affected() == 1;
 }
 
+std::optional<bool> lock_owned_job(db::Connection& conn, const std::string& id,
+                                   const std::string& worker_id, int attempt) {
+  auto r = conn.query(std::string("SELECT cancel_requested FROM control_plane.jobs WHERE ") + kGuard +
+                          " FOR UPDATE",
+                      id, worker_id, attempt);
+  if (r.empty()) return std::nullopt;
+  return r.boolean(0, 0);
+}
+
 bool release_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                  int attempt) {
   return conn

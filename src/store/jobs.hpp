@@ -28,6 +28,7 @@
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
+#include "model/jobs.hpp"
 
 namespace tb::store {
 
@@ -73,6 +74,18 @@ struct NewJob {
   std::optional<SystemTime> run_at;  // default: now() (database clock)
   std::optional<std::string> idempotency_key;
 };
+
+// A NewJob for a typed payload (model/jobs.hpp): its type and JSON come
+// from the payload struct, so the two cannot disagree.
+template <class Payload>
+NewJob new_job(const Payload& payload, std::optional<std::string> project_id, int max_attempts) {
+  NewJob job;
+  job.type = std::string(model::to_string(Payload::kType));
+  job.project_id = std::move(project_id);
+  job.payload = model::to_json(payload);
+  job.max_attempts = max_attempts;
+  return job;
+}
 
 // Retry delays: base * 2^(attempt-1), capped, times a jitter factor in
 // [1 - jitter, 1 + jitter]. `unit_random` is a value in [0, 1) (injectable).
@@ -125,6 +138,11 @@ std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
                                   const RetryPolicy& policy = {},
                                   const JitterSource& jitter = default_jitter(),
                                   std::string_view code = "INTERNAL");
+// Inside the completion transaction: locks the job's row (FOR UPDATE) when
+// this attempt still owns it and returns its cancel_requested; nullopt when
+// the guard failed (lease lost), so nothing may be committed for it.
+std::optional<bool> lock_owned_job(db::Connection& conn, const std::string& id,
+                                   const std::string& worker_id, int attempt);
 // Ends a running job as cancelled (its handler stopped after a cancel request).
 bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                           int attempt, const std::string& reason = "cancelled");

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
+#include "model/jobs.hpp"
 
 namespace tb::store {
 
@@ -22,8 +23,8 @@ struct BackupSettings {
   std::vector<std::string> destinations = {"local"};
   std::optional<std::string> telegram_chat_id;
   std::optional<std::string> notify_email;
-  std::string format = "sql";
-  std::string compression = "zstd";
+  std::string format{model::kDefaultFormat};
+  std::string compression{model::kDefaultCompression};
   std::optional<SystemTime> updated_at;  // nullopt: defaults, never saved
 };
 

@@ -1,19 +1,10 @@
-// The "export" job: pg_dump of the project's schema → compression → SHA-256 →
-// local file (atomic) → Telegram parts (when asked), then one transaction
-// records the backups row and completes the job. A failure at any step leaves
-// no row saying completed.
-//
-// With Telegram, the local copy is committed first and recorded in the job's
-// progress ("export"); a retried attempt reuses that file when its SHA-256
-// still matches (so its Telegram parts confirmed earlier are not sent again),
-// and the file is removed when the job gives up for good.
-//
-// The "telegram_send" job (POST /api/backups/{id}/telegram) sends an existing
-// backup's local copy to the project's chat and adds the Telegram location.
+#include "workflows/export_job.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <optional>
 
 #include "backup/export.hpp"
 #include "backup/replay_identity.hpp"
@@ -21,331 +12,256 @@
 #include "core/public_text.hpp"
 #include "core/units.hpp"
 #include "destinations/local.hpp"
-#include "io/hash.hpp"
 #include "notify/email.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "workflows/export_copy.hpp"
 #include "workflows/files.hpp"
-#include "workflows/handlers.hpp"
 #include "workflows/project_lock.hpp"
-#include "workflows/restore_job.hpp"
 #include "workflows/telegram.hpp"
-#include "workflows/telegram_jobs.hpp"
 
 namespace tb::workflows {
 namespace {
 
-std::string string_field(const boost::json::object& o, std::string_view key, std::string_view fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
-}
-
-bool wants_telegram(const boost::json::object& payload) {
-  auto* d = payload.if_contains("destinations");
-  if (!d || !d->is_array()) return false;
-  for (const auto& v : d->as_array()) {
-    if (v.is_string() && v.as_string() == "telegram") return true;
-  }
-  return false;
-}
-
-// The local copy an earlier attempt of this job committed (progress "export").
-struct LocalCopy {
-  std::string file_name;
-  SystemTime created_at{};
-  std::string sha256;
-  std::uint64_t size_bytes = 0;
-  std::uint64_t dump_bytes = 0;
-  boost::json::value locations;
-  std::string path;  // absolute
+// What one attempt works from, read once the project's lock is held.
+struct ExportPlan {
+  model::ExportPayload payload;
+  store::Project project;
+  store::BackupSettings settings;
+  std::string session;  // the attempt's session name: its lock and its pg_dump
+  std::string chat_id;  // where Telegram parts go (payload.wants_telegram())
+  std::chrono::steady_clock::time_point started;
 };
-
-boost::json::object to_progress(const LocalCopy& c) {
-  return boost::json::object{
-      {"file_name", c.file_name},
-      {"created_at_us",
-       std::chrono::duration_cast<std::chrono::microseconds>(c.created_at.time_since_epoch()).count()},
-      {"sha256", c.sha256},
-      {"size_bytes", c.size_bytes},
-      {"dump_bytes", c.dump_bytes},
-      {"locations", c.locations}};
-}
-
-std::optional<LocalCopy> earlier_local_copy(const Dependencies& deps, const boost::json::value& progress) {
-  if (!progress.is_object()) return std::nullopt;
-  auto* e = progress.as_object().if_contains("export");
-  if (!e || !e->is_object()) return std::nullopt;
-  try {
-    const auto& o = e->as_object();
-    LocalCopy c;
-    c.file_name = std::string(o.at("file_name").as_string());
-    c.created_at = SystemTime{std::chrono::duration_cast<SystemTime::duration>(
-        std::chrono::microseconds(o.at("created_at_us").to_number<std::int64_t>()))};
-    c.sha256 = std::string(o.at("sha256").as_string());
-    c.size_bytes = o.at("size_bytes").to_number<std::uint64_t>();
-    c.dump_bytes = o.at("dump_bytes").to_number<std::uint64_t>();
-    c.locations = o.at("locations");
-    auto path = local_file_of(deps.config.storage_dir, c.locations);
-    if (!path) return std::nullopt;
-    c.path = *path;
-    return c;
-  } catch (const std::exception& ex) {
-    spdlog::warn("export: unreadable progress record of an earlier attempt: {}", ex.what());
-    return std::nullopt;
-  }
-}
 
 // A notice e-mail never fails the backup: its error is logged.
 void notify_by_email(const Dependencies& deps, const std::string& to, const std::string& subject,
                      const std::string& text) {
-  if (deps.config.smtp_url.empty() || to.empty()) return;
+  if (deps.options.smtp.url.empty() || to.empty()) return;
   try {
-    notify::send_email(notify::SmtpOptions{deps.config.smtp_url, deps.config.smtp_from}, {to, subject, text});
+    notify::send_email(deps.options.smtp, {to, subject, text});
   } catch (const std::exception& e) {
     spdlog::warn("notice e-mail to {} failed: {}", to, e.what());
   }
 }
 
-// `committed_path` is set once a local copy awaiting its Telegram upload exists.
-jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx, std::string& committed_path) {
-  const auto& job = ctx.job();
-  const auto& payload = job.payload;
-  auto& conn = ctx.db();
-  auto project = store::get_project(conn, job.project_id.value_or(""));
-  if (!project) throw jobs::PermanentError("project '" + job.project_id.value_or("") + "' no longer exists");
-  // A restore of the same project replaces the schema: the dump waits for it
-  // (and a restore waits for a running dump) instead of reading a half-replaced schema.
-  // Its sessions (the lock's, pg_dump's) carry the attempt's name, so that if
-  // this worker freezes past its lease the project's next job can end them
-  // instead of waiting for it (ProjectLock).
-  const auto session = job_session_name(job);
-  ProjectLock project_lock(deps.config.database_url, project->id, session, ctx.cancel_flag(),
-                           project_lock_options(deps));
-  auto settings = store::get_backup_settings(conn, project->id);
+// The project may have been deleted since the job was queued: nothing to dump, ever.
+store::Project project_of_job(jobs::JobContext& ctx) {
+  const auto id = ctx.job().project_id.value_or("");
+  auto project = store::get_project(ctx.db(), id);
+  if (!project) throw jobs::PermanentError("project '" + id + "' no longer exists");
+  return *project;
+}
 
-  auto created = deps.clock.now();
-  auto format = string_field(payload, "format", "sql");
-  auto compression = string_field(payload, "compression", "zstd");
-  auto kind = string_field(payload, "kind", "manual");
-  auto storage_path = string_field(payload, "storage_path", "");
-  const bool to_telegram = wants_telegram(payload);
-  auto chat_id = string_field(payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
-  if (to_telegram && (deps.config.telegram_bot_token.empty() || chat_id.empty())) {
-    throw jobs::PermanentError("telegram destination failed: Telegram is not configured (bot token or chat id missing)");
+// Settings are read under the lock: the Telegram chat falls back to the
+// project's current one. Telegram without a token or chat cannot work on any
+// retry, so it fails for good.
+ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
+                       model::ExportPayload payload, store::Project project) {
+  ExportPlan plan{std::move(payload), std::move(project), {}, job_session_name(ctx.job()), {}, {}};
+  plan.settings = store::get_backup_settings(ctx.db(), plan.project.id);
+  plan.chat_id =
+      plan.payload.telegram_chat_id.value_or(plan.settings.telegram_chat_id.value_or(""));
+  if (plan.payload.wants_telegram() &&
+      (deps.options.telegram.bot_token.empty() || plan.chat_id.empty())) {
+    throw jobs::PermanentError(
+        "telegram destination failed: Telegram is not configured (bot token or chat id missing)");
   }
+  plan.started = std::chrono::steady_clock::now();
+  return plan;
+}
 
-  auto started = std::chrono::steady_clock::now();
-  std::optional<LocalCopy> copy;
-  if (to_telegram) {
-    // A retry after the local commit: reuse that file if it is intact.
-    if (auto earlier = earlier_local_copy(deps, job.progress)) {
-      std::error_code ec;
-      if (std::filesystem::file_size(earlier->path, ec) == earlier->size_bytes && !ec &&
-          io::sha256_file(earlier->path) == earlier->sha256) {
-        copy = std::move(earlier);
-        spdlog::info("job {}: reusing the local copy of an earlier attempt ({})", job.id, copy->file_name);
-      } else {
-        std::filesystem::remove(earlier->path, ec);
-      }
+// Only a Telegram export commits its local copy before the job ends; a retry
+// after that commit reuses the file if it is intact.
+std::optional<LocalCopy> reuse_earlier_copy(const Dependencies& deps, jobs::JobContext& ctx,
+                                            const ExportPlan& plan) {
+  if (!plan.payload.wants_telegram()) return std::nullopt;
+  auto copy = intact_earlier_copy(deps.options.storage_dir, ctx.job().progress);
+  if (copy)
+    spdlog::info("job {}: reusing the local copy of an earlier attempt ({})", ctx.job().id,
+                 copy->file_name);
+  return copy;
+}
+
+// pg_dump → compression → SHA-256 → an atomic file in the project's folder.
+// LocalDestination re-checks the folder against the real filesystem: it may
+// have changed (a symlink planted) since the request was accepted. A
+// storage_path outside the project's folder (a job queued before that rule)
+// is refused for good.
+LocalCopy dump_to_local_copy(const Dependencies& deps, jobs::JobContext& ctx,
+                             const ExportPlan& plan) {
+  const auto& o = deps.options;
+  const auto storage_path = plan.payload.storage_path.value_or("");
+  if (!storage_path.empty()) {
+    try {
+      destinations::resolve_project_storage_path(o.storage_dir, plan.project.id, storage_path);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kValidation) throw;
+      throw jobs::PermanentError(e.message(), e.detail());
     }
   }
-  if (!copy) {
-    // LocalDestination re-checks the folder against the real filesystem: it may
-    // have changed (a symlink planted) since the request was accepted.
-    // A storage_path outside the project's folder (a job queued before that
-    // rule) is refused for good.
-    if (!storage_path.empty()) {
-      try {
-        destinations::resolve_project_storage_path(deps.config.storage_dir, project->id, storage_path);
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::kValidation) throw;
-        throw jobs::PermanentError(e.message(), e.detail());
-      }
-    }
-    destinations::LocalDestination local(deps.config.storage_dir, storage_path.empty() ? project->id : storage_path);
-    backup::DumpSource source{deps.config.pg_bin_dir, with_application_name(deps.config.database_url, session),
-                              "tenant_" + project->slug};
-    backup::ExportOptions options;
-    options.format = backup::parse_format(format);
-    options.compression = backup::parse_compression(compression);
-    options.timeout = deps.config.pg_dump_timeout;
+  destinations::LocalDestination local(o.storage_dir,
+                                       storage_path.empty() ? plan.project.id : storage_path);
+  backup::DumpSource source{o.pg_bin_dir, with_application_name(o.database_url, plan.session),
+                            "tenant_" + plan.project.slug};
+  backup::ExportOptions options;
+  options.format = backup::parse_format(plan.payload.format);
+  options.compression = backup::parse_compression(plan.payload.compression);
+  options.timeout = o.pg_dump_timeout;
+  const auto created = deps.clock.now();
+  destinations::ObjectInfo info{
+      plan.project.id,
+      backup::file_name_for(plan.project.slug, created, options.format, options.compression,
+                            ctx.job().id.substr(0, 8)),
+      backup::content_type_for(options.format, options.compression)};
+  auto result = backup::run_export(
+      source, options, {&local}, info,
+      [&](std::uint64_t dump_bytes) {
+        ctx.report_progress(boost::json::object{{"dump_bytes", dump_bytes}});
+      },
+      ctx.cancel_flag());
+  LocalCopy c;
+  c.file_name = info.file_name;
+  c.created_at = created;
+  c.sha256 = result.sha256_hex;
+  c.size_bytes = result.size_bytes;
+  c.dump_bytes = result.dump_bytes;
+  c.locations = result.locations;
+  c.path = local_file_of(o.storage_dir, c.locations).value_or("");
+  return c;
+}
 
-    destinations::ObjectInfo info{project->id,
-                                  backup::file_name_for(project->slug, created, options.format, options.compression, job.id.substr(0, 8)),
-                                  backup::content_type_for(options.format, options.compression)};
-    auto result = backup::run_export(
-        source, options, {&local}, info,
-        [&](std::uint64_t dump_bytes) {
-          ctx.report_progress(boost::json::object{{"dump_bytes", dump_bytes}});
-        },
-        ctx.cancel_flag());
-    LocalCopy c;
-    c.file_name = info.file_name;
-    c.created_at = created;
-    c.sha256 = result.sha256_hex;
-    c.size_bytes = result.size_bytes;
-    c.dump_bytes = result.dump_bytes;
-    c.locations = result.locations;
-    c.path = local_file_of(deps.config.storage_dir, c.locations).value_or("");
-    copy = std::move(c);
-  }
-  created = copy->created_at;
-  if (to_telegram) committed_path = copy->path;
-  boost::json::array locations = copy->locations.is_array() ? copy->locations.as_array() : boost::json::array{};
-  if (to_telegram) {
-    boost::json::object base{{"dump_bytes", copy->dump_bytes}, {"export", to_progress(*copy)}};
-    ctx.report_progress(base);
-    TelegramUpload up;
-    up.path = copy->path;
-    up.file_name = copy->file_name;
-    up.size = copy->size_bytes;
-    up.sha256 = copy->sha256;
-    up.chat_id = chat_id;
-    up.project_id = project->id;
-    up.created_at = copy->created_at;
-    locations.push_back(upload_to_telegram(deps.config, ctx, up, base));
-  }
-  // An attempt whose lock was broken (judged stale while frozen) records
-  // nothing, even if its lease guard would still pass: the project's next job
-  // already runs. The file it made would be listed by no backup.
+// The copy's locations, plus its Telegram parts when asked. The local copy is
+// on record in the progress before the first part goes out (a retry reuses it).
+boost::json::array upload_copy(const Dependencies& deps, jobs::JobContext& ctx,
+                               const ExportPlan& plan, const LocalCopy& copy) {
+  boost::json::array locations =
+      copy.locations.is_array() ? copy.locations.as_array() : boost::json::array{};
+  if (!plan.payload.wants_telegram()) return locations;
+  boost::json::object base{{"dump_bytes", copy.dump_bytes}, {"export", to_progress(copy)}};
+  ctx.report_progress(base);
+  TelegramUpload up{copy.path,    copy.file_name,  copy.size_bytes, copy.sha256,
+                    plan.chat_id, plan.project.id, copy.created_at};
+  locations.push_back(upload_to_telegram(deps.options.telegram, ctx, up, base));
+  return locations;
+}
+
+// An attempt whose lock was broken (judged stale while frozen) records
+// nothing, even if its lease guard would still pass: the project's next job
+// already runs. The file it made would be listed by no backup.
+void ensure_lock_still_held(ProjectLock& lock, const ExportPlan& plan, const LocalCopy& copy) {
   try {
-    project_lock.ensure_held();
+    lock.ensure_held();
   } catch (const std::exception&) {
-    if (!to_telegram && !copy->path.empty()) {
+    if (!plan.payload.wants_telegram() && !copy.path.empty()) {
       std::error_code ec;
-      std::filesystem::remove(copy->path, ec);
+      std::filesystem::remove(copy.path, ec);
     }
     throw;
   }
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
 
+// The backups row is inserted by the transaction that completes the job: the
+// row and the job's `completed` commit together or not at all.
+jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx,
+                                 const ExportPlan& plan, const LocalCopy& copy,
+                                 boost::json::array locations) {
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - plan.started).count();
   store::Backup row;
   row.id = new_uuid();
-  row.project_id = project->id;
-  row.job_id = job.id;
-  row.kind = kind;
-  row.format = format;
-  row.compression = compression;
-  row.status = "completed";
-  row.size_bytes = static_cast<std::int64_t>(copy->size_bytes);
-  row.sha256 = copy->sha256;
+  row.project_id = plan.project.id;
+  row.job_id = ctx.job().id;
+  row.kind = plan.payload.kind;
+  row.format = plan.payload.format;
+  row.compression = plan.payload.compression;
+  row.status = model::BackupStatus::kCompleted;
+  row.size_bytes = static_cast<std::int64_t>(copy.size_bytes);
+  row.sha256 = copy.sha256;
   row.locations = locations;
-  row.created_at = created;
-  row.expires_at = created + std::chrono::hours(24) * settings.retention_days;
+  row.created_at = copy.created_at;
+  row.expires_at = copy.created_at + std::chrono::hours(24) * plan.settings.retention_days;
   // Who owns the schema: a later restore into a schema that no longer exists
   // gives the restored objects back to this role.
-  if (auto owner = backup::schema_owner(ctx.db(), project->schema()); !owner.empty()) row.schema_owner = owner;
+  if (auto owner = backup::schema_owner(ctx.db(), plan.project.schema()); !owner.empty())
+    row.schema_owner = owner;
 
-  boost::json::object out{{"backup_id", row.id},
-                          {"size_bytes", copy->size_bytes},
-                          {"dump_bytes", copy->dump_bytes},
-                          {"sha256", copy->sha256},
-                          {"locations", locations},
-                          {"file_name", copy->file_name},
-                          {"seconds", seconds}};
   jobs::JobOutcome outcome;
-  outcome.result = out;
+  outcome.result = boost::json::object{
+      {"backup_id", row.id},   {"size_bytes", copy.size_bytes}, {"dump_bytes", copy.dump_bytes},
+      {"sha256", copy.sha256}, {"locations", locations},        {"file_name", copy.file_name},
+      {"seconds", seconds}};
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
-  auto email = string_field(payload, "notify_email", "");
-  auto file_name = copy->file_name;
-  auto size = copy->size_bytes;
-  outcome.after_commit = [&deps, email, project = *project, row, file_name, size]() {
+  outcome.after_commit = [&deps, email = plan.payload.notify_email.value_or(""),
+                          project = plan.project, row, file_name = copy.file_name,
+                          size = copy.size_bytes]() {
     notify_by_email(deps, email, "Backup of " + project.id + " completed",
-                    "The backup of project " + project.id + " (schema tenant_" + project.slug + ") completed.\n\n" +
-                        "File:    " + file_name + "\nSize:    " + human_size(size) + "\nSHA-256: " + row.sha256.value_or("") +
-                        "\nExpires: " + format_rfc3339(*row.expires_at) + "\nBackup:  " + row.id + "\n");
+                    "The backup of project " + project.id + " (schema tenant_" + project.slug +
+                        ") completed.\n\n" + "File:    " + file_name +
+                        "\nSize:    " + human_size(size) + "\nSHA-256: " + row.sha256.value_or("") +
+                        "\nExpires: " + format_rfc3339(*row.expires_at) + "\nBackup:  " + row.id +
+                        "\n");
   };
   return outcome;
 }
 
-// The failure notice goes out once, when no attempt is left.
-jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobContext& ctx) {
-  std::string committed_path;
+// `committed_path` is set once a local copy awaiting its Telegram upload exists.
+jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
+                                std::string& committed_path) {
+  auto payload = jobs::payload_of<model::ExportPayload>(ctx);
+  auto project = project_of_job(ctx);
+  // A restore of the same project replaces the schema: the dump waits for it
+  // (and a restore waits for a running dump) instead of reading a half-replaced schema.
+  auto lock = lock_project_for_job(deps, ctx, project.id);
+  const auto plan = plan_export(deps, ctx, std::move(payload), std::move(project));
+  auto copy = reuse_earlier_copy(deps, ctx, plan);
+  if (!copy) copy = dump_to_local_copy(deps, ctx, plan);
+  if (plan.payload.wants_telegram()) committed_path = copy->path;
+  auto locations = upload_copy(deps, ctx, plan, *copy);
+  ensure_lock_still_held(lock, plan, *copy);
+  return complete_export(deps, ctx, plan, *copy, std::move(locations));
+}
+
+// The notify_email of a payload that may not parse (then there is nobody to tell).
+std::string notice_address(const jobs::JobContext& ctx) {
   try {
-    return run_export_job(deps, ctx, committed_path);
-  } catch (const std::exception& e) {
-    const auto& job = ctx.job();
-    bool permanent = dynamic_cast<const jobs::PermanentError*>(&e) != nullptr;
-    if (permanent || job.attempts >= job.max_attempts) {
-      // No backup will list the local copy made for this job: remove it.
-      if (!committed_path.empty()) {
-        std::error_code ec;
-        std::filesystem::remove(committed_path, ec);
-      }
-      auto email = string_field(job.payload, "notify_email", "");
-      const auto* err = dynamic_cast<const Error*>(&e);
-      notify_by_email(deps, email, "Backup of " + job.project_id.value_or("") + " FAILED",
-                      "The backup of project " + job.project_id.value_or("") + " failed after " + std::to_string(job.attempts) +
-                          " attempt(s):\n\n" + (err ? hide_internals(err->message()) : std::string("internal error")) + "\n");
-    }
-    throw;
+    return jobs::payload_of<model::ExportPayload>(ctx).notify_email.value_or("");
+  } catch (const std::exception&) {
+    return {};
   }
 }
 
-// POST /api/backups/{id}/telegram: the backup's local copy → Telegram parts;
-// the completion transaction adds the Telegram location to the backup.
-jobs::JobOutcome run_telegram_send_job(const Dependencies& deps, jobs::JobContext& ctx) {
+// No attempt is left: no backup will list the local copy made for this job,
+// and the failure notice goes out (once).
+void give_up(const Dependencies& deps, const jobs::JobContext& ctx,
+             const std::string& committed_path, const std::string& reason) {
   const auto& job = ctx.job();
-  auto backup_id = string_field(job.payload, "backup_id", "");
-  auto backup = store::get_backup(ctx.db(), backup_id);
-  if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
-  if (backup->status != "completed") throw jobs::PermanentError("backup is " + backup->status + ", not sent");
-  if (auto existing = telegram_location_of(backup->locations)) {
-    // Already there (an earlier job won): nothing to send.
-    jobs::JobOutcome outcome;
-    outcome.result = boost::json::object{{"backup_id", backup->id}, {"locations", backup->locations}};
-    return outcome;
+  if (!committed_path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(committed_path, ec);
   }
-  auto settings = store::get_backup_settings(ctx.db(), backup->project_id);
-  auto chat_id = string_field(job.payload, "telegram_chat_id", settings.telegram_chat_id.value_or(""));
-  auto path = local_file_of(deps.config.storage_dir, backup->locations);
-  if (!path || !std::filesystem::exists(*path)) {
-    throw jobs::PermanentError("the local copy of this backup is gone: nothing to send to Telegram");
-  }
-  if (!backup->sha256 || io::sha256_file(*path) != *backup->sha256) {
-    throw jobs::PermanentError("the local copy does not match its SHA-256: it is damaged and will not be sent");
-  }
-  TelegramUpload up;
-  up.path = *path;
-  up.file_name = std::filesystem::path(*path).filename().string();
-  up.size = static_cast<std::uint64_t>(backup->size_bytes);
-  up.sha256 = *backup->sha256;
-  up.chat_id = chat_id;
-  up.project_id = backup->project_id;
-  up.created_at = backup->created_at.value_or(deps.clock.now());
-  auto location = upload_to_telegram(deps.config, ctx, up, boost::json::object{});
-
-  jobs::JobOutcome outcome;
-  outcome.result = boost::json::object{{"backup_id", backup->id}, {"telegram", location}};
-  auto id = backup->id;
-  outcome.in_completion_tx = [id, location](db::Connection& tx) {
-    // Re-read inside the transaction: the locations may have changed meanwhile.
-    auto current = store::get_backup(tx, id);
-    if (!current) return;
-    boost::json::array locations = current->locations.is_array() ? current->locations.as_array() : boost::json::array{};
-    for (const auto& l : locations) {
-      if (l.is_object() && l.as_object().contains("type") && l.as_object().at("type") == "telegram") return;
-    }
-    locations.push_back(location);
-    store::update_backup_locations(tx, id, locations);
-  };
-  return outcome;
+  notify_by_email(deps, notice_address(ctx), "Backup of " + job.project_id.value_or("") + " FAILED",
+                  "The backup of project " + job.project_id.value_or("") + " failed after " +
+                      std::to_string(job.attempts) + " attempt(s):\n\n" + reason + "\n");
 }
 
 }  // namespace
 
-std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
-  return {
-      {"export", [&deps](jobs::JobContext& ctx) { return export_job_with_notice(deps, ctx); }},
-      {"restore", [&deps](jobs::JobContext& ctx) { return run_restore_job(deps, ctx); }},
-      {"telegram_send",
-       [&deps](jobs::JobContext& ctx) { return run_telegram_send_job(deps, ctx); }},
-      {"telegram_fetch",
-       [&deps](jobs::JobContext& ctx) { return run_telegram_fetch_job(deps, ctx); }},
-      {"telegram_delete",
-       [&deps](jobs::JobContext& ctx) { return run_telegram_delete_job(deps, ctx); }},
-  };
+jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobContext& ctx) {
+  std::string committed_path;
+  const bool last_attempt = ctx.job().attempts >= ctx.job().max_attempts;
+  try {
+    return run_export_job(deps, ctx, committed_path);
+  } catch (const jobs::PermanentError& e) {
+    give_up(deps, ctx, committed_path, hide_internals(e.message()));
+    throw;
+  } catch (const Error& e) {
+    if (last_attempt) give_up(deps, ctx, committed_path, hide_internals(e.message()));
+    throw;
+  } catch (const std::exception&) {
+    if (last_attempt) give_up(deps, ctx, committed_path, "internal error");
+    throw;
+  }
 }
 
 }  // namespace tb::workflows

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "db/conninfo.hpp"
+#include "store/job_queries.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -108,17 +109,15 @@ bool ProjectLock::break_stale_holder(const std::string& project_id,
                                      const store::LockHolder& lock_holder) {
   auto holder = parse_job_session_name(lock_holder.application_name);
   if (!holder) return false;  // not a job session: never ours to break
-  auto job = conn_->query(
-      "SELECT status, attempts, locked_until > now() FROM control_plane.jobs WHERE id = $1::uuid",
-      holder->job_id);
+  auto job = store::job_lease(*conn_, holder->job_id);
   std::string reason;
-  if (job.empty()) {
+  if (!job) {
     reason = "the job no longer exists";
-  } else if (job.get(0, 0) != "running") {
-    reason = "the job is " + job.text(0, 0);
-  } else if (job.text(0, 1) != std::to_string(holder->attempt)) {
-    reason = "the job is at attempt " + job.text(0, 1);
-  } else if (job.is_null(0, 2) || !job.boolean(0, 2)) {
+  } else if (job->status != store::JobStatus::kRunning) {
+    reason = "the job is " + std::string(store::to_string(job->status));
+  } else if (job->attempts != holder->attempt) {
+    reason = "the job is at attempt " + std::to_string(job->attempts);
+  } else if (!job->lease_live) {
     reason = "its lease expired";
   } else {
     return false;  // a live holder: wait for it

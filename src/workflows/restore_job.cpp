@@ -12,6 +12,7 @@
 
 #include "backup/restore.hpp"
 #include "store/audit.hpp"
+#include "store/job_queries.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
 #include "workflows/telegram.hpp"
@@ -24,32 +25,33 @@ namespace {
 // against their SHA-256 on the way).
 std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup,
                                const std::atomic<bool>& cancel) {
-  auto path = local_file_of(deps.config.storage_dir, backup.locations);
+  auto path = local_file_of(deps.options.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path)) return *path;
   if (telegram_location_of(backup.locations)) {
-    auto cached = (std::filesystem::path(deps.config.storage_dir) / ".cache" / "telegram" / backup.id /
-                   ("restore-" + backup.id))
+    auto cached = (std::filesystem::path(deps.options.storage_dir) / ".cache" / "telegram" /
+                   backup.id / ("restore-" + backup.id))
                       .string();
     std::filesystem::create_directories(std::filesystem::path(cached).parent_path());
-    return fetch_backup_from_telegram(deps.config, backup, cached, &cancel);
+    return fetch_backup_from_telegram(deps.options.telegram, backup, cached, &cancel);
   }
-  throw jobs::PermanentError("the local copy of this backup is gone and there is no remote copy; nothing was restored",
-                             path ? *path : std::string("no local location"));
-}
-
-std::string string_field(const boost::json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  throw jobs::PermanentError(
+      "the local copy of this backup is gone and there is no remote copy; nothing was restored",
+      path ? *path : std::string("no local location"));
 }
 
 }  // namespace
 
 void require_restorable(const store::Backup& backup, SystemTime now) {
-  if (backup.status == "deleted") throw_conflict("this backup was deleted and cannot be restored");
-  if (backup.status == "expired" || (backup.expires_at && *backup.expires_at <= now)) {
+  using model::BackupStatus;
+  if (backup.status == BackupStatus::kDeleted)
+    throw_conflict("this backup was deleted and cannot be restored");
+  if (backup.status == BackupStatus::kExpired || (backup.expires_at && *backup.expires_at <= now)) {
     throw_conflict("this backup has expired and cannot be restored");
   }
-  if (backup.status != "completed") throw_conflict("this backup is " + backup.status + " and cannot be restored");
+  if (backup.status != BackupStatus::kCompleted) {
+    throw_conflict("this backup is " + std::string(model::to_string(backup.status)) +
+                   " and cannot be restored");
+  }
   if (!backup.sha256) throw_conflict("this backup has no checksum and cannot be restored");
 }
 
@@ -57,111 +59,136 @@ store::Job enqueue_restore(db::Connection& conn, const store::Backup& backup, Sy
                            const std::string& requested_by) {
   require_restorable(backup, now);
   db::Transaction tx(conn);
-  // Serialises the check and the insert per project. A row lock, not an
-  // advisory lock: a tenant's role may take any advisory lock and hold it.
-  conn.query("SELECT 1 FROM control_plane.projects WHERE id = $1 FOR NO KEY UPDATE", backup.project_id);
-  auto running = conn.query(
-      "SELECT id FROM control_plane.jobs WHERE project_id = $1 AND type = 'restore' "
-      "AND status IN ('pending', 'running') LIMIT 1",
-      backup.project_id);
-  if (!running.empty()) {
+  // Serialises the check and the insert per project.
+  store::lock_project_row(conn, backup.project_id);
+  if (auto running = store::active_project_job(conn, backup.project_id, model::JobType::kRestore)) {
     throw Error(ErrorCode::kConflict, "a restore of this project is already pending or running",
-                "restore job " + running.text(0, 0));
+                "restore job " + *running);
   }
-  store::NewJob job;
-  job.type = "restore";
-  job.project_id = backup.project_id;
-  job.payload = {{"backup_id", backup.id}, {"requested_by", requested_by}};
-  job.max_attempts = 1;
-  auto created = store::enqueue_job(conn, job);
+  auto created =
+      store::enqueue_job(conn, store::new_job(model::RestorePayload{backup.id, requested_by},
+                                              backup.project_id, /*max_attempts=*/1));
   tx.commit();
   return created;
 }
 
-jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {
-  const auto& job = ctx.job();
-  auto& conn = ctx.db();
-  auto backup_id = string_field(job.payload, "backup_id");
-  auto backup = store::get_backup(conn, backup_id);
-  if (!backup || backup->project_id != job.project_id.value_or("")) {
-    throw jobs::PermanentError("backup '" + backup_id + "' not found");
+namespace {
+
+// The backup and its project, loaded when the job starts: either may have
+// been deleted since the request, or the backup may have expired; none of
+// that heals by retrying.
+struct RestoreSubject {
+  store::Backup backup;
+  store::Project project;
+};
+RestoreSubject load_subject(const Dependencies& deps, jobs::JobContext& ctx,
+                            const model::RestorePayload& payload) {
+  auto backup = store::get_backup(ctx.db(), payload.backup_id);
+  if (!backup || backup->project_id != ctx.job().project_id.value_or("")) {
+    throw jobs::PermanentError("backup '" + payload.backup_id + "' not found");
   }
-  auto project = store::get_project(conn, backup->project_id);
+  auto project = store::get_project(ctx.db(), backup->project_id);
   if (!project) throw jobs::PermanentError("project '" + backup->project_id + "' no longer exists");
   try {
     require_restorable(*backup, deps.clock.now());
   } catch (const Error& e) {
     throw jobs::PermanentError(e.message());
   }
-  auto path = locate_backup_file(deps, *backup, ctx.cancel_flag());
+  return RestoreSubject{std::move(*backup), std::move(*project)};
+}
 
-  // psql/pg_restore carry the attempt's session name too: when this attempt
-  // is judged stale, its open restore transaction is terminated (rolled back)
-  // along with the lock.
-  const auto session = job_session_name(job);
-  ProjectLock lock(deps.config.database_url, project->id, session, ctx.cancel_flag(), project_lock_options(deps));
-  auto started = std::chrono::steady_clock::now();
-  // The replay runs as the tenant (the schema's owner), never as the service:
-  // see backup/replay_identity.hpp. The login is disabled again afterwards.
+// The replay runs as the tenant (the schema's owner), never as the service:
+// see backup/replay_identity.hpp. Its login is disabled again when this
+// object goes, whichever way the restore ended. psql/pg_restore carry the
+// attempt's session name too: when this attempt is judged stale, its open
+// restore transaction is terminated (rolled back) along with the lock.
+class ReplayLogin {
+ public:
+  ReplayLogin(const Dependencies& deps, jobs::JobContext& ctx, const RestoreSubject& s)
+      : conn_(ctx.db()),
+        identity_(backup::prepare_replay_identity(
+            conn_, with_application_name(deps.options.database_url, job_session_name(ctx.job())),
+            s.project.slug, s.backup.schema_owner.value_or(""), deps.options.pg_dump_timeout)) {}
+  ~ReplayLogin() { backup::retire_replay_identity(conn_, identity_); }
+  ReplayLogin(const ReplayLogin&) = delete;
+  ReplayLogin& operator=(const ReplayLogin&) = delete;
+  const backup::ReplayIdentity& identity() const { return identity_; }
+
+ private:
+  db::Connection& conn_;
+  backup::ReplayIdentity identity_;
+};
+
+// Where the replay goes: the project's schema, the current one set aside
+// under a timestamped name, as the replay login.
+backup::RestoreTarget restore_target(const Dependencies& deps, jobs::JobContext& ctx,
+                                     const RestoreSubject& s, const ReplayLogin& login) {
   backup::RestoreTarget target;
-  target.pg_bin_dir = deps.config.pg_bin_dir;
-  target.identity = backup::prepare_replay_identity(conn, with_application_name(deps.config.database_url, session),
-                                                    project->slug, backup->schema_owner.value_or(""),
-                                                    deps.config.pg_dump_timeout);
-  struct Retire {
-    db::Connection& conn;
-    const backup::ReplayIdentity& identity;
-    ~Retire() { backup::retire_replay_identity(conn, identity); }
-  } retire{conn, target.identity};
-  target.schema = project->schema();
-  target.aside_schema = backup::aside_schema_name(project->schema(), deps.clock.now());
+  target.pg_bin_dir = deps.options.pg_bin_dir;
+  target.identity = login.identity();
+  target.schema = s.project.schema();
+  target.aside_schema = backup::aside_schema_name(s.project.schema(), deps.clock.now());
   // The last statement before COMMIT: this attempt still owns its job, and
   // the row stays share-locked until the COMMIT, so the queue cannot hand
-  // the job on in between. A worker frozen after ensure_held() below and
-  // resumed after its lease expired therefore commits nothing. (A SECURITY
-  // DEFINER function: the replay login may not read the queue itself.)
-  target.commit_precondition = "PERFORM control_plane.restore_may_commit(" + backup::quote_literal(job.id) +
-                               "::uuid, " + std::to_string(job.attempts) + ", " +
-                               backup::quote_literal(ctx.worker_id()) + ");";
+  // the job on in between. A worker frozen after ensure_held() and resumed
+  // after its lease expired therefore commits nothing. (A SECURITY DEFINER
+  // function: the replay login may not read the queue itself.)
+  const auto& job = ctx.job();
+  target.commit_precondition =
+      "PERFORM control_plane.restore_may_commit(" + backup::quote_literal(job.id) + "::uuid, " +
+      std::to_string(job.attempts) + ", " + backup::quote_literal(ctx.worker_id()) + ");";
+  return target;
+}
+
+// SHA-256 first, then one transaction. A damaged file or a dump straying
+// outside its schema will be the same on every retry: the job fails for good.
+backup::RestoreResult replay_backup(const Dependencies& deps, jobs::JobContext& ctx,
+                                    const store::Backup& backup,
+                                    const backup::RestoreTarget& target, const std::string& path) {
   backup::RestoreOptions options;
-  options.format = backup::parse_format(backup->format);
-  options.compression = backup::parse_compression(backup->compression);
-  options.expected_sha256 = *backup->sha256;
-  options.timeout = deps.config.pg_dump_timeout;
-  backup::RestoreResult result;
-  // Waiting may have taken long: if this attempt was judged stale meanwhile
-  // (its lock broken), it must not start replacing the schema.
-  lock.ensure_held();
+  options.format = backup::parse_format(backup.format);
+  options.compression = backup::parse_compression(backup.compression);
+  options.expected_sha256 = *backup.sha256;
+  options.timeout = deps.options.pg_dump_timeout;
   try {
-    result = backup::run_restore(
+    return backup::run_restore(
         target, path, options,
-        [&](std::uint64_t bytes) { ctx.report_progress(boost::json::object{{"file_bytes", bytes}}); },
+        [&](std::uint64_t bytes) {
+          ctx.report_progress(boost::json::object{{"file_bytes", bytes}});
+        },
         ctx.cancel_flag());
   } catch (const backup::ChecksumMismatch& e) {
     throw jobs::PermanentError(e.message(), e.detail());
   } catch (const backup::OutsideSchema& e) {
     throw jobs::PermanentError(e.message(), e.detail());
   }
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
 
+// The result names the set-aside schema (null when there was none) and when
+// retention drops it; the audit entry commits with the job.
+jobs::JobOutcome complete_restore(const Dependencies& deps, jobs::JobContext& ctx,
+                                  const model::RestorePayload& payload, const RestoreSubject& s,
+                                  const backup::RestoreTarget& target,
+                                  const backup::RestoreResult& result,
+                                  std::chrono::steady_clock::time_point started) {
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // Did the schema exist (and so was set aside)? The transaction committed:
   // the catalog says so exactly.
-  bool aside = !conn.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", target.aside_schema).empty();
-  boost::json::object out{{"backup_id", backup->id},
-                          {"schema", target.schema},
-                          {"file_bytes", result.file_bytes},
-                          {"sql_bytes", result.sql_bytes},
-                          {"seconds", seconds},
-                          {"owner", target.identity.owner}};
-  out["pre_restore_schema"] = aside ? boost::json::value(target.aside_schema) : boost::json::value(nullptr);
-  if (aside) {
-    out["pre_restore_expires_at"] =
-        format_rfc3339(deps.clock.now() + std::chrono::hours(24) * deps.config.restore_keep_days);
-  }
+  const bool aside =
+      !ctx.db()
+           .query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", target.aside_schema)
+           .empty();
+  boost::json::object out{
+      {"backup_id", s.backup.id},      {"schema", target.schema}, {"file_bytes", result.file_bytes},
+      {"sql_bytes", result.sql_bytes}, {"seconds", seconds},      {"owner", target.identity.owner}};
+  out["pre_restore_schema"] =
+      aside ? boost::json::value(target.aside_schema) : boost::json::value(nullptr);
+  if (aside)
+    out["pre_restore_expires_at"] = format_rfc3339(deps.clock.now() + deps.options.restore_keep);
   jobs::JobOutcome outcome;
   outcome.result = out;
-  auto actor = string_field(job.payload, "requested_by");
-  outcome.in_completion_tx = [project_id = project->id, backup_id = backup->id, actor](db::Connection& tx) {
+  outcome.in_completion_tx = [project_id = s.project.id, backup_id = s.backup.id,
+                              actor = payload.requested_by](db::Connection& tx) {
     store::AuditEntry e;
     e.project_id = project_id;
     e.actor = actor.empty() ? "cli" : actor;
@@ -172,10 +199,28 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   };
   // The restore committed before the job row: if the job's completion is
   // discarded (lease lost), the data is restored all the same; say so.
-  outcome.on_discarded = [job_id = job.id, schema = target.schema]() {
-    spdlog::warn("restore job {}: schema {} was restored but the job's completion was discarded", job_id, schema);
+  outcome.on_discarded = [job_id = ctx.job().id, schema = target.schema]() {
+    spdlog::warn("restore job {}: schema {} was restored but the job's completion was discarded",
+                 job_id, schema);
   };
   return outcome;
+}
+
+}  // namespace
+
+jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {
+  const auto payload = jobs::payload_of<model::RestorePayload>(ctx);
+  const auto subject = load_subject(deps, ctx, payload);
+  const auto path = locate_backup_file(deps, subject.backup, ctx.cancel_flag());
+  auto lock = lock_project_for_job(deps, ctx, subject.project.id);
+  const auto started = std::chrono::steady_clock::now();
+  ReplayLogin login(deps, ctx, subject);
+  const auto target = restore_target(deps, ctx, subject, login);
+  // Waiting may have taken long: if this attempt was judged stale meanwhile
+  // (its lock broken), it must not start replacing the schema.
+  lock.ensure_held();
+  const auto result = replay_backup(deps, ctx, subject.backup, target, path);
+  return complete_restore(deps, ctx, payload, subject, target, result, started);
 }
 
 }  // namespace tb::workflows

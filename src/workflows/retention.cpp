@@ -17,6 +17,7 @@
 #include "core/units.hpp"
 #include "db/connection.hpp"
 #include "notify/email.hpp"
+#include "store/job_queries.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
 
@@ -82,7 +83,7 @@ std::vector<store::Backup> mark_expired_backups(db::Connection& conn, SystemTime
     // Guarded (completed -> expired): a concurrent sweeper or a user's delete
     // wins the row, and then its files are theirs to remove.
     if (store::mark_backup_expired(conn, b.id)) {
-      b.status = "expired";
+      b.status = model::BackupStatus::kExpired;
       marked.push_back(std::move(b));
     }
   }
@@ -273,10 +274,7 @@ std::set<FileId> referenced_files(db::Connection& conn, const std::string& stora
 // Telegram upload can take hours in between), and a retry reuses it.
 std::set<std::string> active_export_tags(db::Connection& conn) {
   std::set<std::string> tags;
-  auto r = conn.exec(
-      "SELECT left(id::text, 8) FROM control_plane.jobs WHERE type = 'export' AND status IN "
-      "('pending', 'running')");
-  for (int i = 0; i < r.rows(); ++i) tags.insert(r.text(i, 0));
+  for (const auto& id : store::active_job_ids(conn, model::JobType::kExport)) tags.insert(id.substr(0, 8));
   return tags;
 }
 

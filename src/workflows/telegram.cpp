@@ -14,16 +14,16 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-std::string cache_dir(const config::Config& config, const std::string& backup_id) {
-  return config.storage_dir + "/.cache/telegram/" + backup_id;
+std::string cache_dir(const std::string& storage_dir, const std::string& backup_id) {
+  return storage_dir + "/.cache/telegram/" + backup_id;
 }
 
 }  // namespace
 
-telegram::BotOptions bot_options(const config::Config& config, const std::atomic<bool>* cancel) {
+telegram::BotOptions bot_options(const TelegramOptions& options, const std::atomic<bool>* cancel) {
   telegram::BotOptions o;
-  o.api_url = config.telegram_api_url;
-  o.token = config.telegram_bot_token;
+  o.api_url = options.api_url;
+  o.token = options.bot_token;
   o.cancel = cancel;
   return o;
 }
@@ -38,21 +38,21 @@ std::optional<json::object> telegram_location_of(const json::value& locations) {
   return std::nullopt;
 }
 
-std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
+std::string fetch_backup_from_telegram(const TelegramOptions& options, const store::Backup& backup,
                                        const std::string& dest_path,
                                        const std::atomic<bool>* cancel,
                                        const telegram::PartProgress& on_part) {
   auto location = telegram_location_of(backup.locations);
   if (!location) throw Error(ErrorCode::kNotFound, "this backup has no copy in Telegram");
-  if (config.telegram_bot_token.empty()) {
+  if (options.bot_token.empty()) {
     throw Error(ErrorCode::kNotFound, "the backup's Telegram copy cannot be read: TELEGRAM_BOT_TOKEN is unset");
   }
-  telegram::BotApi api(bot_options(config, cancel));
+  telegram::BotApi api(bot_options(options, cancel));
   telegram::fetch_file(api, *location, backup.sha256.value_or(""), dest_path, on_part);
   return dest_path;
 }
 
-std::string telegram_cache_path(const config::Config& config, const store::Backup& backup) {
+std::string telegram_cache_path(const std::string& storage_dir, const store::Backup& backup) {
   std::string name = "backup";
   if (auto location = telegram_location_of(backup.locations)) {
     if (auto* n = location->if_contains("file_name");
@@ -61,15 +61,15 @@ std::string telegram_cache_path(const config::Config& config, const store::Backu
     }
   }
   if (name.find('/') != std::string::npos || name.starts_with(".")) name = "backup";
-  return cache_dir(config, backup.id) + "/" + name;
+  return cache_dir(storage_dir, backup.id) + "/" + name;
 }
 
-void remove_telegram_cache(const config::Config& config, const std::string& backup_id) {
+void remove_telegram_cache(const std::string& storage_dir, const std::string& backup_id) {
   std::error_code ec;
-  fs::remove_all(cache_dir(config, backup_id), ec);
+  fs::remove_all(cache_dir(storage_dir, backup_id), ec);
 }
 
-json::value delete_telegram_copies(const config::Config& config, const json::value& locations,
+json::value delete_telegram_copies(const TelegramOptions& options, const json::value& locations,
                                    const std::atomic<bool>* cancel, int* transient) {
   if (!locations.is_array()) return locations;
   json::array out;
@@ -80,13 +80,13 @@ json::value delete_telegram_copies(const config::Config& config, const json::val
       continue;
     }
     auto o = loc.as_object();
-    if (config.telegram_bot_token.empty()) {
+    if (options.bot_token.empty()) {
       o["remote_remains"] = true;
       out.push_back(std::move(o));
       continue;
     }
     try {
-      telegram::BotApi api(bot_options(config, cancel));
+      telegram::BotApi api(bot_options(options, cancel));
       auto r = telegram::delete_parts(api, std::move(o));
       if (transient) *transient += r.transient;
       out.push_back(std::move(r.location));
@@ -103,9 +103,9 @@ json::value delete_telegram_copies(const config::Config& config, const json::val
   return out;
 }
 
-json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx, const TelegramUpload& upload,
+json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx, const TelegramUpload& upload,
                                 const json::object& progress_base) {
-  if (config.telegram_bot_token.empty()) {
+  if (options.bot_token.empty()) {
     throw jobs::PermanentError("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
   }
   if (upload.chat_id.empty()) {
@@ -142,7 +142,7 @@ json::object upload_to_telegram(const config::Config& config, jobs::JobContext& 
   spec.chat_id = upload.chat_id;
   spec.size = upload.size;
   spec.sha256 = upload.sha256;
-  spec.part_size = config.telegram_part_size;
+  spec.part_size = options.part_size;
   spec.project_id = upload.project_id;
   spec.created_at = upload.created_at;
   const int count = telegram::part_count(spec.size, spec.part_size);
@@ -171,7 +171,7 @@ json::object upload_to_telegram(const config::Config& config, jobs::JobContext& 
   };
   report(confirmed);
 
-  telegram::BotApi api(bot_options(config, &ctx.cancel_flag()));
+  telegram::BotApi api(bot_options(options, &ctx.cancel_flag()));
   try {
     return telegram::upload_file(api, spec, confirmed, report);
   } catch (const telegram::ApiError& e) {

@@ -26,16 +26,16 @@
 #include <optional>
 #include <string>
 
-#include "config/config.hpp"
 #include "jobs/worker.hpp"
 #include "store/backups.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/parts.hpp"
+#include "workflows/options.hpp"
 
 namespace tb::workflows {
 
-// Bot API options from the configuration (TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN).
-telegram::BotOptions bot_options(const config::Config& config, const std::atomic<bool>* cancel = nullptr);
+// Bot API options (TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN).
+telegram::BotOptions bot_options(const TelegramOptions& options, const std::atomic<bool>* cancel = nullptr);
 
 // The {"type":"telegram",...} entry of a backup's locations, if any.
 std::optional<boost::json::object> telegram_location_of(const boost::json::value& locations);
@@ -46,7 +46,7 @@ std::optional<boost::json::object> telegram_location_of(const boost::json::value
 // Throws tb::Error kNotFound when the backup has no Telegram copy or no bot
 // token is configured, kConflict when the copy is damaged, and
 // telegram::ApiError when Telegram fails.
-std::string fetch_backup_from_telegram(const config::Config& config, const store::Backup& backup,
+std::string fetch_backup_from_telegram(const TelegramOptions& options, const store::Backup& backup,
                                        const std::string& dest_path,
                                        const std::atomic<bool>* cancel = nullptr,
                                        const telegram::PartProgress& on_part = {});
@@ -56,9 +56,9 @@ std::string fetch_backup_from_telegram(const config::Config& config, const store
 // STORAGE_DIR/.cache/telegram/<backup id>/<file name>. Nothing is fetched on a
 // request thread. The retention sweep removes such a copy once it is older
 // than its orphan grace (an hour by default), and with its backup.
-std::string telegram_cache_path(const config::Config& config, const store::Backup& backup);
+std::string telegram_cache_path(const std::string& storage_dir, const store::Backup& backup);
 // Removes that cached copy (with the backup); a missing one is not an error.
-void remove_telegram_cache(const config::Config& config, const std::string& backup_id);
+void remove_telegram_cache(const std::string& storage_dir, const std::string& backup_id);
 
 // For the "telegram_delete" job: tries deleteMessage for every part; returns
 // the locations to store (store::update_backup_locations): the Telegram
@@ -67,7 +67,7 @@ void remove_telegram_cache(const config::Config& config, const std::string& back
 // is configured. Never throws for Telegram failures; returns `locations`
 // unchanged when there is no Telegram copy. `transient` (if given) counts the
 // parts that could not be reached (worth another attempt).
-boost::json::value delete_telegram_copies(const config::Config& config,
+boost::json::value delete_telegram_copies(const TelegramOptions& options,
                                           const boost::json::value& locations,
                                           const std::atomic<bool>* cancel = nullptr,
                                           int* transient = nullptr);
@@ -86,7 +86,7 @@ struct TelegramUpload {
 // recording each confirmed part through ctx.save_progress_now(progress_base +
 // {"telegram": ...}) before the next is sent. Returns the location record.
 // Permanent failures throw jobs::PermanentError; others rethrow for a retry.
-boost::json::object upload_to_telegram(const config::Config& config, jobs::JobContext& ctx,
+boost::json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx,
                                        const TelegramUpload& upload, const boost::json::object& progress_base);
 
 }  // namespace tb::workflows

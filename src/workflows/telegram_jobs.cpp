@@ -17,9 +17,9 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
+template <class Payload>
 store::Backup backup_of_job(jobs::JobContext& ctx) {
-  auto* id = ctx.job().payload.if_contains("backup_id");
-  std::string backup_id = id && id->is_string() ? std::string(id->as_string()) : "";
+  const auto backup_id = jobs::payload_of<Payload>(ctx).backup_id;
   auto backup = store::get_backup(ctx.db(), backup_id);
   if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
   return *backup;
@@ -39,12 +39,13 @@ bool has_parts_to_delete(const json::object& location) {
 }  // namespace
 
 jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobContext& ctx) {
-  auto backup = backup_of_job(ctx);
-  if (backup.status != "completed")
-    throw jobs::PermanentError("backup is " + backup.status + ", not fetched");
+  auto backup = backup_of_job<model::TelegramFetchPayload>(ctx);
+  if (backup.status != model::BackupStatus::kCompleted) {
+    throw jobs::PermanentError("backup is " + std::string(model::to_string(backup.status)) + ", not fetched");
+  }
   if (!backup.sha256)
     throw jobs::PermanentError("backup has no recorded SHA-256: it cannot be verified");
-  const auto path = telegram_cache_path(deps.config, backup);
+  const auto path = telegram_cache_path(deps.options.storage_dir, backup);
   std::error_code ec;
   bool fetched = false;
   if (!(fs::exists(path, ec) && io::sha256_file(path) == *backup.sha256)) {
@@ -52,7 +53,7 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
     if (ec)
       throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());
     try {
-      fetch_backup_from_telegram(deps.config, backup, path, &ctx.cancel_flag(),
+      fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
                                  [&](int index, int count, std::uint64_t bytes) {
                                    ctx.report_progress(json::object{{"stage", "telegram_fetch"},
                                                                     {"part", index},
@@ -73,9 +74,9 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
   }
   // Deleted or expired meanwhile: its cache went with it, and so does this copy.
   auto now = store::get_backup(ctx.db(), backup.id);
-  if (!now || now->status != "completed") {
-    remove_telegram_cache(deps.config, backup.id);
-    throw jobs::PermanentError("backup is " + (now ? now->status : std::string("gone")) +
+  if (!now || now->status != model::BackupStatus::kCompleted) {
+    remove_telegram_cache(deps.options.storage_dir, backup.id);
+    throw jobs::PermanentError("backup is " + (now ? std::string(model::to_string(now->status)) : std::string("gone")) +
                                ", not fetched");
   }
   jobs::JobOutcome outcome;
@@ -87,10 +88,10 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
 }
 
 jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobContext& ctx) {
-  auto backup = backup_of_job(ctx);
+  auto backup = backup_of_job<model::TelegramDeletePayload>(ctx);
   int transient = 0;
   auto locations =
-      delete_telegram_copies(deps.config, backup.locations, &ctx.cancel_flag(), &transient);
+      delete_telegram_copies(deps.options.telegram, backup.locations, &ctx.cancel_flag(), &transient);
   // On record at once: a retry (or a later attempt) starts from what is done.
   store::update_backup_locations(ctx.db(), backup.id, locations);
   if (transient > 0 && ctx.job().attempts < ctx.job().max_attempts) {
@@ -113,26 +114,12 @@ jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobCont
   return outcome;
 }
 
-std::optional<std::string> active_fetch_job(db::Connection& conn, const std::string& backup_id) {
-  auto r = conn.query(
-      "SELECT id::text FROM control_plane.jobs WHERE type = 'telegram_fetch' AND status IN "
-      "('pending', 'running') "
-      "AND payload->>'backup_id' = $1 ORDER BY created_at LIMIT 1",
-      backup_id);
-  if (r.rows() == 0) return std::nullopt;
-  return r.text(0, 0);
-}
-
 std::optional<std::string> enqueue_telegram_delete(db::Connection& conn,
                                                    const store::Backup& backup, int max_attempts) {
   auto tg = telegram_location_of(backup.locations);
   if (!tg || !has_parts_to_delete(*tg)) return std::nullopt;
-  store::NewJob job;
-  job.type = "telegram_delete";
-  job.project_id = backup.project_id;
-  job.payload = json::object{{"backup_id", backup.id}};
-  job.max_attempts = max_attempts;
-  return store::enqueue_job(conn, job).id;
+  return store::enqueue_job(conn, store::new_job(model::TelegramDeletePayload{backup.id}, backup.project_id, max_attempts))
+      .id;
 }
 
 }  // namespace tb::workflows

@@ -28,10 +28,6 @@ namespace tb::workflows {
 jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobContext& ctx);
 jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobContext& ctx);
 
-// The pending or running "telegram_fetch" job of this backup, if any (one is
-// reused rather than a second started).
-std::optional<std::string> active_fetch_job(db::Connection& conn, const std::string& backup_id);
-
 // Enqueues "telegram_delete" for a backup with a Telegram copy not yet
 // deleted; returns its id (nullopt when there is nothing to delete).
 std::optional<std::string> enqueue_telegram_delete(db::Connection& conn,

@@ -60,7 +60,7 @@ class RetentionTest : public ::testing::Test {
     b.expires_at = expires;
     return store::insert_backup(db_.conn(), b);
   }
-  std::string status(const std::string& id) { return store::get_backup(db_.conn(), id)->status; }
+  std::string status(const std::string& id) { return std::string(model::to_string(store::get_backup(db_.conn(), id)->status)); }
   bool exists(const std::string& file) { return fs::exists(storage_ + "/acme/" + file); }
   // Every backup listed as completed has its file (the invariant a crash must keep).
   void expect_completed_backups_have_files() {
@@ -88,7 +88,7 @@ TEST_F(RetentionTest, ExpiredBackupsLeaveTheDiskAndShowAsExpired) {
   // History keeps the expired row, marked as such (only "deleted" rows are hidden).
   auto page = store::list_backups(db_.conn(), "acme", 10);
   ASSERT_EQ(page.items.size(), 2u);
-  for (const auto& b : page.items) EXPECT_EQ(b.status, b.id == old.id ? "expired" : "completed");
+  for (const auto& b : page.items) EXPECT_EQ(model::to_string(b.status), b.id == old.id ? "expired" : "completed");
   // A second sweep finds nothing more.
   EXPECT_EQ(sweeper.run_once(now_).expired, 0);
   expect_completed_backups_have_files();
@@ -350,7 +350,7 @@ TEST_F(RetentionTest, RemoteCopiesHookRunsAfterTheRowIsExpired) {
   auto opts = options();
   std::vector<std::string> seen;
   opts.delete_remote_copies = [&](db::Connection& c, const store::Backup& b) {
-    seen.push_back(store::get_backup(c, b.id)->status);
+    seen.push_back(std::string(model::to_string(store::get_backup(c, b.id)->status)));
     throw std::runtime_error("telegram said no");  // logged; the expiry stands
   };
   EXPECT_EQ(expire_backups(db_.conn(), opts, now_), 1);

@@ -43,7 +43,7 @@ TEST_F(Store, BackupInsertGetAndJson) {
   auto got = get_backup(conn(), stored.id);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->size_bytes, 1234);
-  EXPECT_EQ(got->status, "completed");
+  EXPECT_EQ(got->status, model::BackupStatus::kCompleted);
   auto j = to_json(*got);
   EXPECT_EQ(j.at("locations").as_array()[0].at("path").as_string(), "p1/x.sql.zst");
   EXPECT_EQ(j.at("format").as_string(), "sql");
@@ -127,7 +127,7 @@ TEST_F(Store, ExpiredBackupsAreListedAndMarked) {
   EXPECT_TRUE(mark_backup_expired(conn(), o.id));
   EXPECT_FALSE(mark_backup_expired(conn(), o.id));
   EXPECT_TRUE(list_expired_backups(conn(), now).empty());
-  EXPECT_EQ(get_backup(conn(), o.id)->status, "expired");
+  EXPECT_EQ(get_backup(conn(), o.id)->status, model::BackupStatus::kExpired);
 }
 
 TEST_F(Store, SettingsDefaultThenUpsert) {

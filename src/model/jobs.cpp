@@ -1,0 +1,176 @@
+#include "model/jobs.hpp"
+
+#include <algorithm>
+#include <boost/json/value_from.hpp>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "model/json_body.hpp"
+
+namespace tb::model {
+namespace {
+
+namespace json = boost::json;
+
+// Stored ids are uuids; anything else was not written by this program.
+std::string required_backup_id(FieldReader& r) {
+  auto id = r.string("backup_id", 36);
+  if (!id || !is_uuid(*id))
+    throw Error(ErrorCode::kValidation, "'backup_id' must be a backup id (uuid)", {}, "backup_id");
+  return *id;
+}
+
+// An empty optional string reads as absent, as the jobs always treated it.
+std::optional<std::string> optional_text(FieldReader& r, std::string_view key,
+                                         std::size_t max_length) {
+  auto v = r.string(key, max_length);
+  if (v && v->empty()) v.reset();
+  return v;
+}
+
+void put_optional(json::object& o, std::string_view key, const std::optional<std::string>& v) {
+  if (v) o[key] = *v;
+}
+
+json::object backup_ref(const std::string& backup_id) {
+  return json::object{{"backup_id", backup_id}};
+}
+
+}  // namespace
+
+std::string_view to_string(JobType type) {
+  switch (type) {
+    case JobType::kExport:
+      return "export";
+    case JobType::kRestore:
+      return "restore";
+    case JobType::kTelegramSend:
+      return "telegram_send";
+    case JobType::kTelegramFetch:
+      return "telegram_fetch";
+    case JobType::kTelegramDelete:
+      return "telegram_delete";
+  }
+  return "unknown";
+}
+
+std::optional<JobType> parse_job_type(std::string_view text) {
+  for (auto t : kAllJobTypes) {
+    if (to_string(t) == text) return t;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(BackupStatus status) {
+  switch (status) {
+    case BackupStatus::kCompleted:
+      return "completed";
+    case BackupStatus::kFailed:
+      return "failed";
+    case BackupStatus::kDeleted:
+      return "deleted";
+    case BackupStatus::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+BackupStatus parse_backup_status(std::string_view text) {
+  for (auto s : kAllBackupStatuses) {
+    if (to_string(s) == text) return s;
+  }
+  throw Error(ErrorCode::kInternal, "internal error",
+              "unknown backup status '" + std::string(text) + "'");
+}
+
+bool ExportPayload::wants_telegram() const {
+  return std::find(destinations.begin(), destinations.end(), "telegram") != destinations.end();
+}
+
+json::object to_json(const ExportPayload& p) {
+  json::object o{{"kind", p.kind},
+                 {"format", p.format},
+                 {"compression", p.compression},
+                 {"destinations", json::value_from(p.destinations)}};
+  put_optional(o, "notify_email", p.notify_email);
+  put_optional(o, "storage_path", p.storage_path);
+  put_optional(o, "telegram_chat_id", p.telegram_chat_id);
+  put_optional(o, "slot", p.slot);
+  return o;
+}
+
+json::object to_json(const RestorePayload& p) {
+  return json::object{{"backup_id", p.backup_id}, {"requested_by", p.requested_by}};
+}
+
+json::object to_json(const TelegramSendPayload& p) {
+  auto o = backup_ref(p.backup_id);
+  put_optional(o, "telegram_chat_id", p.telegram_chat_id);
+  return o;
+}
+
+json::object to_json(const TelegramFetchPayload& p) {
+  return backup_ref(p.backup_id);
+}
+json::object to_json(const TelegramDeletePayload& p) {
+  return backup_ref(p.backup_id);
+}
+
+template <>
+ExportPayload from_json<ExportPayload>(const json::object& payload) {
+  FieldReader r(payload);
+  ExportPayload p;
+  if (auto kind = r.string("kind", 16)) {
+    require_one_of("kind", *kind, {"manual", "scheduled"});
+    p.kind = *kind;
+  }
+  if (auto format = r.string("format", 8)) {
+    require_one_of("format", *format, {"sql", "tar"});
+    p.format = *format;
+  }
+  if (auto compression = r.string("compression", 8)) {
+    require_one_of("compression", *compression, {"zstd", "gzip", "none"});
+    p.compression = *compression;
+  }
+  if (auto destinations = r.string_array("destinations", 16, 16)) {
+    for (const auto& d : *destinations) require_one_of("destinations", d, {"local", "telegram"});
+    p.destinations = std::move(*destinations);
+  }
+  p.notify_email = optional_text(r, "notify_email", 254);
+  p.storage_path = optional_text(r, "storage_path", 200);
+  p.telegram_chat_id = optional_text(r, "telegram_chat_id", 64);
+  p.slot = optional_text(r, "slot", 64);
+  return p;
+}
+
+template <>
+RestorePayload from_json<RestorePayload>(const json::object& payload) {
+  FieldReader r(payload);
+  RestorePayload p;
+  p.backup_id = required_backup_id(r);
+  p.requested_by = r.string("requested_by", 4096).value_or("");
+  return p;
+}
+
+template <>
+TelegramSendPayload from_json<TelegramSendPayload>(const json::object& payload) {
+  FieldReader r(payload);
+  TelegramSendPayload p;
+  p.backup_id = required_backup_id(r);
+  p.telegram_chat_id = optional_text(r, "telegram_chat_id", 64);
+  return p;
+}
+
+template <>
+TelegramFetchPayload from_json<TelegramFetchPayload>(const json::object& payload) {
+  FieldReader r(payload);
+  return TelegramFetchPayload{required_backup_id(r)};
+}
+
+template <>
+TelegramDeletePayload from_json<TelegramDeletePayload>(const json::object& payload) {
+  FieldReader r(payload);
+  return TelegramDeletePayload{required_backup_id(r)};
+}
+
+}  // namespace tb::model

@@ -1,0 +1,105 @@
+// The job queue's vocabulary: job types, backup statuses and the payload of
+// every job type, each written once here. Whoever enqueues a job builds its
+// payload struct and stores to_json() of it; the job reads it back with
+// from_json<>(), so the JSON shape and its defaults live in one place.
+//
+// Payload readers are strict about the fields they know (a wrong type or an
+// unknown value is a VALIDATION_ERROR naming the field) and ignore fields they
+// do not know, so a payload written by a newer process still runs here.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tb::model {
+
+// Defaults shared by requests, settings, payloads and backup rows.
+inline constexpr std::string_view kDefaultFormat = "sql";        // sql | tar
+inline constexpr std::string_view kDefaultCompression = "zstd";  // zstd | gzip | none
+
+// The `type` column of control_plane.jobs. The strings are part of the API.
+enum class JobType { kExport, kRestore, kTelegramSend, kTelegramFetch, kTelegramDelete };
+inline constexpr JobType kAllJobTypes[] = {JobType::kExport, JobType::kRestore,
+                                           JobType::kTelegramSend, JobType::kTelegramFetch,
+                                           JobType::kTelegramDelete};
+std::string_view to_string(JobType type);
+// nullopt for a type this build does not know (the queue may hold others).
+std::optional<JobType> parse_job_type(std::string_view text);
+
+// The `status` column of control_plane.backups: completed (every destination
+// confirmed), failed, deleted (by a user), expired (by retention).
+enum class BackupStatus { kCompleted, kFailed, kDeleted, kExpired };
+inline constexpr BackupStatus kAllBackupStatuses[] = {BackupStatus::kCompleted,
+                                                      BackupStatus::kFailed, BackupStatus::kDeleted,
+                                                      BackupStatus::kExpired};
+std::string_view to_string(BackupStatus status);
+// Throws INTERNAL for a status the database should not hold (a CHECK allows only these).
+BackupStatus parse_backup_status(std::string_view text);
+
+// "export": dump the project's schema to its folder, and to Telegram when
+// `destinations` names it. Written by POST /api/backup/export, the CLI's
+// `export` and the scheduler.
+struct ExportPayload {
+  static constexpr JobType kType = JobType::kExport;
+  std::string kind = "manual";  // manual | scheduled
+  std::string format{kDefaultFormat};
+  std::string compression{kDefaultCompression};
+  std::vector<std::string> destinations;  // local | telegram; the local copy is always made
+  std::optional<std::string> notify_email;
+  std::optional<std::string> storage_path;  // a folder under the project's; default the project's
+  std::optional<std::string> telegram_chat_id;  // default: the project's settings when the job runs
+  std::optional<std::string> slot;              // scheduled: the slot (RFC 3339) it was made for
+
+  bool wants_telegram() const;
+};
+
+// "restore": replace the project's schema with a backup (one attempt only).
+struct RestorePayload {
+  static constexpr JobType kType = JobType::kRestore;
+  std::string backup_id;
+  std::string requested_by;  // for the audit log; empty: the CLI
+};
+
+// "telegram_send": send an existing backup's local copy to the project's chat.
+struct TelegramSendPayload {
+  static constexpr JobType kType = JobType::kTelegramSend;
+  std::string backup_id;
+  std::optional<std::string> telegram_chat_id;  // default: the project's settings when the job runs
+};
+
+// "telegram_fetch": fetch a backup's Telegram copy into the download cache.
+struct TelegramFetchPayload {
+  static constexpr JobType kType = JobType::kTelegramFetch;
+  std::string backup_id;
+};
+
+// "telegram_delete": delete a backup's messages in Telegram.
+struct TelegramDeletePayload {
+  static constexpr JobType kType = JobType::kTelegramDelete;
+  std::string backup_id;
+};
+
+boost::json::object to_json(const ExportPayload& p);
+boost::json::object to_json(const RestorePayload& p);
+boost::json::object to_json(const TelegramSendPayload& p);
+boost::json::object to_json(const TelegramFetchPayload& p);
+boost::json::object to_json(const TelegramDeletePayload& p);
+
+// Reads a stored payload; throws tb::Error VALIDATION_ERROR naming the field.
+template <class Payload>
+Payload from_json(const boost::json::object& payload);
+template <>
+ExportPayload from_json<ExportPayload>(const boost::json::object& payload);
+template <>
+RestorePayload from_json<RestorePayload>(const boost::json::object& payload);
+template <>
+TelegramSendPayload from_json<TelegramSendPayload>(const boost::json::object& payload);
+template <>
+TelegramFetchPayload from_json<TelegramFetchPayload>(const boost::json::object& payload);
+template <>
+TelegramDeletePayload from_json<TelegramDeletePayload>(const boost::json::object& payload);
+
+}  // namespace tb::model

@@ -1,0 +1,33 @@
+// What the job types need from the service's configuration, and nothing
+// more: app/ builds it once from config::Config (app/workflow_options), so
+// workflows/ never reads the whole configuration.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "notify/email.hpp"
+
+namespace tb::workflows {
+
+struct TelegramOptions {
+  std::string api_url = "https://api.telegram.org";
+  std::string bot_token;  // empty: Telegram is not configured on this server
+  std::uint64_t part_size = 19ull * 1024 * 1024;
+};
+
+struct Options {
+  // The service's connection string: the project lock's session and the
+  // attempt's named pg_dump/psql sessions connect with it.
+  std::string database_url;
+  std::string storage_dir = "var/backups";  // every local copy lives under it
+  std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
+  std::chrono::seconds pg_dump_timeout{6 * 3600};    // pg_dump, psql and pg_restore alike
+  std::chrono::seconds project_lock_wait{6 * 3600};  // then PROJECT_BUSY
+  std::chrono::hours restore_keep{24 * 7};           // how long a set-aside schema is kept
+  notify::SmtpOptions smtp;                          // url empty: no notice e-mails
+  TelegramOptions telegram;
+};
+
+}  // namespace tb::workflows
