@@ -1,12 +1,13 @@
 # The front door. Everything real lives in CMake and scripts/.
 #   make run    start the service on an embedded PostgreSQL (prints the UI address and a token)
-#   make test   install what is missing, build with ASan+UBSan, run every test suite
+#   make test   install what is missing, build with ASan+UBSan, run every test suite, then lint
+#   make lint   the format check and clang-tidy (.clang-format, .clang-tidy)
 #   make build  the optimized binary at build/tenant-backup
 #   make bench  benchmarks (QUICK=1 for a small scale)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build build-debug run test bench format fuzz clean
+.PHONY: deps build build-debug run test lint bench format fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,13 +26,18 @@ run: build
 
 test: build-debug
 	@scripts/test.sh
+	@scripts/lint.sh
+
+lint: deps
+	@cmake --preset debug >/dev/null
+	@scripts/lint.sh
 
 bench: deps
 	@TB_WITH_BENCH=1 scripts/install-deps.sh
 	@scripts/bench.sh
 
 format:
-	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
 	rm -rf build

@@ -11,6 +11,7 @@ packages=(
   postgresql-15 postgresql-client-15
   python3-aiosmtpd python3-jwt python3-cryptography
   zstd gzip curl ca-certificates
+  clang-format clang-tidy
 )
 if [[ "${TB_WITH_BROWSER:-1}" == 1 ]]; then packages+=(chromium nodejs npm); fi
 if [[ "${TB_WITH_BENCH:-0}" == 1 ]]; then packages+=(wrk); fi

@@ -30,7 +30,7 @@
 
 namespace tb::auth {
 
-inline constexpr std::size_t kMaxTokenSize = 8 * 1024;
+inline constexpr std::size_t kMaxTokenSize = std::size_t{8} * 1024;
 
 struct VerifierOptions {
   tb::config::JwtAlgorithm algorithm = tb::config::JwtAlgorithm::kHS256;

@@ -78,7 +78,7 @@ struct Config {
 
 class ConfigError : public std::runtime_error {
  public:
-  ConfigError(std::string variable, std::string message)
+  ConfigError(std::string variable, const std::string& message)
       : std::runtime_error("invalid " + variable + ": " + message), variable_(std::move(variable)) {}
   const std::string& variable() const noexcept { return variable_; }
 

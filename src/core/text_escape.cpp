@@ -20,34 +20,46 @@ void append_hex(std::string& out, unsigned char byte) {
 }
 
 // Walks `text` one code point at a time (Boost.Locale's decoder rejects
-// overlong forms, surrogates and truncated sequences).
-std::string escape(std::string_view text, bool backslash) {
-  std::string out;
-  out.reserve(text.size());
+// overlong forms, surrogates and truncated sequences): `on_valid(c, bytes)`
+// for each code point, `on_invalid(byte)` for each byte that starts no valid
+// sequence, resynchronising on the next byte.
+template <typename OnValid, typename OnInvalid>
+void for_each_code_point(std::string_view text, OnValid on_valid, OnInvalid on_invalid) {
   const char* p = text.data();
   const char* const end = p + text.size();
   while (p != end) {
     const char* start = p;
     const utf::code_point c = Traits::decode(p, end);
     if (c == utf::illegal || c == utf::incomplete) {
-      append_hex(out, static_cast<unsigned char>(*start));
-      p = start + 1;  // resynchronise on the next byte
-      continue;
-    }
-    if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\\' && backslash) {
-      out += "\\\\";
-    } else if (is_control(c)) {
-      for (const char* b = start; b != p; ++b) append_hex(out, static_cast<unsigned char>(*b));
+      on_invalid(static_cast<unsigned char>(*start));
+      p = start + 1;
     } else {
-      out.append(start, p);
+      on_valid(c, std::string_view(start, static_cast<std::size_t>(p - start)));
     }
   }
+}
+
+std::string escape(std::string_view text, bool backslash) {
+  std::string out;
+  out.reserve(text.size());
+  for_each_code_point(
+      text,
+      [&](utf::code_point c, std::string_view bytes) {
+        if (c == '\t') {
+          out += "\\t";
+        } else if (c == '\n') {
+          out += "\\n";
+        } else if (c == '\r') {
+          out += "\\r";
+        } else if (c == '\\' && backslash) {
+          out += "\\\\";
+        } else if (is_control(c)) {
+          for (char b : bytes) append_hex(out, static_cast<unsigned char>(b));
+        } else {
+          out += bytes;
+        }
+      },
+      [&](unsigned char byte) { append_hex(out, byte); });
   return out;
 }
 
@@ -109,18 +121,9 @@ std::optional<std::string> unescape_field(std::string_view text) {
 std::string to_valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  while (p != end) {
-    const char* start = p;
-    const utf::code_point c = Traits::decode(p, end);
-    if (c == utf::illegal || c == utf::incomplete) {
-      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-      p = start + 1;
-    } else {
-      out.append(start, p);
-    }
-  }
+  for_each_code_point(
+      text, [&](utf::code_point, std::string_view bytes) { out += bytes; },
+      [&](unsigned char) { out += "\xEF\xBF\xBD"; });  // U+FFFD REPLACEMENT CHARACTER
   return out;
 }
 

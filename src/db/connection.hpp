@@ -91,6 +91,15 @@ class Result {
   SystemTime time(int row, int col) const;          // timestamptz (session in UTC)
   std::optional<SystemTime> opt_time(int row, int col) const;
 
+  // One value per row: `row_to(*this, row)` for each row, in order.
+  template <typename RowTo>
+  auto map_rows(RowTo row_to) const {
+    std::vector<decltype(row_to(*this, 0))> out;
+    out.reserve(static_cast<std::size_t>(rows()));
+    for (int i = 0; i < rows(); ++i) out.push_back(row_to(*this, i));
+    return out;
+  }
+
   PGresult* raw() const { return res_.get(); }
 
  private:

@@ -128,7 +128,7 @@ std::string local_file_path(const std::string& storage_dir, std::string_view loc
   return resolve_storage_path(storage_dir, location_path);
 }
 
-LocalDestination::LocalDestination(std::string storage_dir, std::string relative_dir)
+LocalDestination::LocalDestination(std::string storage_dir, const std::string& relative_dir)
     : storage_dir_(std::move(storage_dir)), relative_dir_(validate_storage_path(relative_dir)) {
   dir_ = resolve_storage_path(storage_dir_, relative_dir_);
 }
@@ -179,7 +179,7 @@ void LocalDestination::write(std::span<const std::byte> data) {
   // instead of the whole file (about 2 s for 500 MB on the benchmark disk,
   // all of it added to the export's time). Best effort: commit()'s fsync is
   // the guarantee, so an error here is ignored.
-  constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
+  constexpr std::uint64_t kWritebackChunk = std::uint64_t{8} * 1024 * 1024;
   if (written_ - writeback_from_ >= kWritebackChunk) {
     ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
                       SYNC_FILE_RANGE_WRITE);

@@ -49,7 +49,7 @@ std::string local_file_path(const std::string& storage_dir, std::string_view loc
 class LocalDestination final : public Destination {
  public:
   // Throws tb::Error kValidation (field "storage_path") for a bad relative_dir.
-  LocalDestination(std::string storage_dir, std::string relative_dir);
+  LocalDestination(std::string storage_dir, const std::string& relative_dir);
   ~LocalDestination() override;
   LocalDestination(const LocalDestination&) = delete;
   LocalDestination& operator=(const LocalDestination&) = delete;

@@ -41,8 +41,8 @@ struct ServerOptions {
   int io_threads = 2;
   int handler_threads = 8;
   int file_threads = 2;  // open and check files of file responses (FileBody::check)
-  std::size_t body_limit = 64 * 1024;
-  std::size_t header_limit = 16 * 1024;           // larger headers: 431, then close
+  std::size_t body_limit = std::size_t{64} * 1024;
+  std::size_t header_limit = std::size_t{16} * 1024;           // larger headers: 431, then close
   std::chrono::seconds header_timeout{10};        // to receive a request's headers
   std::chrono::seconds idle_timeout{60};          // keep-alive wait for the next request
   std::chrono::seconds request_timeout{30};       // to receive a body / to send each write

@@ -47,7 +47,7 @@ class ZstdDecompressor final : public Sink {
   std::unique_ptr<Impl> impl_;
 };
 
-inline constexpr std::size_t kGzipBlockSize = 1024 * 1024;
+inline constexpr std::size_t kGzipBlockSize = std::size_t{1024} * 1024;
 
 class GzipCompressor final : public Sink {
  public:

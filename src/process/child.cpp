@@ -263,8 +263,9 @@ Child Child::spawn(const Spec& spec) {
         std::find(spec.env_remove.begin(), spec.env_remove.end(), key) != spec.env_remove.end();
     if (!drop) env.push_back(std::move(entry));
   }
-  for (const auto& [k, v] : spec.env_add) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : spec.env_add) env.push_back(std::string(k).append("=").append(v));
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
@@ -272,6 +273,7 @@ Child Child::spawn(const Spec& spec) {
   argv_store.push_back(spec.program);
   argv_store.insert(argv_store.end(), spec.args.begin(), spec.args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_store.size() + 1);
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
 

@@ -29,7 +29,7 @@
 
 namespace tb::process {
 
-inline constexpr std::size_t kStderrTail = 8 * 1024;
+inline constexpr std::size_t kStderrTail = std::size_t{8} * 1024;
 
 // True for the names a child takes from the parent's environment: PATH, the
 // locale (LANG, LANGUAGE, LC_*), TZ, and the libpq variables that say where

@@ -204,9 +204,7 @@ std::vector<Backup> list_expired_backups(db::Connection& conn, SystemTime now, i
                           " FROM control_plane.backups WHERE status = 'completed' "
                           "AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2",
                       now, limit);
-  std::vector<Backup> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(backup_from(r, i));
-  return out;
+  return r.map_rows(backup_from);
 }
 
 bool update_backup_locations(db::Connection& conn, const std::string& id,

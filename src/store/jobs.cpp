@@ -145,9 +145,7 @@ std::vector<Job> list_jobs(db::Connection& conn, const std::string& project_id, 
                           " FROM control_plane.jobs WHERE project_id = $1 "
                           "ORDER BY created_at DESC, id DESC LIMIT $2",
                       project_id, limit);
-  std::vector<Job> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(job_from(r, i));
-  return out;
+  return r.map_rows(job_from);
 }
 
 std::optional<Job> claim_job(db::Connection& conn, const std::string& worker_id,

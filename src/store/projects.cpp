@@ -36,9 +36,7 @@ Project upsert_project(db::Connection& conn, const std::string& id, const std::s
 
 std::vector<Project> list_projects(db::Connection& conn) {
   auto r = conn.exec("SELECT id, slug, name, created_at FROM control_plane.projects ORDER BY id");
-  std::vector<Project> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(project_from(r, i));
-  return out;
+  return r.map_rows(project_from);
 }
 
 }  // namespace tb::store

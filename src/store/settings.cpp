@@ -81,9 +81,7 @@ BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s
 std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn) {
   auto r = conn.exec(std::string("SELECT ") + kColumns +
                      " FROM control_plane.backup_settings WHERE schedule <> 'off' ORDER BY project_id");
-  std::vector<BackupSettings> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(settings_from(r, i));
-  return out;
+  return r.map_rows(settings_from);
 }
 
 }  // namespace tb::store

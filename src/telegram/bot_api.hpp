@@ -62,7 +62,7 @@ class Cancelled : public tb::Error {
 };
 
 // The largest Bot API JSON reply read (a Message or File object is a few KiB).
-inline constexpr std::uint64_t kMaxReplyBytes = 1024 * 1024;
+inline constexpr std::uint64_t kMaxReplyBytes = std::uint64_t{1024} * 1024;
 
 using SleepFn = std::function<void(std::chrono::milliseconds)>;
 

@@ -86,7 +86,7 @@ std::string caption_for(const UploadSpec& spec, const Part& part) {
          std::to_string(part.count) + ", " + std::to_string(part.size) + " bytes, SHA-256 " + part.sha256;
 }
 
-json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> confirmed,
+json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<Part>& confirmed,
                          const std::function<void(const std::vector<Part>&)>& on_confirmed) {
   UniqueFd f(::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!f.valid()) throw Error(ErrorCode::kInternal, "backup file cannot be read", spec.path);

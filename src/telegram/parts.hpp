@@ -72,7 +72,7 @@ std::string caption_for(const UploadSpec& spec, const Part& part);
 // caller can persist them. Returns the location record. Throws ApiError /
 // Cancelled / tb::Error (file unreadable or changed: its size or SHA-256 no
 // longer match the spec).
-boost::json::object upload_file(BotApi& api, const UploadSpec& spec, std::vector<Part> confirmed,
+boost::json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<Part>& confirmed,
                                 const std::function<void(const std::vector<Part>&)>& on_confirmed = {});
 
 // Fetches a backup back from its Telegram location into dest_path: getFile +

@@ -88,16 +88,17 @@ ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project
     }
     if (now >= deadline) {
       if (options.wait_timeouts != nullptr) options.wait_timeouts->inc();
-      std::string holder_text = holder
-                                    ? "pid " + std::to_string(holder->pid) + " '" +
-                                          holder->application_name + "' (role " + holder->role + ")"
-                                    : std::string("a session that ended meanwhile");
+      const std::string holder_text =
+          holder ? fmt::format("pid {} '{}' (role {})", holder->pid, holder->application_name,
+                               holder->role)
+                 : std::string("a session that ended meanwhile");
       spdlog::warn("project {}: gave up waiting for its lock after {} ms; held by {}", project_id,
                    options.max_wait.count(), holder_text);
       throw Error(ErrorCode::kProjectBusy,
-                  "another backup or restore of this project was still running after " +
-                      waited_words(options.max_wait) + "; this job stopped waiting for it",
-                  "project lock '" + lock + "' held by " + holder_text);
+                  fmt::format("another backup or restore of this project was still running after "
+                              "{}; this job stopped waiting for it",
+                              waited_words(options.max_wait)),
+                  fmt::format("project lock '{}' held by {}", lock, holder_text));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
