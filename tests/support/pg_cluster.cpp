@@ -20,8 +20,10 @@ const char* kTestUser = "tenant-backup";
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -60,7 +62,8 @@ PgCluster::PgCluster() {
   port_ = 20000 + static_cast<int>(rd() % 40000);
   if (geteuid() == 0) {
     os_user_ = kTestUser;
-    run_command("id -u " + os_user_ + " >/dev/null 2>&1 || useradd --system --no-create-home " + os_user_);
+    run_command("id -u " + os_user_ + " >/dev/null 2>&1 || useradd --system --no-create-home " +
+                os_user_);
     run_command("chown " + os_user_ + " " + shell_quote(dir_));
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   }
@@ -71,7 +74,8 @@ PgCluster::PgCluster() {
                      "'\nport = " + std::to_string(port_) +
                      "\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                      "max_connections = 200\nshared_buffers = 64MB\n";
-  run_command("printf %s " + shell_quote(conf) + " >> " + shell_quote(dir_ + "/data/postgresql.conf"));
+  run_command("printf %s " + shell_quote(conf) + " >> " +
+              shell_quote(dir_ + "/data/postgresql.conf"));
   start();
 }
 
@@ -95,7 +99,8 @@ void PgCluster::start() {
 }
 
 void PgCluster::stop() {
-  run_command(as_owner(bin_dir_ + "/pg_ctl -D " + shell_quote(dir_ + "/data") + " -m fast -w stop"));
+  run_command(
+      as_owner(bin_dir_ + "/pg_ctl -D " + shell_quote(dir_ + "/data") + " -m fast -w stop"));
 }
 
 std::string PgCluster::conninfo(const std::string& dbname) const {
@@ -106,8 +111,10 @@ std::string PgCluster::url(const std::string& dbname) const {
   // The host is a path: percent-encode the slashes.
   std::string host;
   for (char c : dir_) {
-    if (c == '/') host += "%2F";
-    else host += c;
+    if (c == '/')
+      host += "%2F";
+    else
+      host += c;
   }
   return "postgresql://postgres@" + host + ":" + std::to_string(port_) + "/" + dbname;
 }
@@ -127,15 +134,18 @@ void PgCluster::exec(const std::string& dbname, const std::string& sql) const {
   std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.conn, sql.c_str()), &PQclear);
   auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    throw std::runtime_error("test SQL failed: " + std::string(PQerrorMessage(c.conn)) + "\n" + sql);
+    throw std::runtime_error("test SQL failed: " + std::string(PQerrorMessage(c.conn)) + "\n" +
+                             sql);
   }
 }
 
-std::vector<std::string> PgCluster::query_column(const std::string& dbname, const std::string& sql) const {
+std::vector<std::string> PgCluster::query_column(const std::string& dbname,
+                                                 const std::string& sql) const {
   PgConn c(conninfo(dbname));
   std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.conn, sql.c_str()), &PQclear);
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-    throw std::runtime_error("test query failed: " + std::string(PQerrorMessage(c.conn)) + "\n" + sql);
+    throw std::runtime_error("test query failed: " + std::string(PQerrorMessage(c.conn)) + "\n" +
+                             sql);
   }
   std::vector<std::string> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
@@ -146,6 +156,14 @@ std::string PgCluster::query_value(const std::string& dbname, const std::string&
   auto col = query_column(dbname, sql);
   if (col.empty()) throw std::runtime_error("test query returned no row: " + sql);
   return col.front();
+}
+
+std::string table_digest(const std::string& db, const std::string& table) {
+  return PgCluster::shared().query_value(
+      db,
+      "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
+      "FROM " +
+          table + " t");
 }
 
 }  // namespace tb::test

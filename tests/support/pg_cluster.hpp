@@ -48,6 +48,10 @@ class PgCluster {
   int db_counter_ = 0;
 };
 
+// The rows of `table` in `db` as one comparable string: their count and an
+// md5 of all of them in order. Equal digests = the same data.
+std::string table_digest(const std::string& db, const std::string& table);
+
 // Runs a shell command, throws with its output when it fails. Test-only.
 std::string run_command(const std::string& command);
 // A fresh temporary folder, removed by the caller (or left for inspection).

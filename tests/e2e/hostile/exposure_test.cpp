@@ -18,7 +18,7 @@
 #include <set>
 #include <thread>
 
-#include "support/deployment.hpp"
+#include "support/deployed_suite.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -52,7 +52,8 @@ int pg_dump_of(int service, const std::string& db) {
     if (cmd.find("pg_dump") == std::string::npos || cmd.find(db) == std::string::npos) continue;
     std::string status = read_all(entry.path() / "status");
     auto ppid = status.find("\nPPid:\t");
-    if (ppid != std::string::npos && std::stoi(status.substr(ppid + 7)) == service) return std::stoi(name);
+    if (ppid != std::string::npos && std::stoi(status.substr(ppid + 7)) == service)
+      return std::stoi(name);
   }
   return 0;
 }
@@ -68,11 +69,10 @@ std::map<int, std::string> descriptors(int pid) {
   return out;
 }
 
-class ExposureTest : public ::testing::Test {
+class ExposureTest : public DeployedSuite<ExposureTest> {
  protected:
   static void SetUpTestSuite() {
-    DeploymentOptions o;
-    o.prefix = "exposure";
+    auto o = served_options("exposure");
     o.env = {{"JWT_SECRET", kJwtSecret},
              {"DOWNLOAD_LINK_SECRET", kLinkSecret},
              {"METRICS_TOKEN", kMetricsToken},
@@ -85,21 +85,12 @@ class ExposureTest : public ::testing::Test {
       CREATE TABLE tenant_acme.items (id int PRIMARY KEY, body text);
       INSERT INTO tenant_acme.items SELECT g, md5(g::text) FROM generate_series(1, 500) g;
     )sql";
-    o.serve = {"serve"};
-    deployment_ = new Deployment(o);
-    db_ = deployment_->db;
-    env_ = deployment_->env;
-    server_ = &deployment_->service();
-    token_ = deployment_->token;
-  }
-  static void TearDownTestSuite() {
-    server_ = nullptr;
-    delete deployment_;
-    deployment_ = nullptr;
+    deploy(o);
   }
 
   static std::string start_export() {
-    auto r = http_post_json(server_->base_url() + "/api/backup/export", R"({"project_id":"acme"})", token_);
+    auto r = http_post_json(server_->base_url() + "/api/backup/export", R"({"project_id":"acme"})",
+                            token_);
     EXPECT_EQ(r.status, 202) << r.body;
     return std::string(r.json().at("data").at("job_id").as_string());
   }
@@ -109,17 +100,12 @@ class ExposureTest : public ::testing::Test {
     static std::string id;
     if (id.empty()) {
       auto job = poll_job(server_->base_url(), token_, start_export());
-      EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << server_->log();
+      EXPECT_EQ(job.at("status").as_string(), "completed")
+          << json::serialize(job) << server_->log();
       id = std::string(job.at("result").at("backup_id").as_string());
     }
     return id;
   }
-
-  static inline Deployment* deployment_ = nullptr;
-  static inline std::string db_;
-  static inline std::map<std::string, std::string> env_;
-  static inline ServiceProcess* server_ = nullptr;
-  static inline std::string token_;
 };
 
 TEST_F(ExposureTest, ARunningPgDumpHoldsNoSecretAndNoDescriptorOfTheService) {
@@ -127,11 +113,13 @@ TEST_F(ExposureTest, ARunningPgDumpHoldsNoSecretAndNoDescriptorOfTheService) {
   int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(std::stoi(server_->base_url().substr(server_->base_url().rfind(':') + 1))));
+  a.sin_port = htons(static_cast<uint16_t>(
+      std::stoi(server_->base_url().substr(server_->base_url().rfind(':') + 1))));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   const std::string ping = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
-  ASSERT_EQ(::send(client, ping.data(), ping.size(), MSG_NOSIGNAL), static_cast<ssize_t>(ping.size()));
+  ASSERT_EQ(::send(client, ping.data(), ping.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(ping.size()));
   pollfd p{client, POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 30000), 1);  // answered: accepted and kept alive
 
@@ -157,12 +145,12 @@ TEST_F(ExposureTest, ARunningPgDumpHoldsNoSecretAndNoDescriptorOfTheService) {
     pos = end + 1;
   }
   for (const auto& name : names) {
-    bool allowed = name == "PATH" || name == "LANG" || name == "LANGUAGE" || name == "TZ" || name.starts_with("LC_") ||
-                   (name.starts_with("PG") && name != "PGOPTIONS");
+    bool allowed = name == "PATH" || name == "LANG" || name == "LANGUAGE" || name == "TZ" ||
+                   name.starts_with("LC_") || (name.starts_with("PG") && name != "PGOPTIONS");
     EXPECT_TRUE(allowed) << name << " reached pg_dump";
   }
-  for (const char* name : {"JWT_SECRET", "TELEGRAM_BOT_TOKEN", "SMTP_URL", "DATABASE_URL", "DOWNLOAD_LINK_SECRET",
-                           "METRICS_TOKEN", "STORAGE_DIR"}) {
+  for (const char* name : {"JWT_SECRET", "TELEGRAM_BOT_TOKEN", "SMTP_URL", "DATABASE_URL",
+                           "DOWNLOAD_LINK_SECRET", "METRICS_TOKEN", "STORAGE_DIR"}) {
     EXPECT_EQ(names.count(name), 0u) << name;
   }
 
@@ -176,13 +164,15 @@ TEST_F(ExposureTest, ARunningPgDumpHoldsNoSecretAndNoDescriptorOfTheService) {
   EXPECT_GE(service_targets.size(), 4u);
   for (const auto& [fd, target] : descriptors(dump)) {
     if (fd <= 2) continue;
-    EXPECT_EQ(service_targets.count(target), 0u) << "pg_dump inherited fd " << fd << " -> " << target;
+    EXPECT_EQ(service_targets.count(target), 0u)
+        << "pg_dump inherited fd " << fd << " -> " << target;
   }
   ::close(client);
 
   // Still a working pg_dump: the export completes once the lock is gone.
   lock.release();
-  auto job = poll_job(server_->base_url(), token_, job_id, job_ended, 90, [] { return server_->log(); });
+  auto job =
+      poll_job(server_->base_url(), token_, job_id, job_ended, 90, [] { return server_->log(); });
   EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job);
 }
 
@@ -196,7 +186,8 @@ TEST_F(ExposureTest, MetricsNameProjectsOnlyToTheScraper) {
   EXPECT_EQ(http_get(url, token_).status, 401);  // a user's JWT is not the scraper's token
   auto scraper = http_get(url, kMetricsToken);
   EXPECT_EQ(scraper.status, 200);
-  EXPECT_NE(scraper.body.find("tb_backup_bytes{project=\"acme\"}"), std::string::npos) << scraper.body;
+  EXPECT_NE(scraper.body.find("tb_backup_bytes{project=\"acme\"}"), std::string::npos)
+      << scraper.body;
 
   // No token configured: the main listener serves only what names no project.
   auto env = env_;
@@ -219,24 +210,29 @@ TEST_F(ExposureTest, MetricsNameProjectsOnlyToTheScraper) {
     auto log = split.log();
     auto pos = log.find("METRICS_LISTEN ");
     auto end = pos == std::string::npos ? pos : log.find('\n', pos);
-    if (end != std::string::npos) metrics_base = "http://" + log.substr(pos + 15, end - pos - 15);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (end != std::string::npos)
+      metrics_base = "http://" + log.substr(pos + 15, end - pos - 15);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_FALSE(metrics_base.empty()) << split.log();
   EXPECT_EQ(http_get(split.base_url() + "/metrics").status, 404);
   auto scraped = http_get(metrics_base + "/metrics");
   EXPECT_EQ(scraped.status, 200);
-  EXPECT_NE(scraped.body.find("tb_backup_bytes{project=\"acme\"}"), std::string::npos) << scraped.body;
+  EXPECT_NE(scraped.body.find("tb_backup_bytes{project=\"acme\"}"), std::string::npos)
+      << scraped.body;
   EXPECT_EQ(http_get(metrics_base + "/api/backup/history?project_id=acme", token_).status, 404);
 }
 
 TEST_F(ExposureTest, ADownloadLinkFromOneRs256ProcessOpensOnAnother) {
   const auto backup_id = acme_backup();
   const auto keys = make_temp_dir("tb-exposure-keys");
-  run_command("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + keys + "/rsa.pem 2>/dev/null");
+  run_command("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + keys +
+              "/rsa.pem 2>/dev/null");
   run_command("openssl pkey -in " + keys + "/rsa.pem -pubout -out " + keys + "/rsa.pub");
   std::string token = run_command(
-      "/usr/bin/python3 -c 'import jwt, sys, time; print(jwt.encode({\"sub\": \"alice\", \"project_id\": \"acme\", "
+      "/usr/bin/python3 -c 'import jwt, sys, time; print(jwt.encode({\"sub\": \"alice\", "
+      "\"project_id\": \"acme\", "
       "\"exp\": int(time.time()) + 600}, open(sys.argv[1]).read(), algorithm=\"RS256\"))' " +
       keys + "/rsa.pem");
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
@@ -247,7 +243,8 @@ TEST_F(ExposureTest, ADownloadLinkFromOneRs256ProcessOpensOnAnother) {
   env["JWT_PUBLIC_KEY_FILE"] = keys + "/rsa.pub";
   ServiceProcess a({"serve", "--no-worker", "--no-scheduler"}, env);
   ServiceProcess b({"serve", "--no-worker", "--no-scheduler"}, env);
-  auto link = http_post_json(a.base_url() + "/api/backups/" + backup_id + "/download-link", "", token);
+  auto link =
+      http_post_json(a.base_url() + "/api/backups/" + backup_id + "/download-link", "", token);
   ASSERT_EQ(link.status, 200) << link.body << a.log();
   const std::string path(link.json().at("data").at("url").as_string());
   auto on_a = http_get(a.base_url() + path);

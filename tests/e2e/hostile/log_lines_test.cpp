@@ -15,8 +15,9 @@
 #include <boost/json.hpp>
 #include <sstream>
 
-#include "support/deployment.hpp"
+#include "support/deployed_suite.hpp"
 #include "support/http_client.hpp"
+#include "support/log_line.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
 
@@ -83,21 +84,7 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// "2026-01-02T03:04:05.678Z info ...": a timestamp, a level, a message.
-bool starts_like_a_log_line(const std::string& line) {
-  static constexpr std::string_view kShape = "0000-00-00T00:00:00.000Z ";
-  if (line.size() < kShape.size()) return false;
-  for (std::size_t i = 0; i < kShape.size(); ++i) {
-    const bool digit = line[i] >= '0' && line[i] <= '9';
-    if (kShape[i] == '0' ? !digit : line[i] != kShape[i]) return false;
-  }
-  for (std::string_view level : {"debug ", "info ", "warning ", "error ", "critical "}) {
-    if (line.compare(kShape.size(), level.size(), level) == 0) return line.size() > kShape.size() + level.size();
-  }
-  return false;
-}
-
-class LogLines : public ::testing::Test {
+class LogLines : public DeployedSuite<LogLines> {
  protected:
   static void SetUpTestSuite() {
     DeploymentOptions o;
@@ -111,10 +98,7 @@ class LogLines : public ::testing::Test {
       INSERT INTO tenant_acme.items SELECT generate_series(1, 10);
     )sql";
     o.token_args = {"--project", "acme", "--project", "ghost", "--sub", "alice"};
-    deployment_ = std::make_unique<Deployment>(o);
-    db_ = deployment_->db;
-    env_ = deployment_->env;
-    token_ = deployment_->token;
+    deploy(o);
     // A subject chosen by whoever got a token minted: a forged audit row and a forged log line.
     hostile_token_ = mint_token({"--project", "acme", "--sub", "mal\tlory\n" + kForged}, env_);
   }
@@ -169,10 +153,6 @@ class LogLines : public ::testing::Test {
     return service.log();
   }
 
-  static inline std::unique_ptr<Deployment> deployment_;
-  static inline std::string db_;
-  static inline std::map<std::string, std::string> env_;
-  static inline std::string token_;
   static inline std::string hostile_token_;
 };
 

@@ -9,9 +9,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "support/deployment.hpp"
+#include "support/deployed_suite.hpp"
 #include "support/http_client.hpp"
-#include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
 #include "support/table_lock.hpp"
 
@@ -22,13 +21,13 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 // workflows::ProjectLock's lock: the row of control_plane.locks named "project acme".
-const std::string kProjectLock = "SELECT 1 FROM control_plane.locks WHERE name = 'project acme' FOR NO KEY UPDATE";
+const std::string kProjectLock =
+    "SELECT 1 FROM control_plane.locks WHERE name = 'project acme' FOR NO KEY UPDATE";
 
-class RestoreE2E : public ::testing::Test {
+class RestoreE2E : public DeployedSuite<RestoreE2E> {
  protected:
   static void SetUpTestSuite() {
-    DeploymentOptions o;
-    o.prefix = "e2e_restore";
+    auto o = served_options("e2e_restore");
     o.env = {{"JOB_LEASE_SECONDS", "3"}};
     o.seed_sql = R"sql(
       INSERT INTO control_plane.projects (id, slug, name) VALUES ('acme', 'acme', 'Acme'), ('other', 'other', 'Other');
@@ -38,36 +37,20 @@ class RestoreE2E : public ::testing::Test {
         FROM generate_series(1, 2000) g;
       CREATE SCHEMA tenant_other;
     )sql";
-    o.token_args = {"--project", "acme", "--sub", "alice"};
-    o.serve = {"serve"};
-    deployment_ = new Deployment(o);
-    db_ = deployment_->db;
-    storage_ = deployment_->storage;
-    server_ = &deployment_->service();
-    token_ = deployment_->token;
-    other_token_ = deployment_->mint({"--project", "other", "--sub", "mallory"});
-  }
-  static void TearDownTestSuite() {
-    server_ = nullptr;
-    delete deployment_;
-    deployment_ = nullptr;
+    deploy(o);
+    other_token_ = other_project_token();
   }
 
-  static std::string url(const std::string& path) { return server_->base_url() + path; }
-  static std::string value(const std::string& sql) { return PgCluster::shared().query_value(db_, sql); }
   static std::string digest() {
-    return value("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM tenant_acme.customers t");
+    return value(
+        "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "
+        "tenant_acme.customers t");
   }
 
-  json::object wait_for_job(const std::string& job_id) {
-    return poll_job(server_->base_url(), token_, job_id, job_ended, 90, [] { return server_->log(); });
-  }
   // Waits until the job is running (claimed by the worker).
   void wait_running(const std::string& job_id) {
-    poll_job(
-        server_->base_url(), token_, job_id,
-        [](const json::object& j) { return j.at("status").as_string() == "running"; }, 120,
-        [] { return server_->log(); });
+    poll(
+        job_id, [](const json::object& j) { return j.at("status").as_string() == "running"; }, 120);
   }
 
   std::string backup_now() {
@@ -79,24 +62,25 @@ class RestoreE2E : public ::testing::Test {
   }
 
   static HttpResponse post_restore(const std::string& backup_id, const std::string& token) {
-    return http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"("})", token);
+    return http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"("})",
+                          token);
   }
 
   // Holds `lock_sql` on a session of its own until release(): the lock is
   // held when this returns and as long as the test needs it.
   static std::unique_ptr<HeldLock> hold(const std::string& lock_sql) {
-    return std::make_unique<HeldLock>(PgCluster::shared().conninfo(db_), lock_sql);
+    return std::make_unique<HeldLock>(deployment_->conninfo(), lock_sql);
   }
 
-  static inline Deployment* deployment_ = nullptr;
-  static inline std::string db_, storage_, token_, other_token_;
-  static inline ServiceProcess* server_ = nullptr;
+  static inline std::string other_token_;
 };
 
 TEST_F(RestoreE2E, RestoreBringsTheBackupBackAndKeepsTheChangedSchemaAside) {
   const std::string at_backup = digest();
   auto backup_id = backup_now();
-  PgCluster::shared().exec(db_, "UPDATE tenant_acme.customers SET name = 'changed'; DELETE FROM tenant_acme.customers WHERE id > 1500");
+  exec(
+      "UPDATE tenant_acme.customers SET name = 'changed'; DELETE FROM tenant_acme.customers WHERE "
+      "id > 1500");
   const std::string changed = digest();
 
   auto r = post_restore(backup_id, token_);
@@ -110,10 +94,13 @@ TEST_F(RestoreE2E, RestoreBringsTheBackupBackAndKeepsTheChangedSchemaAside) {
   EXPECT_EQ(digest(), at_backup);
   auto aside = std::string(job.at("result").at("pre_restore_schema").as_string());
   EXPECT_EQ(aside.rfind("tenant_acme__pre_restore_", 0), 0u) << aside;
-  EXPECT_EQ(value("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " + aside + ".customers t"),
+  EXPECT_EQ(value("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM " +
+                  aside + ".customers t"),
             changed);
-  EXPECT_EQ(value("SELECT string_agg(outcome, ',' ORDER BY id) FROM control_plane.audit_log WHERE action = 'backup.restore' "
-                  "AND target = '" + backup_id + "'"),
+  EXPECT_EQ(value("SELECT string_agg(outcome, ',' ORDER BY id) FROM control_plane.audit_log WHERE "
+                  "action = 'backup.restore' "
+                  "AND target = '" +
+                  backup_id + "'"),
             "accepted,completed");
   // The service (a superuser here) created the schema, so the replay ran as the
   // project's own roles: the objects belong to tb_owner_acme, and the replay
@@ -122,7 +109,8 @@ TEST_F(RestoreE2E, RestoreBringsTheBackupBackAndKeepsTheChangedSchemaAside) {
   EXPECT_EQ(value("SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class "
                   "WHERE relnamespace = 'tenant_acme'::regnamespace"),
             "tb_owner_acme");
-  EXPECT_EQ(value("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'tb_replay_acme'"), "false");
+  EXPECT_EQ(value("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'tb_replay_acme'"),
+            "false");
 }
 
 TEST_F(RestoreE2E, RefusalsChangeNothing) {
@@ -133,10 +121,17 @@ TEST_F(RestoreE2E, RefusalsChangeNothing) {
   auto r = post_restore(backup_id, other_token_);
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(post_restore("123e4567-e89b-42d3-a456-426614174000", token_).status, 404);
-  EXPECT_EQ(http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + backup_id + R"(","x":1})", token_).status, 400);
+  EXPECT_EQ(http_post_json(url("/api/backup/restore"),
+                           R"({"backup_id":")" + backup_id + R"(","x":1})", token_)
+                .status,
+            400);
   EXPECT_EQ(post_restore(backup_id, "").status, 401);
   // Deleted: 409 with a clear message.
-  ASSERT_EQ(http_call({"DELETE", url("/api/backups/" + backup_id), "", {"Authorization: Bearer " + token_}}).status, 200);
+  ASSERT_EQ(
+      http_call(
+          {"DELETE", url("/api/backups/" + backup_id), "", {"Authorization: Bearer " + token_}})
+          .status,
+      200);
   r = post_restore(backup_id, token_);
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_NE(r.body.find("deleted"), std::string::npos) << r.body;
@@ -148,7 +143,7 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
   auto backup_id = backup_now();
   const std::string before = digest();
   // An export of the project "runs" (holds the project lock): the restore waits, running.
-  PgCluster::shared().exec(db_, "INSERT INTO control_plane.locks (name) VALUES ('project acme') ON CONFLICT DO NOTHING");
+  exec("INSERT INTO control_plane.locks (name) VALUES ('project acme') ON CONFLICT DO NOTHING");
   auto holder = hold(kProjectLock);
   auto first = post_restore(backup_id, token_);
   ASSERT_EQ(first.status, 202) << first.body;
@@ -168,20 +163,25 @@ TEST_F(RestoreE2E, OneRestoreOfAProjectAtATimeAndARunningOneCanBeCancelled) {
   // Once it ended, a new restore is accepted again.
   auto third = post_restore(backup_id, token_);
   ASSERT_EQ(third.status, 202) << third.body;
-  EXPECT_EQ(wait_for_job(std::string(third.json().at("data").at("job_id").as_string())).at("status").as_string(), "completed");
+  EXPECT_EQ(wait_for_job(std::string(third.json().at("data").at("job_id").as_string()))
+                .at("status")
+                .as_string(),
+            "completed");
 }
 
 TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
   // pg_dump blocks on the table lock: the export is running, mid-dump.
   auto holder = hold("LOCK TABLE tenant_acme.customers IN ACCESS EXCLUSIVE MODE");
-  auto files_before = std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator());
+  auto files_before =
+      std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator());
   auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"acme"})", token_);
   ASSERT_EQ(r.status, 202) << r.body;
   auto job_id = std::string(r.json().at("data").at("job_id").as_string());
   wait_running(job_id);
   // The attempt's sessions (ProjectLock's and pg_dump's) carry its name.
   const std::string sessions =
-      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tb job " + job_id + " attempt 1'";
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tb job " + job_id +
+      " attempt 1'";
   ASSERT_TRUE(deployment_->wait_for(sessions, "2")) << server_->log();
   auto c = http_post_json(url("/api/jobs/" + job_id + "/cancel"), "{}", token_);
   EXPECT_EQ(c.status, 202) << c.body;  // running: cancel requested
@@ -190,7 +190,9 @@ TEST_F(RestoreE2E, CancellingARunningExportStopsPgDumpAndKeepsNoFile) {
   EXPECT_EQ(job.at("status").as_string(), "cancelled") << json::serialize(job);
   holder->release();
   EXPECT_TRUE(deployment_->wait_for(sessions, "0"));  // backends exit just after their client
-  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator()), files_before);
+  EXPECT_EQ(
+      std::distance(fs::recursive_directory_iterator(storage_), fs::recursive_directory_iterator()),
+      files_before);
   EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE job_id = '" + job_id + "'"),
             "0");
 }

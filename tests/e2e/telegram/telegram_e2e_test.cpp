@@ -13,7 +13,8 @@
 #include <fstream>
 #include <thread>
 
-#include "support/deployment.hpp"
+#include "support/child_process.hpp"
+#include "support/deployed_suite.hpp"
 #include "support/fake_telegram.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -25,22 +26,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string table_digest(const std::string& db, const std::string& table) {
-  return PgCluster::shared().query_value(
-      db, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM " + table + " t");
-}
-
-class TelegramE2e : public ::testing::Test {
+class TelegramE2e : public DeployedSuite<TelegramE2e> {
  protected:
   static void SetUpTestSuite() {
     fake_ = new FakeTelegram();
-    DeploymentOptions o;
-    o.prefix = "e2e_tg";
+    auto o = served_options("e2e_tg");
     o.env = {{"JOB_LEASE_SECONDS", "5"},
              {"JOB_MAX_ATTEMPTS", "1"},
              {"TELEGRAM_BOT_TOKEN", fake_->token()},
@@ -59,23 +49,14 @@ class TelegramE2e : public ::testing::Test {
       CREATE SCHEMA tenant_other;
       CREATE TABLE tenant_other.t (x int);
     )sql";
-    o.token_args = {"--project", "acme", "--sub", "alice"};
-    o.serve = {"serve"};
-    deployment_ = new Deployment(o);
-    db_ = deployment_->db;
-    storage_ = deployment_->storage;
-    server_ = &deployment_->service();
-    token_ = deployment_->token;
-    other_token_ = deployment_->mint({"--project", "other", "--sub", "bob"});
+    deploy(o);
+    other_token_ = other_project_token("bob");
   }
   static void TearDownTestSuite() {
-    server_ = nullptr;
-    delete deployment_;
-    deployment_ = nullptr;
+    DeployedSuite::TearDownTestSuite();
     delete fake_;
     fake_ = nullptr;
   }
-  std::string url(const std::string& path) const { return server_->base_url() + path; }
 
   json::object wait_for_job(const std::string& job_id) {
     // Every job JSON seen is kept: the token check reads them all.
@@ -83,7 +64,7 @@ class TelegramE2e : public ::testing::Test {
       job_bodies_ += json::serialize(job);
       return job_ended(job);
     };
-    return poll_job(server_->base_url(), token_, job_id, seen, 120, [] { return server_->log(); });
+    return poll(job_id, seen, 120);
   }
   json::object export_and_wait(const std::string& body) {
     auto r = http_post_json(url("/api/backup/export"), body, token_);
@@ -97,7 +78,8 @@ class TelegramE2e : public ::testing::Test {
   }
   // Seconds since the epoch, the clock the fake Bot API stamps arrivals with.
   static double wall_seconds() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
   static const json::object* telegram_of(const json::object& b) {
     for (const auto& l : b.at("locations").as_array()) {
@@ -107,9 +89,7 @@ class TelegramE2e : public ::testing::Test {
   }
 
   static inline FakeTelegram* fake_ = nullptr;
-  static inline ServiceProcess* server_ = nullptr;
-  static inline Deployment* deployment_ = nullptr;
-  static inline std::string db_, storage_, token_, other_token_;
+  static inline std::string other_token_;
   static inline std::string job_bodies_;  // every job JSON seen (token check)
 };
 
@@ -135,12 +115,12 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
     EXPECT_EQ(msgs[i].at("file_id"), parts[i].at("file_id"));
     EXPECT_EQ(msgs[i].at("message_id"), parts[i].at("message_id"));
     EXPECT_LE(msgs[i].at("size").as_int64(), 1 << 20);
-    EXPECT_TRUE(std::string(msgs[i].at("file_name").as_string()).ends_with(
-        "of00" + std::to_string(parts.size())));
-    joined += read_file(std::string(msgs[i].at("path").as_string()));
+    EXPECT_TRUE(std::string(msgs[i].at("file_name").as_string())
+                    .ends_with("of00" + std::to_string(parts.size())));
+    joined += read_text_file(std::string(msgs[i].at("path").as_string()));
   }
   auto local = storage_ + "/" + std::string(b.at("locations").as_array()[0].at("path").as_string());
-  auto original = read_file(local);
+  auto original = read_text_file(local);
   EXPECT_EQ(joined, original);
   EXPECT_EQ(joined.size(), static_cast<std::size_t>(b.at("size_bytes").as_int64()));
   // Sent at most one a second to the chat. Only lower bounds hold on a busy
@@ -149,7 +129,8 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   // shrink under load; the pacer's own spacing is tested with a manual clock
   // in integration_telegram.)
   for (std::size_t k = 0; k < msgs.size(); ++k) {
-    EXPECT_GE(msgs[k].at("at").as_double() - posted, static_cast<double>(k) - 0.01) << "part " << k + 1;
+    EXPECT_GE(msgs[k].at("at").as_double() - posted, static_cast<double>(k) - 0.01)
+        << "part " << k + 1;
   }
 
   // The local copy is gone. No request waits for Telegram: the download (and
@@ -177,14 +158,16 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   std::ofstream(dump, std::ios::binary) << r.body;
   auto& pg = PgCluster::shared();
   auto target = pg.create_database("tg_restore");
-  run_command("zstd -dc " + dump + " | " + pg.bin_dir() + "/psql -q -v ON_ERROR_STOP=1 '" + pg.conninfo(target) + "'");
+  run_command("zstd -dc " + dump + " | " + pg.bin_dir() + "/psql -q -v ON_ERROR_STOP=1 '" +
+              pg.conninfo(target) + "'");
   EXPECT_EQ(table_digest(target, "tenant_acme.blobs"), table_digest(db_, "tenant_acme.blobs"));
   pg.drop_database(target);
 
   // A restore with the local copy gone reads the backup back from the parts.
   const auto before = table_digest(db_, "tenant_acme.blobs");
   pg.exec(db_, "DELETE FROM tenant_acme.blobs");
-  auto restore = http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + id + "\"}", token_);
+  auto restore =
+      http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + id + "\"}", token_);
   ASSERT_EQ(restore.status, 202) << restore.body;
   auto restored = wait_for_job(std::string(restore.json().at("data").at("job_id").as_string()));
   ASSERT_EQ(restored.at("status"), "completed") << json::serialize(restored) << server_->log();
@@ -193,7 +176,8 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
   // Delete: the messages are deleted by a job (the request does not wait
   // for Telegram); one Telegram refuses stays, recorded.
   fake_->fault("deleteMessage", "refuse_delete", 1);
-  auto del = http_call({"DELETE", url("/api/backups/" + id), "", {"Authorization: Bearer " + token_}});
+  auto del =
+      http_call({"DELETE", url("/api/backups/" + id), "", {"Authorization: Bearer " + token_}});
   ASSERT_EQ(del.status, 200) << del.body;
   EXPECT_EQ(del.json().at("data").at("status"), "deleted");
   auto del_job =
@@ -210,14 +194,16 @@ TEST_F(TelegramE2e, BackupGoesToTelegramInPartsAndComesBackFromThemAlone) {
 
 TEST_F(TelegramE2e, APermanentTelegramErrorFailsTheJobWithItsReason) {
   fake_->reset();
-  fake_->fault("sendDocument", "400", 1, json::object{{"description", "Bad Request: chat not found"}});
-  auto before = PgCluster::shared().query_value(db_, "SELECT count(*) FROM control_plane.backups");
+  fake_->fault("sendDocument", "400", 1,
+               json::object{{"description", "Bad Request: chat not found"}});
+  auto before = value("SELECT count(*) FROM control_plane.backups");
   auto job = export_and_wait(R"({"project_id":"acme","destinations":["local","telegram"]})");
   ASSERT_EQ(job.at("status"), "failed") << json::serialize(job);
   std::string last_error(job.at("last_error").as_string());
-  EXPECT_NE(last_error.find("telegram destination failed: Bad Request: chat not found"), std::string::npos)
+  EXPECT_NE(last_error.find("telegram destination failed: Bad Request: chat not found"),
+            std::string::npos)
       << last_error;
-  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT count(*) FROM control_plane.backups"), before);
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups"), before);
   // The local copy made for the failed job is not left behind.
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(storage_)) {
@@ -250,12 +236,13 @@ TEST_F(TelegramE2e, RetriesServerErrorsThenSendsALocalBackupLater) {
 }
 
 TEST_F(TelegramE2e, TelegramWithoutAChatIsRefusedBeforeAnyJob) {
-  auto jobs_before = PgCluster::shared().query_value(db_, "SELECT count(*) FROM control_plane.jobs");
-  auto r = http_post_json(url("/api/backup/export"), R"({"project_id":"other","destinations":["local","telegram"]})",
-                          other_token_);
+  auto jobs_before = value("SELECT count(*) FROM control_plane.jobs");
+  auto r =
+      http_post_json(url("/api/backup/export"),
+                     R"({"project_id":"other","destinations":["local","telegram"]})", other_token_);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("telegram_chat_id"), std::string::npos) << r.body;
-  EXPECT_EQ(PgCluster::shared().query_value(db_, "SELECT count(*) FROM control_plane.jobs"), jobs_before);
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs"), jobs_before);
 }
 
 // Last (gtest runs in order within a file): everything above went through.
@@ -266,8 +253,10 @@ TEST_F(TelegramE2e, TheBotTokenAppearsNowhere) {
   EXPECT_EQ(log.find(secret), std::string::npos) << "the service log holds the bot token";
   EXPECT_EQ(job_bodies_.find(secret), std::string::npos) << "a job's JSON holds the bot token";
   auto jobs = PgCluster::shared().query_value(
-      db_, "SELECT coalesce(string_agg(payload::text || coalesce(progress::text, '') || coalesce(result::text, '') || "
-           "coalesce(last_error, '') || coalesce(errors::text, ''), ' '), '') FROM control_plane.jobs");
+      db_,
+      "SELECT coalesce(string_agg(payload::text || coalesce(progress::text, '') || "
+      "coalesce(result::text, '') || "
+      "coalesce(last_error, '') || coalesce(errors::text, ''), ' '), '') FROM control_plane.jobs");
   EXPECT_EQ(jobs.find(secret), std::string::npos);
   auto metrics = http_get(url("/metrics"));
   EXPECT_EQ(metrics.body.find(secret), std::string::npos);

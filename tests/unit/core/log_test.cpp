@@ -11,10 +11,13 @@
 #include <sstream>
 #include <vector>
 
+#include "support/log_line.hpp"
+
 namespace tb::log {
 namespace {
 
 namespace json = boost::json;
+using test::starts_like_a_log_line;
 
 // What `write` sends to stderr (the logger's sink), as lines.
 std::vector<std::string> stderr_lines(const std::function<void()>& write) {
@@ -35,20 +38,6 @@ std::vector<std::string> stderr_lines(const std::function<void()>& write) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ::unlink(path);
   return lines;
-}
-
-// "2026-01-02T03:04:05.678Z info ...": a timestamp, a level, a message.
-bool starts_like_a_log_line(const std::string& line) {
-  static constexpr std::string_view kShape = "0000-00-00T00:00:00.000Z ";
-  if (line.size() < kShape.size()) return false;
-  for (std::size_t i = 0; i < kShape.size(); ++i) {
-    const bool digit = line[i] >= '0' && line[i] <= '9';
-    if (kShape[i] == '0' ? !digit : line[i] != kShape[i]) return false;
-  }
-  for (std::string_view level : {"debug ", "info ", "warning ", "error ", "critical "}) {
-    if (line.compare(kShape.size(), level.size(), level) == 0) return line.size() > kShape.size() + level.size();
-  }
-  return false;
 }
 
 // A job error or header value as an attacker would write it.
