@@ -37,6 +37,7 @@ struct Transfer {
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* arg) {
   auto* t = static_cast<Transfer*>(arg);
   std::string_view line(data, size * n);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.starts_with("HTTP/")) t->response->headers.clear();  // a new reply (after 100 Continue)
   auto colon = line.find(':');
   if (colon != std::string_view::npos) {
@@ -170,7 +171,9 @@ Response perform(const Options& options, const Request& request) {
   add("x-amz-content-sha256: " + sha256_hex(request.body));
   if (!options.session_token.empty()) add("x-amz-security-token: " + options.session_token);
   for (const auto& [name, value] : request.headers) add(name + ": " + value);
-  add("Expect:");  // no 100-continue round trip before each part
+  // No "Expect:" here to turn 100-continue off: libcurl 7.88 would sign the
+  // empty header it then leaves out (SignatureDoesNotMatch). 100-continue
+  // lets the server refuse a part before its body is sent.
 
   CURL* h = easy.h;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
