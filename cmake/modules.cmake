@@ -21,6 +21,9 @@ tb_module(backup  DEPS tb_core tb_db tb_io tb_process tb_destinations Boost::jso
                        PostgreSQL::PostgreSQL spdlog::spdlog Threads::Threads)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
+# s3: an S3 client (libcurl SigV4, pugixml for the XML replies) for the s3 destination.
+pkg_check_modules(PUGIXML REQUIRED IMPORTED_TARGET pugixml)
+tb_module(s3      DEPS tb_core CURL::libcurl OpenSSL::Crypto PkgConfig::PUGIXML Boost::url Boost::json Threads::Threads)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
 tb_module(telegram DEPS tb_core tb_io CURL::libcurl Boost::json spdlog::spdlog)
 tb_module(workflows DEPS tb_core tb_db tb_store tb_model tb_jobs tb_backup tb_destinations tb_notify tb_io

@@ -10,6 +10,9 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   python3-aiosmtpd python3-jwt python3-cryptography
+  libpugixml-dev
+  # S3 tests: a real radosgw on a throwaway Ceph cluster, boto3 as the independent client.
+  ceph-mon ceph-osd radosgw ceph-common python3-boto3
   zstd gzip curl ca-certificates
   clang-format clang-tidy
 )

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "config/s3_values.hpp"
 #include "core/text.hpp"
 
 namespace tb::config {
@@ -31,11 +32,13 @@ Int parse_int(const std::string& name, const std::string& v, Int min, Int max) {
   return out;
 }
 
-// Sizes accept a plain byte count or a KiB/MiB suffix ("19MiB").
-std::uint64_t parse_size(const std::string& name, const std::string& v) {
+// Sizes accept a plain byte count or a KiB/MiB/GiB suffix ("19MiB"), at most `max` bytes.
+std::uint64_t parse_size(const std::string& name, const std::string& v,
+                         std::uint64_t max = 50ull * 1024 * 1024) {
   std::uint64_t mult = 1;
   std::string digits = v;
-  for (auto [suffix, m] : {std::pair{"KiB", 1024ull}, std::pair{"MiB", 1024ull * 1024}}) {
+  for (auto [suffix, m] : {std::pair{"KiB", 1024ull}, std::pair{"MiB", 1024ull * 1024},
+                           std::pair{"GiB", 1024ull * 1024 * 1024}}) {
     std::string_view s(suffix);
     if (digits.size() > s.size() && digits.ends_with(s)) {
       mult = m;
@@ -43,7 +46,7 @@ std::uint64_t parse_size(const std::string& name, const std::string& v) {
       break;
     }
   }
-  return parse_int<std::uint64_t>(name, digits, 1, 50ull * 1024 * 1024 / mult) * mult;
+  return parse_int<std::uint64_t>(name, digits, 1, max / mult) * mult;
 }
 
 std::vector<std::string> split_list(const std::string& v) {
@@ -161,6 +164,54 @@ const std::vector<Variable>& table() {
            throw ConfigError("TELEGRAM_PART_SIZE", "must be at most 20 MB so getFile can fetch it");
          }
        }},
+      {{"S3_ENDPOINT", "(none: AWS, https://s3.REGION.amazonaws.com)",
+        "http:// or https:// URL of an S3-compatible service"},
+       [](Config& c, const std::string& v) {
+         require_url("S3_ENDPOINT", v, {"http://", "https://"});
+         c.s3_endpoint = v;
+         while (c.s3_endpoint.ends_with('/')) c.s3_endpoint.pop_back();
+       }},
+      {{"S3_BUCKET", "(none)", "bucket of the s3 destination; enables it (needs both AWS keys)"},
+       [](Config& c, const std::string& v) {
+         detail::check_bucket(v);
+         c.s3_bucket = v;
+       }},
+      {{"S3_PREFIX", "(none)", "folder inside the bucket that every backup key starts with"},
+       [](Config& c, const std::string& v) { c.s3_prefix = detail::normalize_prefix(v); }},
+      {{"AWS_ACCESS_KEY_ID", "(none)", "S3 access key"},
+       [](Config& c, const std::string& v) {
+         detail::require_token("AWS_ACCESS_KEY_ID", v);
+         c.aws_access_key_id = v;
+       }},
+      {{"AWS_SECRET_ACCESS_KEY", "(none)", "S3 secret key", true},
+       [](Config& c, const std::string& v) {
+         detail::require_token("AWS_SECRET_ACCESS_KEY", v);
+         c.aws_secret_access_key = v;
+       }},
+      {{"AWS_SESSION_TOKEN", "(none)",
+        "temporary credentials' session token (sent as x-amz-security-token)", true},
+       [](Config& c, const std::string& v) {
+         detail::require_token("AWS_SESSION_TOKEN", v);
+         c.aws_session_token = v;
+       }},
+      {{"AWS_REGION", "us-east-1", "S3 region (part of every request's signature)"},
+       [](Config& c, const std::string& v) {
+         detail::check_region(v);
+         c.aws_region = v;
+       }},
+      {{"S3_PART_SIZE", "16MiB",
+        "multipart part size, 5MiB-5GiB; an object has at most 10000 parts, so this caps a "
+        "backup's size"},
+       [](Config& c, const std::string& v) {
+         c.s3_part_size = parse_size("S3_PART_SIZE", v, 5ull * 1024 * 1024 * 1024);
+         if (c.s3_part_size < 5ull * 1024 * 1024)
+           throw ConfigError("S3_PART_SIZE", "must be at least 5MiB");
+       }},
+      {{"S3_FORCE_PATH_STYLE", "false",
+        "true: ENDPOINT/BUCKET/KEY URLs (most S3-compatible servers); false: BUCKET.host"},
+       [](Config& c, const std::string& v) {
+         c.s3_force_path_style = detail::parse_bool("S3_FORCE_PATH_STYLE", v);
+       }},
       {{"SMTP_URL", "(none: no e-mail)", "smtp:// or smtps:// URL of the mail relay"},
        [](Config& c, const std::string& v) {
          require_url("SMTP_URL", v, {"smtp://", "smtps://"});
@@ -264,12 +315,15 @@ Lookup environment_lookup() {
 Config load(const Lookup& lookup, bool require_auth) {
   Config c;
   bool algorithm_given = false;
+  std::vector<std::string> s3_given;  // S3_* variables set (S3_BUCKET needs to be among them)
   for (const auto& var : table()) {
     auto value = lookup(var.info.name);
     if (!value || value->empty()) continue;
     var.set(c, *value);
     if (var.info.name == "JWT_ALGORITHM") algorithm_given = true;
+    if (var.info.name.starts_with("S3_")) s3_given.push_back(var.info.name);
   }
+  detail::check_s3(c, s3_given);
   if (!c.jwt_secret.empty() && !c.jwt_public_key_file.empty()) {
     throw ConfigError("JWT_SECRET", "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both");
   }

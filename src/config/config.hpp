@@ -46,6 +46,19 @@ struct Config {
   std::string telegram_api_url = "https://api.telegram.org";
   std::uint64_t telegram_part_size = 19ull * 1024 * 1024;
 
+  // S3-compatible object storage (the s3 destination). Configured when
+  // S3_BUCKET is set; it then needs both keys (load() checks).
+  std::string s3_endpoint;  // "" = AWS, https://s3.{region}.amazonaws.com
+  std::string s3_bucket;
+  std::string s3_prefix;  // "" or ends with '/'
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string aws_session_token;
+  std::string aws_region = "us-east-1";
+  std::uint64_t s3_part_size = 16ull * 1024 * 1024;
+  bool s3_force_path_style = false;
+  bool s3_configured() const { return !s3_bucket.empty(); }
+
   std::string smtp_url;
   std::string smtp_from = "tenant-backup@localhost";
 
