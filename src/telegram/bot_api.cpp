@@ -157,12 +157,11 @@ ReplyVerdict classify_reply(long http_status, const json::value& json, std::stri
     else if (code == 413) v.description = "Request Entity Too Large";
     else v.description = "HTTP " + std::to_string(http_status);
   }
-  if (ok_reply) {
-    v.kind = ReplyVerdict::Kind::kRetry;
-  } else if (code == 429) {
+  // An "ok" reply we could not read is retried like a server error.
+  if (!ok_reply && code == 429) {
     v.kind = ReplyVerdict::Kind::kRetryAfter;
     if (v.retry_after < 0) v.retry_after = 1;
-  } else if (code >= 500 || http_status >= 500) {
+  } else if (ok_reply || code >= 500 || http_status >= 500) {
     v.kind = ReplyVerdict::Kind::kRetry;
   } else {
     v.kind = ReplyVerdict::Kind::kPermanent;
