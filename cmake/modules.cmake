@@ -3,7 +3,7 @@
 # this file is the architecture, keep it honest. Threads::Threads is listed
 # where a module starts threads of its own.
 tb_module(core    DEPS spdlog::spdlog Boost::headers Boost::json)
-tb_module(config  DEPS tb_core)
+tb_module(config  DEPS tb_core tb_age)
 tb_module(metrics DEPS tb_core spdlog::spdlog)
 tb_module(http    DEPS tb_core tb_metrics Boost::headers Boost::url Boost::json spdlog::spdlog Threads::Threads)
 tb_module(db      DEPS tb_core PostgreSQL::PostgreSQL Boost::json spdlog::spdlog)
@@ -15,6 +15,8 @@ include(cmake/embed_assets.cmake)
 tb_embed_assets(tb_web ${PROJECT_SOURCE_DIR}/web)
 tb_module(model   DEPS tb_core Boost::json)
 tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB OpenSSL::Crypto Threads::Threads)
+# age: age v1 files (X25519 recipients) as io filters, keys and identity files (OpenSSL 3).
+tb_module(age     DEPS tb_core tb_io OpenSSL::Crypto)
 tb_module(process DEPS tb_core Threads::Threads)
 tb_module(destinations DEPS tb_core Boost::json)
 tb_module(backup  DEPS tb_core tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto

@@ -14,6 +14,8 @@ packages=(
   # S3 tests: a real radosgw on a throwaway Ceph cluster, boto3 as the independent client.
   ceph-mon ceph-osd radosgw ceph-common python3-boto3
   zstd gzip curl ca-certificates
+  # age: the reference tool our age files are tested against, both ways.
+  age
   clang-format clang-tidy
 )
 if [[ "${TB_WITH_BROWSER:-1}" == 1 ]]; then packages+=(chromium nodejs npm); fi
