@@ -53,6 +53,12 @@ Recipient parse_recipient(std::string_view text, std::string field) {
   }
   Recipient r;
   std::copy(result.value->data.begin(), result.value->data.end(), r.public_key.begin());
+  // A low-order point gives an all-zero shared secret whatever the scalar:
+  // nothing could be encrypted to it, so refuse it here rather than at the
+  // first backup.
+  Key32 any_scalar{};
+  any_scalar.fill(0x42);
+  if (!x25519(any_scalar, r.public_key)) return fail("it is not a usable X25519 public key");
   return r;
 }
 

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <sstream>
 
+#include "age/keys.hpp"
 #include "config/s3_values.hpp"
+#include "core/error.hpp"
 #include "core/text.hpp"
 
 namespace tb::config {
@@ -122,6 +124,19 @@ const std::vector<Variable>& table() {
       {{"JWT_LEEWAY_SECONDS", "30", "clock skew allowed on exp/nbf"},
        [](Config& c, const std::string& v) {
          c.jwt_leeway = std::chrono::seconds(parse_int<int>("JWT_LEEWAY_SECONDS", v, 0, 300));
+       }},
+      {{"AGE_IDENTITY_FILE", "(none: no encrypted backups)",
+        "age-keygen file (mode 0600) of the service's keys: the first encrypts new backups, every "
+        "one is tried when reading"},
+       [](Config& c, const std::string& v) {
+         // Read once here so that a missing, unreadable, world-readable or
+         // malformed file stops start-up rather than the first encrypted backup.
+         try {
+           age::load_identity_file(v);
+         } catch (const Error& e) {
+           throw ConfigError("AGE_IDENTITY_FILE", e.message());
+         }
+         c.age_identity_file = v;
        }},
       {{"DOWNLOAD_LINK_SECRET", "(derived from JWT_SECRET; required with RS256/ES256)",
         "key of signed download links, at least 32 bytes, the same on every process", true},

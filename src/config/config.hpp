@@ -59,6 +59,10 @@ struct Config {
   bool s3_force_path_style = false;
   bool s3_configured() const { return !s3_bucket.empty(); }
 
+  // age-keygen file of the service's identities (encryption at rest); "" =
+  // none. load() has read it once: it exists, is private (0600) and parses.
+  std::string age_identity_file;
+
   std::string smtp_url;
   std::string smtp_from = "tenant-backup@localhost";
 

@@ -93,6 +93,10 @@ TEST(AgeKeys, MalformedRecipientsAreRefusedWithTheReason) {
   std::vector<std::uint8_t> long_key(33, 7);
   EXPECT_NE(recipient_error(bech32::encode("age", long_key)).find("32 bytes"), std::string::npos);
 
+  // Low-order points (here zero) would make every shared secret zero.
+  EXPECT_NE(recipient_error(bech32::encode("age", std::vector<std::uint8_t>(32, 0))).find("usable"),
+            std::string::npos);
+
   EXPECT_NE(recipient_error("").find("empty"), std::string::npos);
   recipient_error("age1");
   recipient_error("hello");
