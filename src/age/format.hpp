@@ -25,11 +25,11 @@ inline constexpr std::string_view kMagic = "age-encryption.org/";
 inline constexpr std::string_view kVersionLine = "age-encryption.org/v1";
 inline constexpr std::size_t kFileKeySize = 16;
 inline constexpr std::size_t kPayloadNonceSize = 16;
-inline constexpr std::size_t kChunkSize = 64 * 1024;
+inline constexpr std::size_t kChunkSize = std::size_t{64} * 1024;
 inline constexpr std::size_t kSealedChunkSize = kChunkSize + kTagSize;
 // A header is a few hundred bytes per recipient; more than this is not a
 // header we wrote or could sensibly read.
-inline constexpr std::size_t kMaxHeaderSize = 1024 * 1024;
+inline constexpr std::size_t kMaxHeaderSize = std::size_t{1024} * 1024;
 
 using FileKey = std::array<std::uint8_t, kFileKeySize>;
 

@@ -37,7 +37,7 @@ Identity::Identity(const Identity& other) = default;
 Identity& Identity::operator=(const Identity& other) = default;
 
 Recipient parse_recipient(std::string_view text, std::string field) {
-  auto fail = [&](std::string why) -> Recipient {
+  auto fail = [&](const std::string& why) -> Recipient {
     throw_validation(std::move(field),
                      "'" + std::string(text.substr(0, 100)) + "' is not an age recipient: " + why);
   };
@@ -67,7 +67,7 @@ std::string to_string(const Recipient& r) {
 }
 
 Identity parse_identity(std::string_view text) {
-  auto fail = [](std::string why) -> Identity {
+  auto fail = [](const std::string& why) -> Identity {
     throw Error(ErrorCode::kValidation, "not an age identity: " + why);
   };
   auto result = bech32::decode(text);
