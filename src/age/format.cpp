@@ -102,7 +102,12 @@ std::string seal_header(const std::vector<Stanza>& stanzas, const FileKey& file_
 
 ParsedHeader parse_header(std::string_view header) {
   std::size_t pos = 0;
-  if (next_line(header, pos) != kVersionLine) {
+  const std::string_view version = next_line(header, pos);
+  if (version != kVersionLine) {
+    // A v1 file whose LFs became CRLFs on the way is damaged, not foreign.
+    if (version.starts_with(kVersionLine) && version.substr(kVersionLine.size()) == "\r") {
+      damaged("CR in the version line");
+    }
     throw DecryptError(DecryptError::Reason::kNotAgeFile, "unsupported age version");
   }
   ParsedHeader out;

@@ -60,6 +60,22 @@ TEST(AgeCli, WeDecryptWhatAgeEncryptsToARecipient) {
   }
 }
 
+TEST(AgeCli, ChunkCountersPastOneByteAgreeBothWays) {
+  // 258 chunks: the counter's second byte is used from chunk 256 on.
+  TempDir dir;
+  Identity id = generate_identity();
+  const std::string key = write_identity(dir, "key.txt", {id});
+  const std::string data = random_data(257 * kChunk + 1, 8);
+  save(dir.file("ours.age"), test::encrypt({recipient_of(id)}, data, 1 << 20));
+  tb::test::run_command("age -d -i " + key + " -o " + dir.file("ours") + " " +
+                        dir.file("ours.age"));
+  EXPECT_EQ(load(dir.file("ours")), data);
+  save(dir.file("theirs"), data);
+  tb::test::run_command("age -r " + to_string(recipient_of(id)) + " -o " + dir.file("theirs.age") +
+                        " " + dir.file("theirs"));
+  EXPECT_EQ(decrypt_file({id}, dir.file("theirs.age")), data);
+}
+
 TEST(AgeCli, WeDecryptWhatAgeEncryptsToAnAgeKeygenIdentityFile) {
   TempDir dir;
   tb::test::run_command("age-keygen -o " + dir.file("key.txt") + " 2>/dev/null");
