@@ -124,6 +124,13 @@ ParsedHeader parse_header(std::string_view header) {
     if (!mac || mac->size() != 32) damaged("MAC is not canonical base64 of 32 bytes");
     if (pos != header.size()) damaged("data after the MAC line inside the header");
     if (out.stanzas.empty()) damaged("header without recipient stanzas");
+    // A passphrase file must hold only its scrypt stanza: its readers take
+    // it that only holders of the passphrase could have written it.
+    for (const auto& s : out.stanzas) {
+      if (s.args.front() == "scrypt" && out.stanzas.size() > 1) {
+        damaged("an scrypt stanza next to other stanzas");
+      }
+    }
     out.mac_input_size = line_start + 3;
     out.mac = std::move(*mac);
     return out;

@@ -129,6 +129,8 @@ TEST_F(Conformance, MalformedX25519StanzasAreHeaderFailures) {
   s = good;
   s.args[0] = "x25519";
   EXPECT_EQ(with(s).error, Reason::kNoMatchingIdentity) << "another (lowercase) type";
+  stanzas = {good, Stanza{{"scrypt", base64_encode(Bytes(16, 1)), "10"}, Bytes(32, 2)}};
+  EXPECT_EQ(open(header() + payload({3})).error, Reason::kDamaged) << "scrypt not alone";
   s = good;
   s.body[5] ^= 1;
   EXPECT_EQ(with(s).error, Reason::kNoMatchingIdentity) << "bad tag";
