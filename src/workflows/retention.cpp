@@ -239,6 +239,20 @@ namespace {
 
 using FileId = std::pair<dev_t, ino_t>;
 
+// ENOENT for a backup's path says its file is gone only when the path's
+// nearest existing ancestor is a directory. When it is a dangling symlink (a
+// folder link being re-pointed, the link to a disk not mounted yet), the
+// file may well exist under another spelling the sweep walks: it cannot be
+// checked now.
+bool surely_gone(const fs::path& path) {
+  for (auto p = path.parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0) return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (errno != ENOENT || p == p.root_path()) return false;
+  }
+  return false;
+}
+
 // The files completed backups refer to, by identity (device, inode), so that
 // no spelling of a path (a symlinked STORAGE_DIR or folder) can make a live
 // backup's file look unreferenced. Throws when any of them cannot be checked:
@@ -259,10 +273,10 @@ std::set<FileId> referenced_files(db::Connection& conn, const std::string& stora
     struct stat st {};
     if (::stat(path->c_str(), &st) == 0) {
       referenced.insert({st.st_dev, st.st_ino});
-    } else if (errno != ENOENT) {
+    } else if (const int err = errno; err != ENOENT || !surely_gone(*path)) {
       throw Error(ErrorCode::kInternal, "orphan sweep skipped",
                   "the local copy of backup " + r.text(i, 0) + " ('" + *path +
-                      "') cannot be checked: " + std::strerror(errno));
+                      "') cannot be checked: " + std::strerror(err));
     }
   }
   return referenced;
@@ -296,8 +310,12 @@ std::string job_tag_of(std::string name) {
 int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, SystemTime now) {
   std::error_code ec;
   if (!fs::is_directory(options.storage_dir, ec)) return 0;
-  const auto referenced = referenced_files(conn, options.storage_dir);
+  // Active exports first: an export that completes in between has its row
+  // committed by then, so the second read sees it as referenced. (Read the
+  // other way round, a file renamed into place long ago and still uploading
+  // to Telegram would be in neither set.)
   const auto active = active_export_tags(conn);
+  const auto referenced = referenced_files(conn, options.storage_dir);
   int removed = 0;
   fs::recursive_directory_iterator it(options.storage_dir, fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -318,6 +336,10 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
     if (fs::remove(entry.path(), rm_ec)) {
       spdlog::info("retention: removed orphan file '{}'", entry.path().string());
       ++removed;
+    } else if (rm_ec) {
+      // Kept; the next sweep tries again.
+      spdlog::warn("retention: cannot remove orphan file '{}': {}", entry.path().string(),
+                   rm_ec.message());
     }
   }
   if (ec) spdlog::warn("retention: orphan sweep of '{}' stopped: {}", options.storage_dir, ec.message());

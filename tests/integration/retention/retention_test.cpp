@@ -1,8 +1,8 @@
 // The retention sweep against a real database, real files and a real SMTP
 // server, with injected time: expiry (reference first, then file), a crash
 // between the two steps, orphan files (never a running export's, never when a
-// live backup's file cannot be checked), pre-restore schemas, the one expiry
-// notice, retention applied to existing backups, and the lifecycle gauges.
+// live backup's file cannot be checked, e.g. behind a dangling folder link), pre-restore schemas,
+// the one expiry notice, retention applied to existing backups, and the lifecycle gauges.
 #include "workflows/retention.hpp"
 
 #include <gtest/gtest.h>
@@ -207,6 +207,49 @@ TEST_F(RetentionTest, ALocationThatCannotBeCheckedMakesTheSweepDeleteNothing) {
   EXPECT_TRUE(exists("kept.sql.zst"));
   // Once every location can be checked again, the orphan goes.
   fs::remove(storage_ + "/acme/loop");
+  EXPECT_EQ(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), 1);
+  EXPECT_FALSE(exists("stale.sql.zst"));
+  EXPECT_TRUE(exists("kept.sql.zst"));
+}
+
+// A live backup's folder is a link being re-pointed ("current" -> a release
+// folder not there yet): stat says ENOENT, yet the file is there under the
+// folder the sweep walks. That is "cannot be checked", not "gone".
+TEST_F(RetentionTest, ALiveBackupBehindADanglingFolderLinkIsNeverTakenForAnOrphan) {
+  fs::create_directories(storage_ + "/acme/2024");
+  std::ofstream(storage_ + "/acme/2024/live.sql.zst") << "a live backup";
+  fs::create_directory_symlink("2025", storage_ + "/acme/current");  // dangling meanwhile
+  store::Backup b;
+  b.project_id = "acme";
+  b.sha256 = std::string(64, 'c');
+  b.locations = boost::json::array{
+      boost::json::object{{"type", "local"}, {"path", "acme/current/live.sql.zst"}}};
+  b.created_at = now_;
+  b.expires_at = now_ + hours(24);
+  store::insert_backup(db_.conn(), b);
+  EXPECT_THROW(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), Error);
+  RetentionSweeper sweeper(db_.conninfo(), options());
+  EXPECT_EQ(sweeper.run_once(now_ + hours(2)).orphans_removed, 0);
+  EXPECT_TRUE(exists("2024/live.sql.zst"));
+  // The link points at its folder again: the file is referenced and kept.
+  fs::remove(storage_ + "/acme/current");
+  fs::create_directory_symlink("2024", storage_ + "/acme/current");
+  EXPECT_EQ(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), 0);
+  EXPECT_TRUE(exists("2024/live.sql.zst"));
+}
+
+// A backup whose whole folder was removed is gone for sure: the sweep goes on.
+TEST_F(RetentionTest, ABackupWhoseFolderIsGoneDoesNotStopTheSweep) {
+  backup("kept.sql.zst", now_ + hours(24));
+  std::ofstream(storage_ + "/acme/stale.sql.zst") << "an orphan";
+  store::Backup b;
+  b.project_id = "acme";
+  b.sha256 = std::string(64, 'd');
+  b.locations = boost::json::array{
+      boost::json::object{{"type", "local"}, {"path", "acme/removed/x.sql.zst"}}};
+  b.created_at = now_;
+  b.expires_at = now_ + hours(24);
+  store::insert_backup(db_.conn(), b);
   EXPECT_EQ(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), 1);
   EXPECT_FALSE(exists("stale.sql.zst"));
   EXPECT_TRUE(exists("kept.sql.zst"));
