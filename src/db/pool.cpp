@@ -65,7 +65,10 @@ void Pool::release(std::unique_ptr<Connection> conn) {
     // Left inside a transaction (a caller forgot a Transaction object).
     try {
       conn->exec("ROLLBACK");
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      // Not thrown on: the caller is done with it. The connection is not idle,
+      // so it is closed below instead of going back to the pool.
+      spdlog::warn("db pool: rolling back a connection left in a transaction failed: {}", e.what());
     }
   }
   std::lock_guard lock(mutex_);

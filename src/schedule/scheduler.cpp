@@ -94,8 +94,10 @@ void Scheduler::resign() {
   if (leader_ && lock_conn_ && lock_conn_->ok()) {
     try {
       store::unlock(*lock_conn_);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // The session is going away anyway; its end releases the lock.
+      spdlog::info("scheduler: releasing the leader lock failed (the session's end releases it): {}",
+                   e.what());
     }
   }
   lock_conn_.reset();
