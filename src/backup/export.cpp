@@ -166,7 +166,7 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     while (std::size_t n = child.read_stdout(buf)) dumped.write(std::span<const std::byte>(buf.data(), n));
 
     process::Child::Exit exit = child.wait();
-    if (exit.cancelled) throw Cancelled();
+    if (exit.cancelled) throw Cancelled("the export was cancelled");
     std::string detail = "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
     if (exit.timed_out) {
       throw Error(ErrorCode::kInternal,

@@ -77,12 +77,6 @@ struct ExportResult {
 // byte count so far; throttle in the callback if it is costly.
 using ProgressFn = std::function<void(std::uint64_t dump_bytes)>;
 
-// Thrown when `cancel` turned true: pg_dump was stopped, nothing was kept.
-class Cancelled : public Error {
- public:
-  Cancelled() : Error(ErrorCode::kConflict, "the export was cancelled") {}
-};
-
 ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                         std::vector<destinations::Destination*> dests, const destinations::ObjectInfo& object,
                         const ProgressFn& progress, const std::atomic<bool>& cancel);

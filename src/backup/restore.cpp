@@ -35,6 +35,10 @@ std::string quote_literal(std::string_view s) {
 
 namespace {
 
+Cancelled cancelled() {
+  return Cancelled("the restore was cancelled; the schema is unchanged");
+}
+
 constexpr std::size_t kChunk = 256 * 1024;
 
 // A child's stdin closed under us (it exited or was killed): the caller asks
@@ -189,7 +193,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
     throw ChecksumMismatch(file_path + ": sha256 " + actual + ", expected " +
                            options.expected_sha256);
   }
-  if (cancel.load()) throw RestoreCancelled();
+  if (cancel.load()) throw cancelled();
 
   // 2. psql, connected as the replay login.
   if (target.identity.owner.empty() || target.identity.conninfo.empty()) {
@@ -239,7 +243,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   process::Child::Exit exit = psql.wait();
   result.sql_bytes = sql_counter.count();
   std::string detail = "psql " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
-  if (exit.cancelled || (cancel.load() && !exit.ok())) throw RestoreCancelled();
+  if (exit.cancelled || (cancel.load() && !exit.ok())) throw cancelled();
   if (exit.timed_out) {
     throw Error(ErrorCode::kInternal,
                 "the restore timed out after " + std::to_string(options.timeout.count()) +

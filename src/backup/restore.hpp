@@ -93,16 +93,11 @@ class OutsideSchema : public Error {
       : Error(ErrorCode::kConflict, std::move(message), std::move(detail)) {}
 };
 
-// `cancel` turned true: psql was killed, the transaction rolled back.
-class RestoreCancelled : public Error {
- public:
-  RestoreCancelled()
-      : Error(ErrorCode::kConflict, "the restore was cancelled; the schema is unchanged") {}
-};
-
-// Verifies, then replays. Throws one of the errors above, or tb::Error
-// (kInternal) with psql's/pg_restore's exit status and stderr tail as detail
-// when the replay failed; in every failing case nothing was committed.
+// Verifies, then replays. Throws one of the errors above, tb::Cancelled when
+// `cancel` turned true (psql was killed, the transaction rolled back), or
+// tb::Error (kInternal) with psql's/pg_restore's exit status and stderr tail
+// as detail when the replay failed; in every failing case nothing was
+// committed.
 RestoreResult run_restore(const RestoreTarget& target, const std::string& file_path,
                           const RestoreOptions& options, const RestoreProgressFn& progress,
                           const std::atomic<bool>& cancel);

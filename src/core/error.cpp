@@ -17,7 +17,9 @@ std::string_view code_name(ErrorCode code) {
     case ErrorCode::kUnsupportedMedia: return "UNSUPPORTED_MEDIA_TYPE";
     case ErrorCode::kRateLimited: return "RATE_LIMITED";
     case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kRemoteRefused: return "REMOTE_REFUSED";
     case ErrorCode::kUnavailable: return "UNAVAILABLE";
+    case ErrorCode::kCancelled: return "CANCELLED";
   }
   return "INTERNAL";
 }
@@ -35,9 +37,31 @@ int http_status(ErrorCode code) {
     case ErrorCode::kUnsupportedMedia: return 415;
     case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kRemoteRefused: return 502;
     case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kCancelled: return 409;
   }
   return 500;
+}
+
+bool is_retryable(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kProjectBusy:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kInternal:
+    case ErrorCode::kUnavailable: return true;
+    case ErrorCode::kValidation:
+    case ErrorCode::kUnauthorized:
+    case ErrorCode::kForbidden:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kMethodNotAllowed:
+    case ErrorCode::kConflict:
+    case ErrorCode::kPayloadTooLarge:
+    case ErrorCode::kUnsupportedMedia:
+    case ErrorCode::kRemoteRefused:
+    case ErrorCode::kCancelled: return false;
+  }
+  return true;
 }
 
 Error::Error(ErrorCode code, std::string message, std::string detail, std::string field)
@@ -61,13 +85,6 @@ void throw_conflict(std::string message) {
 }
 void throw_internal(std::string detail) {
   throw Error(ErrorCode::kInternal, "internal error", std::move(detail));
-}
-
-std::string log_reason(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const Error*>(&e)) {
-    return err->detail().empty() ? err->message() : err->message() + " (" + err->detail() + ")";
-  }
-  return e.what();
 }
 
 }  // namespace tb

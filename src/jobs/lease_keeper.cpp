@@ -82,7 +82,7 @@ void LeaseKeeper::renew(JobContext& ctx) {
     }
   } catch (const std::exception& e) {
     // Keep the handler going: the next renewal may succeed before the lease ends.
-    spdlog::warn("job {}: lease renewal failed: {}", job.id, log_reason(e));
+    spdlog::warn("job {}: lease renewal failed: {}", job.id, e.what());
     conn_.reset();
   }
 }

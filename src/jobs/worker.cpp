@@ -19,22 +19,28 @@ std::string default_worker_id() {
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(++counter);
 }
 
-// The reason stored in the job (shown to users): public messages only; the
-// internal detail goes to the log.
-std::string public_reason(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return hide_internals(err->message());
-  return "internal error";
+// What a failed attempt records: the reason shown to users (public messages
+// only; the internal detail goes to the log) and the stable code, which also
+// decides whether the job is tried again. Anything that is not a tb::Error is
+// unexpected: INTERNAL, retried.
+struct Failure {
+  std::string reason = "internal error";
+  ErrorCode code = ErrorCode::kInternal;
+  bool retryable() const { return is_retryable(code); }
+};
+
+Failure failure_of(const tb::Error& e) {
+  return {hide_internals(e.message()), e.code()};
 }
 
-// The stable code stored with the attempt's error.
-std::string_view code_of(const std::exception& e) {
-  if (const auto* err = dynamic_cast<const tb::Error*>(&e)) return code_name(err->code());
-  return code_name(ErrorCode::kInternal);
-}
-
-bool is_connection_lost(const std::exception& e) {
-  const auto* err = dynamic_cast<const tb::Error*>(&e);
-  return err != nullptr && err->code() == ErrorCode::kUnavailable;
+void log_failure(const store::Job& job, const char* stage, const Failure& f,
+                 const std::exception& e) {
+  if (f.retryable()) {
+    spdlog::warn("job {}: attempt {} {} failed ({}): {}", job.id, job.attempts, stage,
+                 code_name(f.code), e.what());
+  } else {
+    spdlog::warn("job {}: {} failed for good ({}): {}", job.id, stage, code_name(f.code), e.what());
+  }
 }
 
 template <typename F>
@@ -43,7 +49,7 @@ void run_hook(const char* what, const std::string& job_id, F& f) {
   try {
     f();
   } catch (const std::exception& e) {
-    spdlog::error("job {}: {} hook failed: {}", job_id, what, log_reason(e));
+    spdlog::error("job {}: {} hook failed: {}", job_id, what, e.what());
   }
 }
 
@@ -86,7 +92,7 @@ bool JobContext::write_unsent_progress() {
     unsent_progress_.reset();
     return stored;
   } catch (const std::exception& e) {
-    spdlog::warn("job {}: progress update failed: {}", job_.id, log_reason(e));
+    spdlog::warn("job {}: progress update failed: {}", job_.id, e.what());
     return false;
   }
 }
@@ -166,7 +172,7 @@ void Worker::slot_loop(Slot& slot) {
       backoff = std::chrono::milliseconds(100);
     } catch (const std::exception& e) {
       // Database down or similar: drop the connection, wait, try again.
-      spdlog::warn("worker {}: {}", slot.id, log_reason(e));
+      spdlog::warn("worker {}: {}", slot.id, e.what());
       slot.conn.reset();
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, backoff, [this] { return stopping_.load(); });
@@ -203,7 +209,8 @@ void Worker::maintenance_loop() {
           wake_.notify_all();
         }
       } catch (const std::exception& e) {
-        spdlog::warn("worker {}: rescue of expired leases failed: {}", options_.worker_id, log_reason(e));
+        spdlog::warn("worker {}: rescue of expired leases failed: {}", options_.worker_id,
+                     e.what());
         rescue_conn_.reset();
       }
     }
@@ -300,24 +307,20 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   slot.keeper->watch(ctx);
 
   std::optional<JobOutcome> outcome;
-  std::string error;
-  std::string_view code = code_name(ErrorCode::kInternal);
-  bool permanent = false;
+  Failure failure;
   auto t0 = Clock::now();
   try {
     outcome = handler(ctx);
-  } catch (const PermanentError& e) {
-    permanent = true;
-    error = public_reason(e);
-    code = code_of(e);
-    spdlog::warn("job {}: failed permanently: {}", job.id, log_reason(e));
+  } catch (const tb::Error& e) {
+    failure = failure_of(e);
+    log_failure(job, "handler", failure, e);
   } catch (const std::exception& e) {
-    error = public_reason(e);
-    code = code_of(e);
-    spdlog::warn("job {}: attempt {} failed: {}", job.id, job.attempts, log_reason(e));
+    log_failure(job, "handler", failure, e);
   } catch (...) {
-    error = "internal error";
-    spdlog::error("job {}: attempt {} failed with an unknown exception", job.id, job.attempts);
+    // Not a std::exception: nothing to log but the fact. The attempt fails
+    // (INTERNAL, retried) like any unexpected error; the worker goes on.
+    spdlog::error("job {}: attempt {} failed with an exception that is not a std::exception",
+                  job.id, job.attempts);
   }
   slot.keeper->unwatch();
   ctx.flush_progress();
@@ -333,21 +336,18 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     try {
       commit_outcome(conn, slot.id, job, *outcome, ms);
       return;
-    } catch (const PermanentError& e) {
-      permanent = true;
-      error = public_reason(e);
-      code = code_of(e);
-      spdlog::warn("job {}: completion failed permanently: {}", job.id, log_reason(e));
-    } catch (const std::exception& e) {
-      if (is_connection_lost(e)) {
-        // The lease will expire and the job will be rescued and retried.
-        spdlog::error("job {}: database lost while completing: {}", job.id, log_reason(e));
+    } catch (const tb::Error& e) {
+      if (e.code() == ErrorCode::kUnavailable) {
+        // The database is lost: the lease will expire and the job will be
+        // rescued and retried. The slot reconnects.
+        spdlog::error("job {}: database lost while completing: {}", job.id, e.what());
         run_hook("on_discarded", job.id, outcome->on_discarded);
         throw;
       }
-      error = public_reason(e);
-      code = code_of(e);
-      spdlog::warn("job {}: completion failed: {}", job.id, log_reason(e));
+      failure = failure_of(e);
+      log_failure(job, "completion", failure, e);
+    } catch (const std::exception& e) {
+      log_failure(job, "completion", failure, e);
     }
     run_hook("on_discarded", job.id, outcome->on_discarded);
   }
@@ -358,8 +358,9 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
     }
     return;
   }
-  auto status = store::fail_job(conn, job.id, slot.id, job.attempts, error, !permanent, options_.retry,
-                                options_.jitter, code);
+  auto status =
+      store::fail_job(conn, job.id, slot.id, job.attempts, failure.reason, failure.retryable(),
+                      options_.retry, options_.jitter, code_name(failure.code));
   if (!status) {
     spdlog::warn("job {}: no longer ours when recording its failure", job.id);
   } else {

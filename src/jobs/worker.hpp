@@ -13,9 +13,12 @@
 //   handler's in_completion_tx (e.g. insert the backups row): both commit or
 //   neither. If the guard fails (lease lost) or a cancel was requested, the
 //   outcome is discarded (on_discarded runs) and nothing is written.
-// - handler throws PermanentError: failed at once; any other exception: retried
-//   with exponential backoff until max_attempts. A job whose cancel was
-//   requested ends `cancelled` whichever way its handler ends.
+// - handler throws: the error's code decides (tb::is_retryable). A retryable
+//   code (INTERNAL, UNAVAILABLE, PROJECT_BUSY) or any exception that is not a
+//   tb::Error is retried with exponential backoff until max_attempts; any
+//   other code (bad input, a refusal, a missing object) fails the job at once.
+//   The error's public message() and code are stored with the attempt. A job
+//   whose cancel was requested ends `cancelled` whichever way its handler ends.
 // - stop(): claims stop; running handlers get `stop_timeout` to finish, then
 //   their cancel flag is raised and the jobs they give up are handed back
 //   (pending, the attempt not counted) for another worker.
@@ -42,14 +45,6 @@
 #include "store/jobs.hpp"
 
 namespace tb::jobs {
-
-// Fails the job without retry (bad input, project gone). Its message() is
-// stored as the job's last error, so it must be safe to show to users.
-struct PermanentError : tb::Error {
-  explicit PermanentError(std::string message, std::string detail = {},
-                          ErrorCode code = ErrorCode::kInternal)
-      : tb::Error(code, std::move(message), std::move(detail)) {}
-};
 
 // The job's payload as its type's struct (model/jobs.hpp). A payload that does
 // not parse fails the job for good: every retry would read the same bytes.
@@ -125,7 +120,8 @@ Payload payload_of(const JobContext& ctx) {
   try {
     return model::from_json<Payload>(ctx.job().payload);
   } catch (const Error& e) {
-    throw PermanentError("the job's payload cannot be read: " + e.message(), e.detail(), ErrorCode::kValidation);
+    throw Error(ErrorCode::kValidation, "the job's payload cannot be read: " + e.message(),
+                e.detail());
   }
 }
 

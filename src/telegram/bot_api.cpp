@@ -203,8 +203,8 @@ std::string parse_file_path(const json::value& json) {
 }
 
 ApiError::ApiError(bool permanent, int error_code, std::string description, std::string detail)
-    : tb::Error(ErrorCode::kInternal, "telegram destination failed: " + description, std::move(detail)),
-      permanent_(permanent),
+    : tb::Error(permanent ? ErrorCode::kRemoteRefused : ErrorCode::kUnavailable,
+                "telegram destination failed: " + description, std::move(detail)),
       error_code_(error_code),
       description_(std::move(description)) {}
 

@@ -39,26 +39,20 @@
 
 namespace tb::telegram {
 
-// A Bot API call that failed for good (permanent) or after every retry.
+// A Bot API call that failed for good (permanent: code kRemoteRefused) or
+// after every retry (kUnavailable: a later attempt may get through).
 // message(): "telegram destination failed: <Telegram's description>"; never
 // holds the token.
 class ApiError : public tb::Error {
  public:
   ApiError(bool permanent, int error_code, std::string description, std::string detail = {});
-  bool permanent() const noexcept { return permanent_; }
+  bool permanent() const noexcept { return !is_retryable(code()); }
   int error_code() const noexcept { return error_code_; }  // HTTP/Bot API code, 0 for transport errors
   const std::string& description() const noexcept { return description_; }
 
  private:
-  bool permanent_;
   int error_code_;
   std::string description_;
-};
-
-// Thrown when the caller's cancel flag was raised during a call or a wait.
-class Cancelled : public tb::Error {
- public:
-  Cancelled() : tb::Error(ErrorCode::kInternal, "cancelled") {}
 };
 
 // The largest Bot API JSON reply read (a Message or File object is a few KiB).

@@ -49,7 +49,7 @@ void notify_by_email(const Dependencies& deps, const std::string& to, const std:
 store::Project project_of_job(jobs::JobContext& ctx) {
   const auto id = ctx.job().project_id.value_or("");
   auto project = store::get_project(ctx.db(), id);
-  if (!project) throw jobs::PermanentError("project '" + id + "' no longer exists");
+  if (!project) throw_not_found("project '" + id + "' no longer exists");
   return *project;
 }
 
@@ -64,7 +64,7 @@ ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
       plan.payload.telegram_chat_id.value_or(plan.settings.telegram_chat_id.value_or(""));
   if (plan.payload.wants_telegram() &&
       (deps.options.telegram.bot_token.empty() || plan.chat_id.empty())) {
-    throw jobs::PermanentError(
+    throw_conflict(
         "telegram destination failed: Telegram is not configured (bot token or chat id missing)");
   }
   plan.started = std::chrono::steady_clock::now();
@@ -93,12 +93,7 @@ LocalCopy dump_to_local_copy(const Dependencies& deps, jobs::JobContext& ctx,
   const auto& o = deps.options;
   const auto storage_path = plan.payload.storage_path.value_or("");
   if (!storage_path.empty()) {
-    try {
-      destinations::resolve_project_storage_path(o.storage_dir, plan.project.id, storage_path);
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::kValidation) throw;
-      throw jobs::PermanentError(e.message(), e.detail());
-    }
+    destinations::resolve_project_storage_path(o.storage_dir, plan.project.id, storage_path);
   }
   destinations::LocalDestination local(o.storage_dir,
                                        storage_path.empty() ? plan.project.id : storage_path);
@@ -252,11 +247,11 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
   const bool last_attempt = ctx.job().attempts >= ctx.job().max_attempts;
   try {
     return run_export_job(deps, ctx, committed_path);
-  } catch (const jobs::PermanentError& e) {
-    give_up(deps, ctx, committed_path, hide_internals(e.message()));
-    throw;
   } catch (const Error& e) {
-    if (last_attempt) give_up(deps, ctx, committed_path, hide_internals(e.message()));
+    // The worker retries by the same rule (the code), so this is the attempt
+    // that ends the job when it is the last or its error is not retryable.
+    if (last_attempt || !is_retryable(e.code()))
+      give_up(deps, ctx, committed_path, hide_internals(e.message()));
     throw;
   } catch (const std::exception&) {
     if (last_attempt) give_up(deps, ctx, committed_path, "internal error");

@@ -79,7 +79,7 @@ ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project
     auto holder = store::lock_holder(*conn_, lock);
     if (!holder && store::try_lock(*conn_, lock)) return;
     if (cancel.load()) {
-      throw Error(ErrorCode::kConflict, "cancelled while waiting for the project's other job");
+      throw Cancelled("cancelled while waiting for the project's other job");
     }
     auto now = std::chrono::steady_clock::now();
     if (holder && now >= next_judgement) {

@@ -34,7 +34,8 @@ std::string locate_backup_file(const Dependencies& deps, const store::Backup& ba
     std::filesystem::create_directories(std::filesystem::path(cached).parent_path());
     return fetch_backup_from_telegram(deps.options.telegram, backup, cached, &cancel);
   }
-  throw jobs::PermanentError(
+  throw Error(
+      ErrorCode::kNotFound,
       "the local copy of this backup is gone and there is no remote copy; nothing was restored",
       path ? *path : std::string("no local location"));
 }
@@ -85,15 +86,11 @@ RestoreSubject load_subject(const Dependencies& deps, jobs::JobContext& ctx,
                             const model::RestorePayload& payload) {
   auto backup = store::get_backup(ctx.db(), payload.backup_id);
   if (!backup || backup->project_id != ctx.job().project_id.value_or("")) {
-    throw jobs::PermanentError("backup '" + payload.backup_id + "' not found");
+    throw_not_found("backup '" + payload.backup_id + "' not found");
   }
   auto project = store::get_project(ctx.db(), backup->project_id);
-  if (!project) throw jobs::PermanentError("project '" + backup->project_id + "' no longer exists");
-  try {
-    require_restorable(*backup, deps.clock.now());
-  } catch (const Error& e) {
-    throw jobs::PermanentError(e.message());
-  }
+  if (!project) throw_not_found("project '" + backup->project_id + "' no longer exists");
+  require_restorable(*backup, deps.clock.now());  // CONFLICT: fails the job at once
   return RestoreSubject{std::move(*backup), std::move(*project)};
 }
 
@@ -150,18 +147,13 @@ backup::RestoreResult replay_backup(const Dependencies& deps, jobs::JobContext& 
   options.compression = backup::parse_compression(backup.compression);
   options.expected_sha256 = *backup.sha256;
   options.timeout = deps.options.pg_dump_timeout;
-  try {
-    return backup::run_restore(
-        target, path, options,
-        [&](std::uint64_t bytes) {
-          ctx.report_progress(boost::json::object{{"file_bytes", bytes}});
-        },
-        ctx.cancel_flag());
-  } catch (const backup::ChecksumMismatch& e) {
-    throw jobs::PermanentError(e.message(), e.detail());
-  } catch (const backup::OutsideSchema& e) {
-    throw jobs::PermanentError(e.message(), e.detail());
-  }
+  // ChecksumMismatch and OutsideSchema are CONFLICT: not retried.
+  return backup::run_restore(
+      target, path, options,
+      [&](std::uint64_t bytes) {
+        ctx.report_progress(boost::json::object{{"file_bytes", bytes}});
+      },
+      ctx.cancel_flag());
 }
 
 // The result names the set-aside schema (null when there was none) and when

@@ -90,7 +90,7 @@ json::value delete_telegram_copies(const TelegramOptions& options, const json::v
       auto r = telegram::delete_parts(api, std::move(o));
       if (transient) *transient += r.transient;
       out.push_back(std::move(r.location));
-    } catch (const telegram::Cancelled&) {
+    } catch (const Cancelled&) {
       throw;
     } catch (const std::exception& e) {
       auto kept = loc.as_object();
@@ -106,10 +106,10 @@ json::value delete_telegram_copies(const TelegramOptions& options, const json::v
 json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx, const TelegramUpload& upload,
                                 const json::object& progress_base) {
   if (options.bot_token.empty()) {
-    throw jobs::PermanentError("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
+    throw_conflict("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
   }
   if (upload.chat_id.empty()) {
-    throw jobs::PermanentError("telegram destination failed: the project has no Telegram chat id");
+    throw_conflict("telegram destination failed: the project has no Telegram chat id");
   }
   // Parts an earlier attempt confirmed for this very file and chat.
   std::vector<telegram::Part> confirmed;
@@ -124,8 +124,10 @@ json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext
         for (const auto& p : parts->as_array()) {
           try {
             confirmed.push_back(telegram::part_from_json(p));
-          } catch (const std::exception&) {
+          } catch (const std::exception& e) {
             // A record we cannot read: that part is sent again.
+            spdlog::warn("job {}: a confirmed Telegram part's record cannot be read, it is sent again: {}",
+                         ctx.job().id, e.what());
           }
         }
       }
@@ -172,12 +174,7 @@ json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext
   report(confirmed);
 
   telegram::BotApi api(bot_options(options, &ctx.cancel_flag()));
-  try {
-    return telegram::upload_file(api, spec, confirmed, report);
-  } catch (const telegram::ApiError& e) {
-    if (e.permanent()) throw jobs::PermanentError(e.message(), e.detail());
-    throw;
-  }
+  return telegram::upload_file(api, spec, confirmed, report);
 }
 
 }  // namespace tb::workflows

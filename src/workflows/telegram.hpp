@@ -15,8 +15,9 @@
 //   record (JobContext::save_progress_now, unthrottled) before the next part
 //   is sent, so a worker killed at any point makes the retry re-send at most
 //   the one part that was in flight (sent, reply not yet recorded).
-// - Permanent Bot API errors (400/401/403/413) become jobs::PermanentError
-//   "telegram destination failed: <Telegram's description>"; the rest retry.
+// - Permanent Bot API errors (400/401/403/413) are REMOTE_REFUSED
+//   "telegram destination failed: <Telegram's description>" and fail the job;
+//   the rest (UNAVAILABLE) retry.
 // - The bot token is never in a returned value, error or log line.
 #pragma once
 
@@ -85,7 +86,8 @@ struct TelegramUpload {
 // attempt of this job confirmed (ctx.job().progress["telegram"]) and
 // recording each confirmed part through ctx.save_progress_now(progress_base +
 // {"telegram": ...}) before the next is sent. Returns the location record.
-// Permanent failures throw jobs::PermanentError; others rethrow for a retry.
+// Throws telegram::ApiError (REMOTE_REFUSED or UNAVAILABLE), CONFLICT when
+// Telegram is not configured, tb::Cancelled when the job's cancel flag rose.
 boost::json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx,
                                        const TelegramUpload& upload, const boost::json::object& progress_base);
 

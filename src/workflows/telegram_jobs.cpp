@@ -21,7 +21,7 @@ template <class Payload>
 store::Backup backup_of_job(jobs::JobContext& ctx) {
   const auto backup_id = jobs::payload_of<Payload>(ctx).backup_id;
   auto backup = store::get_backup(ctx.db(), backup_id);
-  if (!backup) throw jobs::PermanentError("backup '" + backup_id + "' no longer exists");
+  if (!backup) throw_not_found("backup '" + backup_id + "' no longer exists");
   return *backup;
 }
 
@@ -41,10 +41,9 @@ bool has_parts_to_delete(const json::object& location) {
 jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobContext& ctx) {
   auto backup = backup_of_job<model::TelegramFetchPayload>(ctx);
   if (backup.status != model::BackupStatus::kCompleted) {
-    throw jobs::PermanentError("backup is " + std::string(model::to_string(backup.status)) + ", not fetched");
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", not fetched");
   }
-  if (!backup.sha256)
-    throw jobs::PermanentError("backup has no recorded SHA-256: it cannot be verified");
+  if (!backup.sha256) throw_conflict("backup has no recorded SHA-256: it cannot be verified");
   const auto path = telegram_cache_path(deps.options.storage_dir, backup);
   std::error_code ec;
   bool fetched = false;
@@ -52,32 +51,24 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
     fs::create_directories(fs::path(path).parent_path(), ec);
     if (ec)
       throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());
-    try {
-      fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
-                                 [&](int index, int count, std::uint64_t bytes) {
-                                   ctx.report_progress(json::object{{"stage", "telegram_fetch"},
-                                                                    {"part", index},
-                                                                    {"part_count", count},
-                                                                    {"fetched_bytes", bytes}});
-                                 });
-    } catch (const telegram::ApiError& e) {
-      if (e.permanent()) throw jobs::PermanentError(e.message(), e.detail());
-      throw;
-    } catch (const Error& e) {
-      // A damaged copy or a missing bot token will not heal by retrying.
-      if (e.code() == ErrorCode::kConflict || e.code() == ErrorCode::kNotFound) {
-        throw jobs::PermanentError(e.message(), e.detail());
-      }
-      throw;
-    }
+    // A damaged copy (CONFLICT), a missing bot token (NOT_FOUND) or Telegram's
+    // refusal will not heal by retrying: their codes fail the job at once.
+    fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
+                               [&](int index, int count, std::uint64_t bytes) {
+                                 ctx.report_progress(json::object{{"stage", "telegram_fetch"},
+                                                                  {"part", index},
+                                                                  {"part_count", count},
+                                                                  {"fetched_bytes", bytes}});
+                               });
     fetched = true;
   }
   // Deleted or expired meanwhile: its cache went with it, and so does this copy.
   auto now = store::get_backup(ctx.db(), backup.id);
   if (!now || now->status != model::BackupStatus::kCompleted) {
     remove_telegram_cache(deps.options.storage_dir, backup.id);
-    throw jobs::PermanentError("backup is " + (now ? std::string(model::to_string(now->status)) : std::string("gone")) +
-                               ", not fetched");
+    throw_conflict("backup is " +
+                   (now ? std::string(model::to_string(now->status)) : std::string("gone")) +
+                   ", not fetched");
   }
   jobs::JobOutcome outcome;
   outcome.result = json::object{

@@ -15,10 +15,9 @@ namespace {
 // Only a completed backup is sent; one deleted meanwhile never will be.
 store::Backup backup_to_send(jobs::JobContext& ctx, const model::TelegramSendPayload& payload) {
   auto backup = store::get_backup(ctx.db(), payload.backup_id);
-  if (!backup) throw jobs::PermanentError("backup '" + payload.backup_id + "' no longer exists");
+  if (!backup) throw_not_found("backup '" + payload.backup_id + "' no longer exists");
   if (backup->status != model::BackupStatus::kCompleted) {
-    throw jobs::PermanentError("backup is " + std::string(model::to_string(backup->status)) +
-                               ", not sent");
+    throw_conflict("backup is " + std::string(model::to_string(backup->status)) + ", not sent");
   }
   return *backup;
 }
@@ -28,12 +27,10 @@ store::Backup backup_to_send(jobs::JobContext& ctx, const model::TelegramSendPay
 std::string verified_local_copy(const Dependencies& deps, const store::Backup& backup) {
   auto path = local_file_of(deps.options.storage_dir, backup.locations);
   if (!path || !std::filesystem::exists(*path)) {
-    throw jobs::PermanentError(
-        "the local copy of this backup is gone: nothing to send to Telegram");
+    throw_not_found("the local copy of this backup is gone: nothing to send to Telegram");
   }
   if (!backup.sha256 || io::sha256_file(*path) != *backup.sha256) {
-    throw jobs::PermanentError(
-        "the local copy does not match its SHA-256: it is damaged and will not be sent");
+    throw_conflict("the local copy does not match its SHA-256: it is damaged and will not be sent");
   }
   return *path;
 }

@@ -116,26 +116,76 @@ TEST_F(WorkerTest, FailingCompletionTxRollsBackTheCompleteAndRetries) {
   EXPECT_EQ(value("SELECT count(*) FROM runs"), "1");
 }
 
-TEST_F(WorkerTest, ExceptionsRetryUntilMaxAttemptsAndPermanentErrorsDoNot) {
-  auto retried = enqueue("flaky", 2);
-  auto permanent = enqueue("bad", 3);
-  Worker w(options(), {{"flaky", [](JobContext&) -> JobOutcome { throw std::runtime_error("/secret/path broke"); }},
-                       {"bad", [](JobContext&) -> JobOutcome { throw PermanentError("project \"x\" no longer exists"); }}});
+// The error's code decides: UNAVAILABLE (and anything unexpected) is tried
+// again until max_attempts; VALIDATION_ERROR fails the job at once. Each
+// attempt's public message and code are on record.
+TEST_F(WorkerTest, AnErrorsCodeDecidesWhetherTheJobIsRetried) {
+  auto unexpected = enqueue("unexpected", 2);
+  auto unavailable = enqueue("unavailable", 3);
+  auto invalid = enqueue("invalid", 3);
+  Worker w(options(),
+           {{"unexpected",
+             [](JobContext&) -> JobOutcome { throw std::runtime_error("/secret/path broke"); }},
+            {"unavailable",
+             [](JobContext&) -> JobOutcome {
+               throw Error(ErrorCode::kUnavailable, "the database is unavailable",
+                           "/secret/socket");
+             }},
+            {"invalid", [](JobContext&) -> JobOutcome {
+               throw_validation("format", "format must be sql or tar");
+             }}});
   int ran = 0;
   EXPECT_TRUE(eventually([&] {
     if (w.run_once()) ++ran;
-    return ran == 3;
+    return ran == 6;
   }));
-  EXPECT_EQ(ran, 3);
-  auto r = store::get_job(conn(), retried.id);
+  EXPECT_EQ(ran, 6);
+  EXPECT_FALSE(w.run_once()) << "nothing is left to retry";
+
+  auto r = store::get_job(conn(), unexpected.id);
   EXPECT_EQ(r->status, JobStatus::kFailed);
   EXPECT_EQ(r->attempts, 2);
   EXPECT_EQ(r->errors.size(), 2u);
   EXPECT_EQ(r->last_error, "internal error");  // no internal detail in what users see
-  auto p = store::get_job(conn(), permanent.id);
-  EXPECT_EQ(p->status, JobStatus::kFailed);
-  EXPECT_EQ(p->attempts, 1);
-  EXPECT_EQ(p->last_error, "project \"x\" no longer exists");
+  EXPECT_EQ(r->errors[0].as_object().at("code").as_string(), "INTERNAL");
+
+  auto u = store::get_job(conn(), unavailable.id);
+  EXPECT_EQ(u->status, JobStatus::kFailed);
+  EXPECT_EQ(u->attempts, 3) << "UNAVAILABLE is tried again until max_attempts";
+  ASSERT_EQ(u->errors.size(), 3u);
+  for (const auto& e : u->errors) EXPECT_EQ(e.as_object().at("code").as_string(), "UNAVAILABLE");
+  EXPECT_EQ(u->last_error, "the database is unavailable");
+
+  auto v = store::get_job(conn(), invalid.id);
+  EXPECT_EQ(v->status, JobStatus::kFailed);
+  EXPECT_EQ(v->attempts, 1) << "VALIDATION_ERROR fails at once";
+  ASSERT_EQ(v->errors.size(), 1u);
+  EXPECT_EQ(v->errors[0].as_object().at("code").as_string(), "VALIDATION_ERROR");
+  EXPECT_EQ(v->last_error, "format must be sql or tar");
+}
+
+// A cancel ends the job `cancelled`, with CANCELLED on record for the attempt.
+TEST_F(WorkerTest, ACancelledHandlerIsRecordedAsCancelled) {
+  auto job = enqueue();
+  std::atomic<bool> started{false};
+  auto o = options();
+  o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
+  Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
+                  started = true;
+                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i)
+                    std::this_thread::sleep_for(10ms);
+                  throw Cancelled("the export was cancelled");
+                }}});
+  w.start();
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  store::cancel_job(conn(), job.id);
+  ASSERT_TRUE(eventually(
+      [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
+  w.stop();
+  auto j = store::get_job(conn(), job.id);
+  ASSERT_EQ(j->errors.size(), 1u);
+  EXPECT_EQ(j->errors[0].as_object().at("code").as_string(), "CANCELLED");
+  EXPECT_EQ(j->last_error, "the export was cancelled");
 }
 
 TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {

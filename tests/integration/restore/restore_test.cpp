@@ -273,7 +273,7 @@ TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
     cancel = true;
   });
   // Without the kill, the restore would sit in pg_sleep for ten minutes.
-  EXPECT_THROW(restore(file, Format::kSql, Compression::kNone, &cancel), RestoreCancelled);
+  EXPECT_THROW(restore(file, Format::kSql, Compression::kNone, &cancel), Cancelled);
   canceller.join();
   // The server notices the lost client at its next check; wait for the backend to go.
   EXPECT_TRUE(wait_until([&] {
