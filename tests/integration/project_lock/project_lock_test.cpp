@@ -116,9 +116,9 @@ TEST_F(ProjectLockTest, ALiveHolderIsWaitedForAndCancelEndsTheWait) {
   ASSERT_EQ(waiter.wait_for(5s), std::future_status::ready);
   try {
     waiter.get();
-    FAIL() << "the wait should end with a conflict";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kConflict);
+    FAIL() << "the wait should end cancelled";
+  } catch (const Cancelled& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCancelled);
   }
   EXPECT_NO_THROW(held.ensure_held());
 }
