@@ -32,11 +32,8 @@ class S3Error : public tb::Error {
   ErrorContext context_;
 };
 
-// The caller's cancel flag was raised: the call stopped (an upload is then aborted).
-class Cancelled : public tb::Error {
- public:
-  Cancelled() : tb::Error(ErrorCode::kInternal, "cancelled") {}
-};
+// The caller's cancel flag raised stops a call with tb::Cancelled (an upload
+// is then aborted).
 
 // Whether an S3 error Code (with its HTTP status) is worth another attempt.
 bool retryable(long http_status, const std::string& s3_code);

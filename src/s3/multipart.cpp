@@ -159,7 +159,7 @@ CompletedObject MultipartUpload::complete(const std::string& sha256_hex) {
         client_.remove(k);
       } catch (const std::exception& e) {
         log::event(log::Level::kWarn, "S3 object of a failed upload left behind",
-                   {{"key", k}, {"reason", log_reason(e)}});
+                   {{"key", k}, {"reason", e.what()}});
       }
     }
     throw;
@@ -177,7 +177,7 @@ void MultipartUpload::abort() noexcept {
   } catch (const std::exception& e) {
     // Left for the sweep of unfinished uploads (list_multipart_uploads).
     log::event(log::Level::kError, "S3 multipart upload not aborted",
-               {{"key", key_}, {"upload_id", upload_id_}, {"reason", log_reason(e)}});
+               {{"key", key_}, {"upload_id", upload_id_}, {"reason", e.what()}});
   }
 }
 
