@@ -51,12 +51,18 @@ class RetentionTest : public ::testing::Test {
   store::Backup backup(const std::string& file, SystemTime expires, SystemTime created = {}) {
     fs::create_directories(storage_ + "/acme");
     std::ofstream(storage_ + "/acme/" + file) << "dump of " << file;
+    return backup_row("acme/" + file, expires,
+                      created == SystemTime{} ? expires - hours(24 * 30) : created);
+  }
+  // A completed backup's row whose local copy is at `path` (the file is the
+  // test's business).
+  store::Backup backup_row(const std::string& path, SystemTime expires, SystemTime created) {
     store::Backup b;
     b.project_id = "acme";
     b.size_bytes = 2048;
     b.sha256 = std::string(64, 'a');
-    b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", "acme/" + file}}};
-    b.created_at = created == SystemTime{} ? expires - hours(24 * 30) : created;
+    b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", path}}};
+    b.created_at = created;
     b.expires_at = expires;
     return store::insert_backup(db_.conn(), b);
   }
@@ -219,14 +225,7 @@ TEST_F(RetentionTest, ALiveBackupBehindADanglingFolderLinkIsNeverTakenForAnOrpha
   fs::create_directories(storage_ + "/acme/2024");
   std::ofstream(storage_ + "/acme/2024/live.sql.zst") << "a live backup";
   fs::create_directory_symlink("2025", storage_ + "/acme/current");  // dangling meanwhile
-  store::Backup b;
-  b.project_id = "acme";
-  b.sha256 = std::string(64, 'c');
-  b.locations = boost::json::array{
-      boost::json::object{{"type", "local"}, {"path", "acme/current/live.sql.zst"}}};
-  b.created_at = now_;
-  b.expires_at = now_ + hours(24);
-  store::insert_backup(db_.conn(), b);
+  backup_row("acme/current/live.sql.zst", now_ + hours(24), now_);
   EXPECT_THROW(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), Error);
   RetentionSweeper sweeper(db_.conninfo(), options());
   EXPECT_EQ(sweeper.run_once(now_ + hours(2)).orphans_removed, 0);
@@ -242,14 +241,7 @@ TEST_F(RetentionTest, ALiveBackupBehindADanglingFolderLinkIsNeverTakenForAnOrpha
 TEST_F(RetentionTest, ABackupWhoseFolderIsGoneDoesNotStopTheSweep) {
   backup("kept.sql.zst", now_ + hours(24));
   std::ofstream(storage_ + "/acme/stale.sql.zst") << "an orphan";
-  store::Backup b;
-  b.project_id = "acme";
-  b.sha256 = std::string(64, 'd');
-  b.locations = boost::json::array{
-      boost::json::object{{"type", "local"}, {"path", "acme/removed/x.sql.zst"}}};
-  b.created_at = now_;
-  b.expires_at = now_ + hours(24);
-  store::insert_backup(db_.conn(), b);
+  backup_row("acme/removed/x.sql.zst", now_ + hours(24), now_);
   EXPECT_EQ(remove_orphan_files(db_.conn(), options(), now_ + hours(2)), 1);
   EXPECT_FALSE(exists("stale.sql.zst"));
   EXPECT_TRUE(exists("kept.sql.zst"));
