@@ -15,10 +15,9 @@
 //
 // The fork happens before the parent opens any connection or starts any
 // thread, so children inherit no libpq socket and no lock.
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -103,7 +102,8 @@ int main(int argc, char** argv) {
     // Producers: like API requests, each enqueue is its own autocommit INSERT
     // on one of `enqueuers` connections working at once.
     std::vector<tb::db::Connection> producer_conns;
-    for (int p = 0; p < enqueuers; ++p) producer_conns.push_back(tb::db::Connection::open(conninfo));
+    for (int p = 0; p < enqueuers; ++p)
+      producer_conns.push_back(tb::db::Connection::open(conninfo));
     const auto t0 = std::chrono::steady_clock::now();
     {
       std::vector<std::thread> producers;
@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
     std::int64_t done = 0;
     while (true) {
       auto r = conn.query(
-          "SELECT count(*) FROM control_plane.jobs WHERE type = $1 AND status = 'completed'", kType);
+          "SELECT count(*) FROM control_plane.jobs WHERE type = $1 AND status = 'completed'",
+          kType);
       done = r.int64(0, 0);
       if (done >= jobs) break;
       if (seconds_since(t0) > 600) break;

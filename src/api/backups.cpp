@@ -7,10 +7,12 @@
 // downloaded; deleting a backup's Telegram messages is a job too. A download's
 // checksum runs on the HTTP file pool (FileBody::check), once per version of
 // the file (workflows::VerifiedFiles), holding no database connection.
-#include <boost/json.hpp>
+#include "store/backups.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <memory>
 
@@ -19,7 +21,6 @@
 #include "destinations/local.hpp"
 #include "model/jobs.hpp"
 #include "model/requests.hpp"
-#include "store/backups.hpp"
 #include "store/job_queries.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
@@ -31,7 +32,8 @@
 
 namespace tb::api {
 
-store::Project find_project_for(db::Connection& conn, const auth::Principal& who, const std::string& id);
+store::Project find_project_for(db::Connection& conn, const auth::Principal& who,
+                                const std::string& id);
 
 namespace {
 
@@ -48,7 +50,8 @@ bool contains(const std::vector<std::string>& v, std::string_view x) {
 }
 
 // A backup the caller may see; another project's backup is "not found".
-store::Backup visible_backup(db::Connection& conn, const auth::Principal& who, const std::string& id) {
+store::Backup visible_backup(db::Connection& conn, const auth::Principal& who,
+                             const std::string& id) {
   auto backup = store::get_backup(conn, id);
   if (!backup || !who.can_access(backup->project_id)) throw_not_found("backup not found");
   return *backup;
@@ -64,16 +67,19 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   auto destinations = body.destinations.empty() ? settings.destinations : body.destinations;
   if (contains(destinations, "telegram")) {
     if (ctx.config.telegram_bot_token.empty()) {
-      throw_validation("destinations", "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+      throw_validation("destinations",
+                       "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
     }
     if (!settings.telegram_chat_id) {
-      throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
+      throw_validation("telegram_chat_id",
+                       "set the project's Telegram chat id in its backup settings first");
     }
   }
   if (body.storage_path) {
     // Inside the project's own folder, checked on the real filesystem now
     // (symlinks included), and again by the job when it writes.
-    destinations::resolve_project_storage_path(ctx.config.storage_dir, project.id, *body.storage_path);
+    destinations::resolve_project_storage_path(ctx.config.storage_dir, project.id,
+                                               *body.storage_path);
   }
 
   model::ExportPayload payload;
@@ -85,7 +91,8 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   // The chat checked here is the one the job sends to.
   if (payload.wants_telegram()) payload.telegram_chat_id = settings.telegram_chat_id;
 
-  auto created = store::enqueue_job(*conn, store::new_job(payload, project.id, ctx.config.job_max_attempts));
+  auto created =
+      store::enqueue_job(*conn, store::new_job(payload, project.id, ctx.config.job_max_attempts));
   record_audit(*conn, req, who, project.id, "backup.export", created.id, "accepted");
   return http::json_data(boost::json::object{{"job_id", created.id},
                                              {"status", store::to_string(created.status)},
@@ -103,7 +110,8 @@ http::Response history(ApiContext& ctx, http::Request& req) {
     const auto& text = req.query["limit"];
     char* end = nullptr;
     long v = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < 1 || v > 100) throw_validation("limit", "'limit' must be between 1 and 100");
+    if (text.empty() || *end != '\0' || v < 1 || v > 100)
+      throw_validation("limit", "'limit' must be between 1 and 100");
     limit = static_cast<int>(v);
   }
   std::optional<std::string> cursor;
@@ -114,7 +122,8 @@ http::Response history(ApiContext& ctx, http::Request& req) {
   boost::json::array items;
   for (const auto& b : page.items) items.push_back(store::to_json(b));
   boost::json::object out{{"items", std::move(items)}};
-  out["next_cursor"] = page.next_cursor ? boost::json::value(*page.next_cursor) : boost::json::value(nullptr);
+  out["next_cursor"] =
+      page.next_cursor ? boost::json::value(*page.next_cursor) : boost::json::value(nullptr);
   return http::json_data(std::move(out));
 }
 
@@ -123,7 +132,8 @@ http::Response history(ApiContext& ctx, http::Request& req) {
 // is read or fetched here.
 std::string downloadable_path(const ApiContext& ctx, const store::Backup& backup) {
   if (backup.status != model::BackupStatus::kCompleted)
-    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", not downloadable");
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) +
+                   ", not downloadable");
   std::error_code ec;
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path, ec)) return *path;
@@ -209,7 +219,8 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
   auto conn = ctx.pool.acquire();
   auto backup = visible_backup(*conn, who, id);
   if (backup.status != model::BackupStatus::kCompleted)
-    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", it cannot be fetched");
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) +
+                   ", it cannot be fetched");
   if (!workflows::telegram_location_of(backup.locations))
     throw_conflict("this backup has no copy in Telegram");
   if (ctx.config.telegram_bot_token.empty()) {
@@ -224,8 +235,8 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
     job = store::get_job(*conn, *active);
   }
   if (!job) {
-    job = store::enqueue_job(*conn, store::new_job(model::TelegramFetchPayload{backup.id}, backup.project_id,
-                                                   ctx.config.job_max_attempts));
+    job = store::enqueue_job(*conn, store::new_job(model::TelegramFetchPayload{backup.id},
+                                                   backup.project_id, ctx.config.job_max_attempts));
     record_audit(*conn, req, who, backup.project_id, "backup.fetch", id, "accepted");
   }
   return http::json_data(boost::json::object{{"job_id", job->id},
@@ -270,22 +281,27 @@ http::Response send_to_telegram(ApiContext& ctx, http::Request& req) {
   auto conn = ctx.pool.acquire();
   auto backup = visible_backup(*conn, who, id);
   if (ctx.config.telegram_bot_token.empty()) {
-    throw_validation("destinations", "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+    throw_validation("destinations",
+                     "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
   }
   auto settings = store::get_backup_settings(*conn, backup.project_id);
   if (!settings.telegram_chat_id) {
-    throw_validation("telegram_chat_id", "set the project's Telegram chat id in its backup settings first");
+    throw_validation("telegram_chat_id",
+                     "set the project's Telegram chat id in its backup settings first");
   }
   if (backup.status != model::BackupStatus::kCompleted) {
-    throw_conflict("backup is " + std::string(model::to_string(backup.status)) + ", it cannot be sent");
+    throw_conflict("backup is " + std::string(model::to_string(backup.status)) +
+                   ", it cannot be sent");
   }
-  if (workflows::telegram_location_of(backup.locations)) throw_conflict("this backup is already in Telegram");
+  if (workflows::telegram_location_of(backup.locations))
+    throw_conflict("this backup is already in Telegram");
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
-  if (!path || !std::filesystem::exists(*path)) throw_conflict("the local copy of this backup is gone");
+  if (!path || !std::filesystem::exists(*path))
+    throw_conflict("the local copy of this backup is gone");
 
   auto created = store::enqueue_job(
-      *conn, store::new_job(model::TelegramSendPayload{backup.id, settings.telegram_chat_id}, backup.project_id,
-                            ctx.config.job_max_attempts));
+      *conn, store::new_job(model::TelegramSendPayload{backup.id, settings.telegram_chat_id},
+                            backup.project_id, ctx.config.job_max_attempts));
   record_audit(*conn, req, who, backup.project_id, "backup.telegram", id, "accepted");
   return http::json_data(boost::json::object{{"job_id", created.id},
                                              {"status", store::to_string(created.status)},
@@ -329,8 +345,9 @@ std::vector<http::Route> backup_routes(ApiContext& ctx) {
          downloadable_path(ctx, visible_backup(*conn, who, id));
          auto expires = ctx.clock.now() + kLinkLifetime;
          auto sig = auth::sign_link(ctx.link_key, id, expires);
-         return http::json_data(boost::json::object{{"url", "/api/backups/" + id + "/download?sig=" + sig},
-                                                    {"expires_at", format_rfc3339(expires)}});
+         return http::json_data(
+             boost::json::object{{"url", "/api/backups/" + id + "/download?sig=" + sig},
+                                 {"expires_at", format_rfc3339(expires)}});
        }},
   };
 }

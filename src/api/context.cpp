@@ -15,7 +15,8 @@ auth::Principal authenticate(const ApiContext& ctx, const http::Request& req) {
 
 void require_access(const auth::Principal& who, std::string_view project_id) {
   if (!who.can_access(project_id)) {
-    throw Error(ErrorCode::kForbidden, "this token does not give access to project '" + std::string(project_id) + "'");
+    throw Error(ErrorCode::kForbidden,
+                "this token does not give access to project '" + std::string(project_id) + "'");
   }
 }
 
@@ -38,9 +39,11 @@ void record_audit(db::Connection& conn, const http::Request& req, const auth::Pr
   }
 }
 
-std::string require_uuid_param(const http::Request& req, std::string_view name, std::string_view what) {
+std::string require_uuid_param(const http::Request& req, std::string_view name,
+                               std::string_view what) {
   auto it = req.params.find(name);
-  if (it == req.params.end() || !is_uuid(it->second)) throw_not_found(std::string(what) + " not found");
+  if (it == req.params.end() || !is_uuid(it->second))
+    throw_not_found(std::string(what) + " not found");
   return it->second;
 }
 

@@ -39,6 +39,7 @@ void record_audit(db::Connection& conn, const http::Request& req, const auth::Pr
                   std::string_view outcome);
 
 // A path or query value that must be a uuid; anything else is "not found".
-std::string require_uuid_param(const http::Request& req, std::string_view name, std::string_view what);
+std::string require_uuid_param(const http::Request& req, std::string_view name,
+                               std::string_view what);
 
 }  // namespace tb::api

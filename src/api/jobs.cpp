@@ -1,8 +1,9 @@
 // GET /api/jobs/{id}, POST /api/jobs/{id}/cancel.
+#include "store/jobs.hpp"
+
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
-#include "store/jobs.hpp"
 
 namespace tb::api {
 namespace {

@@ -1,5 +1,7 @@
 // GET /api/projects, GET|PUT /api/projects/{id}/backup-settings,
 // GET /api/projects/{id}/audit.
+#include "store/projects.hpp"
+
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
@@ -7,7 +9,6 @@
 #include "model/requests.hpp"
 #include "model/schedule.hpp"
 #include "store/audit.hpp"
-#include "store/projects.hpp"
 #include "store/settings.hpp"
 #include "workflows/retention.hpp"
 
@@ -16,8 +17,10 @@ namespace {
 
 // 400 for a malformed id, 403 when not covered, 404 when unknown — in that
 // order, so a forbidden caller learns nothing about which projects exist.
-store::Project require_project(db::Connection& conn, const auth::Principal& who, const std::string& id) {
-  if (!model::is_valid_project_id(id)) throw_validation("project_id", "'project_id' must match ^[A-Za-z0-9_-]{1,100}$");
+store::Project require_project(db::Connection& conn, const auth::Principal& who,
+                               const std::string& id) {
+  if (!model::is_valid_project_id(id))
+    throw_validation("project_id", "'project_id' must match ^[A-Za-z0-9_-]{1,100}$");
   require_access(who, id);
   auto project = store::get_project(conn, id);
   if (!project) throw_not_found("project '" + id + "' not found");
@@ -63,8 +66,10 @@ boost::json::object settings_json(const store::BackupSettings& s) {
 
 }  // namespace
 
-store::Project find_project_for(db::Connection& conn, const auth::Principal& who, const std::string& id);
-store::Project find_project_for(db::Connection& conn, const auth::Principal& who, const std::string& id) {
+store::Project find_project_for(db::Connection& conn, const auth::Principal& who,
+                                const std::string& id);
+store::Project find_project_for(db::Connection& conn, const auth::Principal& who,
+                                const std::string& id) {
   return require_project(conn, who, id);
 }
 

@@ -24,7 +24,8 @@ http::Response enqueue_restore(ApiContext& ctx, http::Request& req) {
     job = workflows::enqueue_restore(*conn, *backup, ctx.clock.now(), who.subject);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kConflict) {
-      record_audit(*conn, req, who, backup->project_id, "backup.restore", backup->id, "refused: " + e.message());
+      record_audit(*conn, req, who, backup->project_id, "backup.restore", backup->id,
+                   "refused: " + e.message());
     }
     throw;
   }

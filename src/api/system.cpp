@@ -1,8 +1,7 @@
 // Liveness, readiness, metrics, the UI's files and the OpenAPI description.
-#include "api/routes.hpp"
-
 #include <boost/json.hpp>
 
+#include "api/routes.hpp"
 #include "auth/base64url.hpp"
 #include "web/assets.hpp"
 
@@ -57,7 +56,8 @@ http::Response metrics_response(const ApiContext& ctx, const http::Request& req)
   if (!token.empty()) {
     const std::string authorization = req.header("Authorization");
     if (!auth::constant_time_equal(auth::bearer_token(authorization), token)) {
-      throw Error(ErrorCode::kUnauthorized, "a valid metrics token is required", "wrong METRICS_TOKEN");
+      throw Error(ErrorCode::kUnauthorized, "a valid metrics token is required",
+                  "wrong METRICS_TOKEN");
     }
     everything = true;
   }
@@ -74,14 +74,18 @@ http::Route metrics_route(ApiContext& ctx) {
 
 }  // namespace
 
-std::vector<http::Route> metrics_routes(ApiContext& ctx) { return {metrics_route(ctx)}; }
+std::vector<http::Route> metrics_routes(ApiContext& ctx) {
+  return {metrics_route(ctx)};
+}
 
 std::vector<http::Route> system_routes(ApiContext& ctx) {
   using http::RateClass;
   using http::Request;
   std::vector<http::Route> routes = {
       {"GET", "/healthz", RateClass::kNone,
-       [](Request&) { return http::json_data(boost::json::object{{"status", "ok"}}); }},
+       [](Request&) {
+         return http::json_data(boost::json::object{{"status", "ok"}});
+       }},
       {"GET", "/readyz", RateClass::kNone,
        [&ctx](Request&) {
          // Ready means the database answers: a fresh query, not a cached flag.

@@ -1,7 +1,6 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "app/jobs_command.hpp"
@@ -50,35 +49,46 @@ bool require_database(const config::Config& cfg) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"tenant-backup: backups of the tenant schemas of a multi-tenant PostgreSQL platform"};
+  CLI::App app{
+      "tenant-backup: backups of the tenant schemas of a multi-tenant PostgreSQL platform"};
   app.footer("\n" + config::variables_text());
   app.require_subcommand(1);
 
   ServeOptions serve_opts;
-  auto* serve_cmd = app.add_subcommand("serve", "run the HTTP API, job workers and scheduler in one process");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "run the HTTP API, job workers and scheduler in one process");
   serve_cmd->add_flag("!--no-api", serve_opts.api, "do not start the HTTP API");
   serve_cmd->add_flag("!--no-worker", serve_opts.worker, "do not run jobs in this process");
-  serve_cmd->add_flag("!--no-scheduler", serve_opts.scheduler, "do not run the scheduler and retention sweep");
+  serve_cmd->add_flag("!--no-scheduler", serve_opts.scheduler,
+                      "do not run the scheduler and retention sweep");
 
   auto* worker_cmd = app.add_subcommand("worker", "run job workers only (no HTTP API)");
-  auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the control_plane tables (idempotent)");
+  auto* migrate_cmd =
+      app.add_subcommand("migrate", "create or upgrade the control_plane tables (idempotent)");
 
   TokenOptions token_opts;
-  auto* token_cmd = app.add_subcommand("token", "mint an HS256 JWT for a project (development, scripts)");
-  token_cmd->add_option("--project", token_opts.projects, "project id the token may act on (repeatable)");
+  auto* token_cmd =
+      app.add_subcommand("token", "mint an HS256 JWT for a project (development, scripts)");
+  token_cmd->add_option("--project", token_opts.projects,
+                        "project id the token may act on (repeatable)");
   token_cmd->add_option("--role", token_opts.role, "role claim; 'admin' may act on every project");
-  token_cmd->add_option("--sub", token_opts.subject, "subject (who the audit log names)")->capture_default_str();
-  token_cmd->add_option("--ttl", token_opts.ttl, "lifetime: 90s, 30m, 24h, 7d")->capture_default_str();
+  token_cmd->add_option("--sub", token_opts.subject, "subject (who the audit log names)")
+      ->capture_default_str();
+  token_cmd->add_option("--ttl", token_opts.ttl, "lifetime: 90s, 30m, 24h, 7d")
+      ->capture_default_str();
 
   ExportCommandOptions export_opts;
-  auto* export_cmd = app.add_subcommand("export", "export a project's schema (queues a job and waits for it)");
+  auto* export_cmd =
+      app.add_subcommand("export", "export a project's schema (queues a job and waits for it)");
   export_cmd->add_option("--project", export_opts.project_id, "project id")->required();
   export_cmd->add_option("--format", export_opts.format, "sql or tar")->capture_default_str();
-  export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")->capture_default_str();
+  export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")
+      ->capture_default_str();
   export_cmd->add_flag("--no-wait", export_opts.no_wait, "print the job id and return at once");
 
   RestoreCommandOptions restore_opts;
-  auto* restore_cmd = app.add_subcommand("restore", "restore a backup into its project's schema (queues a job)");
+  auto* restore_cmd =
+      app.add_subcommand("restore", "restore a backup into its project's schema (queues a job)");
   restore_cmd->add_option("--backup", restore_opts.backup_id, "backup id")->required();
   restore_cmd->add_flag("--no-wait", restore_opts.no_wait, "print the job id and return at once");
 
@@ -96,7 +106,8 @@ int run_cli(int argc, char** argv) {
     if (!cfg || !require_database(*cfg)) return 2;
     if (migrate_cmd->parsed()) return migrate(*cfg);
     if (serve_cmd->parsed()) return serve(*cfg, serve_opts);
-    if (worker_cmd->parsed()) return serve(*cfg, ServeOptions{.api = false, .worker = true, .scheduler = false});
+    if (worker_cmd->parsed())
+      return serve(*cfg, ServeOptions{.api = false, .worker = true, .scheduler = false});
     if (export_cmd->parsed()) return run_export_command(*cfg, export_opts);
     if (restore_cmd->parsed()) return run_restore_command(*cfg, restore_opts);
   } catch (const Error& e) {

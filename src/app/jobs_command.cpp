@@ -52,7 +52,8 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
   payload.format = request.format;
   payload.compression = request.compression;
   payload.destinations = {"local"};
-  auto created = store::enqueue_job(conn, store::new_job(payload, project->id, config.job_max_attempts));
+  auto created =
+      store::enqueue_job(conn, store::new_job(payload, project->id, config.job_max_attempts));
   std::cerr << "queued export job " << created.id << " (a serve or worker process runs it)\n";
   if (options.no_wait) {
     std::cout << created.id << "\n";
@@ -62,7 +63,8 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
 }
 
 int run_restore_command(const config::Config& config, const RestoreCommandOptions& options) {
-  auto request = model::parse_restore_request(boost::json::serialize(boost::json::object{{"backup_id", options.backup_id}}));
+  auto request = model::parse_restore_request(
+      boost::json::serialize(boost::json::object{{"backup_id", options.backup_id}}));
   auto conn = db::Connection::open(config.database_url);
   auto backup = store::get_backup(conn, request.backup_id);
   if (!backup) throw Error(ErrorCode::kNotFound, "backup " + request.backup_id + " not found");

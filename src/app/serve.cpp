@@ -78,8 +78,9 @@ int serve(const config::Config& config, const ServeOptions& options) {
   const auto workflow_opts = workflow_options(config);
   workflows::Dependencies deps{
       workflow_opts, RealClock::instance(),
-      &registry.counter("tb_project_lock_wait_timeouts_total",
-                        "exports and restores that gave up waiting for the same project's running one")};
+      &registry.counter(
+          "tb_project_lock_wait_timeouts_total",
+          "exports and restores that gave up waiting for the same project's running one")};
   if (options.worker) {
     jobs::WorkerOptions wopts;
     wopts.conninfo = config.database_url;
@@ -118,9 +119,11 @@ int serve(const config::Config& config, const ServeOptions& options) {
     };
     sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);
     loops.push_back(std::make_unique<schedule::PeriodicTask>(
-        "scheduler", config.scheduler_tick, [&s = *scheduler] { s.tick(RealClock::instance().now()); }));
+        "scheduler", config.scheduler_tick,
+        [&s = *scheduler] { s.tick(RealClock::instance().now()); }));
     loops.push_back(std::make_unique<schedule::PeriodicTask>(
-        "retention", config.retention_sweep, [&r = *sweeper] { r.run_once(RealClock::instance().now()); }));
+        "retention", config.retention_sweep,
+        [&r = *sweeper] { r.run_once(RealClock::instance().now()); }));
     for (auto& loop : loops) loop->start();
   }
   schedule::register_lifecycle_metrics(registry, pool, RealClock::instance());
@@ -131,8 +134,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
   std::unique_ptr<http::Server> metrics_server;
   if (options.api) {
     verifier = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::from_config(config));
-    api_ctx = std::make_unique<api::ApiContext>(
-        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry, auth::download_link_key(config)});
+    api_ctx = std::make_unique<api::ApiContext>(api::ApiContext{
+        config, pool, *verifier, RealClock::instance(), registry, auth::download_link_key(config)});
     http::ServerOptions sopts;
     sopts.host = config.listen_host;
     sopts.port = config.listen_port;
@@ -141,7 +144,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
     sopts.read_limit_per_minute = config.read_rate_limit_per_minute;
     sopts.work_limit_per_minute = config.rate_limit_per_minute;
     sopts.trusted_proxies = config.trusted_proxies;
-    server = std::make_unique<http::Server>(sopts, http::Router(api::build_routes(*api_ctx)), registry);
+    server =
+        std::make_unique<http::Server>(sopts, http::Router(api::build_routes(*api_ctx)), registry);
     server->start();
     spdlog::info("listening on http://{}:{}", config.listen_host, server->port());
     // A machine-readable line for scripts and tests that start us on port 0.
@@ -153,11 +157,12 @@ int serve(const config::Config& config, const ServeOptions& options) {
       mopts.port = *config.metrics_port;
       mopts.io_threads = 1;
       mopts.handler_threads = 1;
-      metrics_server =
-          std::make_unique<http::Server>(mopts, http::Router(api::metrics_routes(*api_ctx)), registry);
+      metrics_server = std::make_unique<http::Server>(
+          mopts, http::Router(api::metrics_routes(*api_ctx)), registry);
       metrics_server->start();
       spdlog::info("serving /metrics on http://{}:{}", config.metrics_host, metrics_server->port());
-      std::cout << "METRICS_LISTEN " << config.metrics_host << ":" << metrics_server->port() << std::endl;
+      std::cout << "METRICS_LISTEN " << config.metrics_host << ":" << metrics_server->port()
+                << std::endl;
     }
   }
 

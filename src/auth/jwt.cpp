@@ -1,14 +1,5 @@
 #include "auth/jwt.hpp"
 
-#include "auth/base64url.hpp"
-#include "core/error.hpp"
-#include "core/text.hpp"
-
-#include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -18,11 +9,19 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
+
+#include "auth/base64url.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace tb::auth {
 
@@ -41,9 +40,12 @@ using config::JwtAlgorithm;
 
 std::string_view algorithm_name(JwtAlgorithm a) {
   switch (a) {
-    case JwtAlgorithm::kHS256: return "HS256";
-    case JwtAlgorithm::kRS256: return "RS256";
-    case JwtAlgorithm::kES256: return "ES256";
+    case JwtAlgorithm::kHS256:
+      return "HS256";
+    case JwtAlgorithm::kRS256:
+      return "RS256";
+    case JwtAlgorithm::kES256:
+      return "ES256";
   }
   return "?";
 }
@@ -118,7 +120,8 @@ json::object decode_json_segment(std::string_view segment, std::string_view what
     unauthorized("token malformed", std::string(what) + " is not JSON: " + ec.message());
   }
   json::value v = json::parse(*bytes, ec, {}, opts);
-  if (ec || !v.is_object()) unauthorized("token malformed", std::string(what) + " is not a JSON object");
+  if (ec || !v.is_object())
+    unauthorized("token malformed", std::string(what) + " is not a JSON object");
   return std::move(v.as_object());
 }
 
@@ -138,21 +141,25 @@ const unsigned char* bytes_of(std::string_view s) {
 }
 
 std::shared_ptr<EVP_PKEY> load_public_key(const std::string& pem, JwtAlgorithm alg) {
-  if (pem.empty()) throw_internal(std::string("JWT ") + std::string(algorithm_name(alg)) + " needs a public key");
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
+  if (pem.empty())
+    throw_internal(std::string("JWT ") + std::string(algorithm_name(alg)) + " needs a public key");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   if (!bio) throw_internal("BIO_new_mem_buf failed");
-  std::shared_ptr<EVP_PKEY> key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
-  if (!key) throw_internal("the JWT public key is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
+  std::shared_ptr<EVP_PKEY> key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr),
+                                &EVP_PKEY_free);
+  if (!key)
+    throw_internal("the JWT public key is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
   if (alg == JwtAlgorithm::kRS256) {
     if (!EVP_PKEY_is_a(key.get(), "RSA")) throw_internal("RS256 needs an RSA public key");
-    if (EVP_PKEY_get_bits(key.get()) < 2048) throw_internal("RS256 needs an RSA key of at least 2048 bits");
+    if (EVP_PKEY_get_bits(key.get()) < 2048)
+      throw_internal("RS256 needs an RSA key of at least 2048 bits");
   } else {
     if (!EVP_PKEY_is_a(key.get(), "EC")) throw_internal("ES256 needs an EC public key");
     std::array<char, 64> group{};
     std::size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
-                                       &len) != 1 ||
+    if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group.data(),
+                                       group.size(), &len) != 1 ||
         std::string_view(group.data(), len) != "prime256v1") {
       throw_internal("ES256 needs an EC key on the P-256 curve");
     }
@@ -201,12 +208,13 @@ void check_header(const json::object& header, JwtAlgorithm expected) {
   const json::value* alg = header.if_contains("alg");
   if (alg == nullptr || !alg->is_string()) unauthorized("token malformed", "header has no alg");
   if (alg->as_string() != algorithm_name(expected)) {
-    unauthorized("token algorithm not accepted",
-                 "header alg '" + std::string(alg->as_string()) + "', configured " +
-                     std::string(algorithm_name(expected)));
+    unauthorized("token algorithm not accepted", "header alg '" + std::string(alg->as_string()) +
+                                                     "', configured " +
+                                                     std::string(algorithm_name(expected)));
   }
   if (const json::value* typ = header.if_contains("typ")) {
-    if (!typ->is_string() || !iequals(typ->as_string(), "JWT")) unauthorized("token type not accepted");
+    if (!typ->is_string() || !iequals(typ->as_string(), "JWT"))
+      unauthorized("token type not accepted");
   }
   if (header.contains("crit")) unauthorized("token uses unsupported extensions", "header has crit");
 }
@@ -217,11 +225,13 @@ std::vector<std::string> string_list(const json::value& v, std::string_view clai
     out.emplace_back(v.as_string());
   } else if (v.is_array()) {
     for (const auto& item : v.as_array()) {
-      if (!item.is_string()) unauthorized("token claims malformed", std::string(claim) + " has a non-string");
+      if (!item.is_string())
+        unauthorized("token claims malformed", std::string(claim) + " has a non-string");
       out.emplace_back(item.as_string());
     }
   } else {
-    unauthorized("token claims malformed", std::string(claim) + " is neither a string nor an array");
+    unauthorized("token claims malformed",
+                 std::string(claim) + " is neither a string nor an array");
   }
   return out;
 }
@@ -243,7 +253,8 @@ JwtVerifier JwtVerifier::from_config(const tb::config::Config& config) {
   VerifierOptions o;
   o.algorithm = config.jwt_algorithm;
   o.secret = config.jwt_secret;
-  if (config.jwt_algorithm != JwtAlgorithm::kHS256) o.public_key_pem = read_file(config.jwt_public_key_file);
+  if (config.jwt_algorithm != JwtAlgorithm::kHS256)
+    o.public_key_pem = read_file(config.jwt_public_key_file);
   o.issuer = config.jwt_issuer;
   o.audience = config.jwt_audience;
   o.leeway = config.jwt_leeway;
@@ -279,7 +290,8 @@ Principal JwtVerifier::verify(std::string_view token, tb::SystemTime now) const 
       valid = verify_with_key(key_->pkey.get(), signing_input, *signature);
       break;
     case JwtAlgorithm::kES256:
-      if (auto der = es256_raw_to_der(*signature)) valid = verify_with_key(key_->pkey.get(), signing_input, *der);
+      if (auto der = es256_raw_to_der(*signature))
+        valid = verify_with_key(key_->pkey.get(), signing_input, *der);
       break;
   }
   if (!valid) unauthorized("token signature invalid");
@@ -321,7 +333,8 @@ Principal JwtVerifier::verify(std::string_view token, tb::SystemTime now) const 
 
   Principal p;
   const json::value* sub = claims.if_contains("sub");
-  if (sub == nullptr || !sub->is_string() || sub->as_string().empty()) unauthorized("token has no subject");
+  if (sub == nullptr || !sub->is_string() || sub->as_string().empty())
+    unauthorized("token has no subject");
   p.subject = std::string(sub->as_string());
   if (const json::value* role = claims.if_contains("role")) {
     if (!role->is_string()) unauthorized("token claims malformed", "role is not a string");
@@ -335,7 +348,8 @@ Principal JwtVerifier::verify(std::string_view token, tb::SystemTime now) const 
   if (const json::value* projects = claims.if_contains("projects")) {
     if (!projects->is_array()) unauthorized("token claims malformed", "projects is not an array");
     for (auto& id : string_list(*projects, "projects")) {
-      if (std::find(p.projects.begin(), p.projects.end(), id) == p.projects.end()) p.projects.push_back(std::move(id));
+      if (std::find(p.projects.begin(), p.projects.end(), id) == p.projects.end())
+        p.projects.push_back(std::move(id));
     }
   }
   // An empty project id would never match a real project; drop it rather than carry it around.

@@ -16,17 +16,16 @@
 // reason ("token expired", "token signature invalid", ...).
 #pragma once
 
-#include "auth/principal.hpp"
-#include "config/config.hpp"
-#include "core/clock.hpp"
-
 #include <boost/json/object.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "auth/principal.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
 
 namespace tb::auth {
 
@@ -34,10 +33,11 @@ inline constexpr std::size_t kMaxTokenSize = std::size_t{8} * 1024;
 
 struct VerifierOptions {
   tb::config::JwtAlgorithm algorithm = tb::config::JwtAlgorithm::kHS256;
-  std::string secret;          // HS256: at least 32 bytes
-  std::string public_key_pem;  // RS256 (RSA, 2048+ bits) / ES256 (EC P-256): SubjectPublicKeyInfo PEM
-  std::string issuer;          // "" = not checked
-  std::string audience;        // "" = not checked
+  std::string secret;  // HS256: at least 32 bytes
+  std::string
+      public_key_pem;    // RS256 (RSA, 2048+ bits) / ES256 (EC P-256): SubjectPublicKeyInfo PEM
+  std::string issuer;    // "" = not checked
+  std::string audience;  // "" = not checked
   std::chrono::seconds leeway{30};
 };
 

@@ -14,10 +14,11 @@
 namespace tb::auth {
 
 struct Principal {
-  std::string subject;                // `sub`
-  std::vector<std::string> projects;  // from "project_id" (string) and/or "projects" (array of strings)
-  bool admin = false;                 // role == "admin": may act on every project
-  std::string role;                   // raw `role` claim ("" when absent)
+  std::string subject;  // `sub`
+  std::vector<std::string>
+      projects;        // from "project_id" (string) and/or "projects" (array of strings)
+  bool admin = false;  // role == "admin": may act on every project
+  std::string role;    // raw `role` claim ("" when absent)
 
   bool can_access(std::string_view project_id) const;
 };

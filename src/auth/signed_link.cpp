@@ -1,10 +1,10 @@
 #include "auth/signed_link.hpp"
 
-#include "auth/base64url.hpp"
-#include "core/error.hpp"
-
 #include <chrono>
 #include <cstdint>
+
+#include "auth/base64url.hpp"
+#include "core/error.hpp"
 
 namespace tb::auth {
 namespace {

@@ -6,11 +6,11 @@
 // one backup cannot open another, and its expiry cannot be moved.
 #pragma once
 
-#include "config/config.hpp"
-#include "core/clock.hpp"
-
 #include <string>
 #include <string_view>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
 
 namespace tb::auth {
 

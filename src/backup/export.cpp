@@ -60,13 +60,18 @@ std::string first_error_line(const std::string& tail) {
 
 }  // namespace
 
-std::string_view to_string(Format f) { return f == Format::kTar ? "tar" : "sql"; }
+std::string_view to_string(Format f) {
+  return f == Format::kTar ? "tar" : "sql";
+}
 
 std::string_view to_string(Compression c) {
   switch (c) {
-    case Compression::kZstd: return "zstd";
-    case Compression::kGzip: return "gzip";
-    case Compression::kNone: return "none";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kNone:
+      return "none";
   }
   return "none";
 }
@@ -110,8 +115,8 @@ PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
   return cmd;
 }
 
-std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression,
-                          std::string_view unique) {
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format,
+                          Compression compression, std::string_view unique) {
   std::time_t t = std::chrono::system_clock::to_time_t(created);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -132,9 +137,11 @@ std::string content_type_for(Format format, Compression compression) {
 }
 
 ExportResult run_export(const DumpSource& source, const ExportOptions& options,
-                        std::vector<destinations::Destination*> dests, const destinations::ObjectInfo& object,
-                        const ProgressFn& progress, const std::atomic<bool>& cancel) {
-  if (dests.empty()) throw Error(ErrorCode::kInternal, "internal error", "run_export without destinations");
+                        std::vector<destinations::Destination*> dests,
+                        const destinations::ObjectInfo& object, const ProgressFn& progress,
+                        const std::atomic<bool>& cancel) {
+  if (dests.empty())
+    throw Error(ErrorCode::kInternal, "internal error", "run_export without destinations");
   PgDumpCommand cmd = pg_dump_command(source, options.format);
   const std::string password = db::split_password(source.conninfo).password;
 
@@ -148,9 +155,11 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     io::Sha256 sha(stored);
     std::unique_ptr<io::Sink> compressor;
     if (options.compression == Compression::kZstd) {
-      compressor = std::make_unique<io::ZstdCompressor>(sha, options.zstd_level, options.compression_threads);
+      compressor = std::make_unique<io::ZstdCompressor>(sha, options.zstd_level,
+                                                        options.compression_threads);
     } else if (options.compression == Compression::kGzip) {
-      compressor = std::make_unique<io::GzipCompressor>(sha, options.gzip_level, options.compression_threads);
+      compressor = std::make_unique<io::GzipCompressor>(sha, options.gzip_level,
+                                                        options.compression_threads);
     }
     io::ByteCounter dumped(compressor ? *compressor : static_cast<io::Sink&>(sha), progress);
 
@@ -163,19 +172,24 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     process::Child child = process::Child::spawn(spec);
 
     std::vector<std::byte> buf(kChunk);
-    while (std::size_t n = child.read_stdout(buf)) dumped.write(std::span<const std::byte>(buf.data(), n));
+    while (std::size_t n = child.read_stdout(buf))
+      dumped.write(std::span<const std::byte>(buf.data(), n));
 
     process::Child::Exit exit = child.wait();
     if (exit.cancelled) throw Cancelled("the export was cancelled");
-    std::string detail = "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
+    std::string detail =
+        "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
     if (exit.timed_out) {
       throw Error(ErrorCode::kInternal,
-                  "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s", detail);
+                  "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s",
+                  detail);
     }
     if (!exit.ok()) {
       // The public message names no host, port, role or file (they stay in `detail`).
-      std::string why = db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
-      throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
+      std::string why =
+          db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
+      throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why),
+                  detail);
     }
 
     dumped.finish();

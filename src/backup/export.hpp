@@ -1,7 +1,8 @@
 // The export use case: pg_dump of one tenant schema → compression → SHA-256 →
 // every destination, in one pass with bounded memory:
 //
-//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ Sha256 ─▶ ByteCounter ─▶ destinations
+//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ Sha256 ─▶ ByteCounter ─▶
+//   destinations
 //
 // Invariants: pg_dump is started with an argv (no shell); the password never
 // appears on its command line (PGPASSWORD in its environment); the schema is
@@ -78,16 +79,17 @@ struct ExportResult {
 using ProgressFn = std::function<void(std::uint64_t dump_bytes)>;
 
 ExportResult run_export(const DumpSource& source, const ExportOptions& options,
-                        std::vector<destinations::Destination*> dests, const destinations::ObjectInfo& object,
-                        const ProgressFn& progress, const std::atomic<bool>& cancel);
+                        std::vector<destinations::Destination*> dests,
+                        const destinations::ObjectInfo& object, const ProgressFn& progress,
+                        const std::atomic<bool>& cancel);
 
 // "acme-2026-11-24T10-00-00Z.sql.zst" (UTC; no ':' so it is a safe file
 // name everywhere). Extensions: .sql / .tar, then .zst / .gz.
 // `unique` (e.g. the first 8 characters of the job id) goes after the time, so
 // two exports of a project within the same second get different names:
 // "acme-2026-11-24T10-00-00Z-1a2b3c4d.sql.zst".
-std::string file_name_for(std::string_view project_slug, SystemTime created, Format format, Compression compression,
-                          std::string_view unique = {});
+std::string file_name_for(std::string_view project_slug, SystemTime created, Format format,
+                          Compression compression, std::string_view unique = {});
 // "application/zstd", "application/gzip", "application/sql", "application/x-tar".
 std::string content_type_for(Format format, Compression compression);
 

@@ -57,7 +57,6 @@ class ChildStdinSink final : public io::Sink {
   process::Child& child_;
 };
 
-
 // The message of the first "ERROR:" line of psql's stderr.
 std::string first_error(const std::string& tail) {
   auto p = tail.find("ERROR:");
@@ -242,7 +241,8 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   }
   process::Child::Exit exit = psql.wait();
   result.sql_bytes = sql_counter.count();
-  std::string detail = "psql " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
+  std::string detail =
+      "psql " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
   if (exit.cancelled || (cancel.load() && !exit.ok())) throw cancelled();
   if (exit.timed_out) {
     throw Error(ErrorCode::kInternal,

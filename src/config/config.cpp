@@ -72,9 +72,11 @@ void require_url(const std::string& name, const std::string& v,
 }
 
 // "HOST:PORT" or "[v6]:PORT".
-void parse_host_port(const std::string& name, const std::string& v, std::string& host, std::uint16_t& port) {
+void parse_host_port(const std::string& name, const std::string& v, std::string& host,
+                     std::uint16_t& port) {
   auto colon = v.rfind(':');
-  if (colon == std::string::npos || colon == 0) throw ConfigError(name, "expected HOST:PORT, got '" + v + "'");
+  if (colon == std::string::npos || colon == 0)
+    throw ConfigError(name, "expected HOST:PORT, got '" + v + "'");
   host = v.substr(0, colon);
   if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   port = parse_int<std::uint16_t>(name, v.substr(colon + 1), 0, 65535);
@@ -85,11 +87,15 @@ const std::vector<Variable>& table() {
       {{"DATABASE_URL", "(embedded cluster with make run)",
         "libpq connection string or postgresql:// URL of the platform database"},
        [](Config& c, const std::string& v) {
-         require_url("DATABASE_URL", v, {"postgres://", "postgresql://", "host=", "dbname=", "user="});
+         require_url("DATABASE_URL", v,
+                     {"postgres://", "postgresql://", "host=", "dbname=", "user="});
          c.database_url = v;
        }},
-      {{"LISTEN", "127.0.0.1:8080", "address and port of the HTTP server (port 0 picks a free one)"},
-       [](Config& c, const std::string& v) { parse_host_port("LISTEN", v, c.listen_host, c.listen_port); }},
+      {{"LISTEN", "127.0.0.1:8080",
+        "address and port of the HTTP server (port 0 picks a free one)"},
+       [](Config& c, const std::string& v) {
+         parse_host_port("LISTEN", v, c.listen_host, c.listen_port);
+       }},
       {{"PUBLIC_URL", "http://LISTEN", "base URL that links printed and e-mailed point at"},
        [](Config& c, const std::string& v) {
          require_url("PUBLIC_URL", v, {"http://", "https://"});
@@ -100,10 +106,14 @@ const std::vector<Variable>& table() {
       {{"JWT_ALGORITHM", "HS256 (RS256 with JWT_PUBLIC_KEY_FILE)",
         "the only JWT algorithm accepted: HS256, RS256 or ES256"},
        [](Config& c, const std::string& v) {
-         if (v == "HS256") c.jwt_algorithm = JwtAlgorithm::kHS256;
-         else if (v == "RS256") c.jwt_algorithm = JwtAlgorithm::kRS256;
-         else if (v == "ES256") c.jwt_algorithm = JwtAlgorithm::kES256;
-         else throw ConfigError("JWT_ALGORITHM", "must be HS256, RS256 or ES256, got '" + v + "'");
+         if (v == "HS256")
+           c.jwt_algorithm = JwtAlgorithm::kHS256;
+         else if (v == "RS256")
+           c.jwt_algorithm = JwtAlgorithm::kRS256;
+         else if (v == "ES256")
+           c.jwt_algorithm = JwtAlgorithm::kES256;
+         else
+           throw ConfigError("JWT_ALGORITHM", "must be HS256, RS256 or ES256, got '" + v + "'");
        }},
       {{"JWT_SECRET", "(none)", "HS256 secret, at least 32 bytes", true},
        [](Config& c, const std::string& v) {
@@ -141,14 +151,17 @@ const std::vector<Variable>& table() {
       {{"DOWNLOAD_LINK_SECRET", "(derived from JWT_SECRET; required with RS256/ES256)",
         "key of signed download links, at least 32 bytes, the same on every process", true},
        [](Config& c, const std::string& v) {
-         if (v.size() < 32) throw ConfigError("DOWNLOAD_LINK_SECRET", "must be at least 32 bytes long");
+         if (v.size() < 32)
+           throw ConfigError("DOWNLOAD_LINK_SECRET", "must be at least 32 bytes long");
          c.download_link_secret = v;
        }},
       {{"METRICS_TOKEN", "(none)", "bearer token /metrics requires, at least 16 characters", true},
        [](Config& c, const std::string& v) {
-         if (v.size() < 16) throw ConfigError("METRICS_TOKEN", "must be at least 16 characters long");
+         if (v.size() < 16)
+           throw ConfigError("METRICS_TOKEN", "must be at least 16 characters long");
          if (v.find_first_of(" \t\r\n") != std::string::npos) {
-           throw ConfigError("METRICS_TOKEN", "must not contain spaces (it is sent as a bearer token)");
+           throw ConfigError("METRICS_TOKEN",
+                             "must not contain spaces (it is sent as a bearer token)");
          }
          c.metrics_token = v;
        }},
@@ -239,9 +252,13 @@ const std::vector<Variable>& table() {
          c.worker_concurrency = parse_int<int>("WORKER_CONCURRENCY", v, 1, 256);
        }},
       {{"HTTP_THREADS", "2", "I/O threads of the HTTP server"},
-       [](Config& c, const std::string& v) { c.http_threads = parse_int<int>("HTTP_THREADS", v, 1, 64); }},
+       [](Config& c, const std::string& v) {
+         c.http_threads = parse_int<int>("HTTP_THREADS", v, 1, 64);
+       }},
       {{"DB_POOL_SIZE", "8", "database connections kept by the API"},
-       [](Config& c, const std::string& v) { c.db_pool_size = parse_int<int>("DB_POOL_SIZE", v, 1, 512); }},
+       [](Config& c, const std::string& v) {
+         c.db_pool_size = parse_int<int>("DB_POOL_SIZE", v, 1, 512);
+       }},
       {{"JOB_LEASE_SECONDS", "30", "a running job's lease; renewed while it runs"},
        [](Config& c, const std::string& v) {
          c.job_lease = std::chrono::seconds(parse_int<int>("JOB_LEASE_SECONDS", v, 2, 3600));
@@ -249,7 +266,8 @@ const std::vector<Variable>& table() {
       {{"SHUTDOWN_GRACE_SECONDS", "20",
         "on SIGTERM, how long running jobs may finish before they are handed back"},
        [](Config& c, const std::string& v) {
-         c.shutdown_grace = std::chrono::seconds(parse_int<int>("SHUTDOWN_GRACE_SECONDS", v, 0, 3600));
+         c.shutdown_grace =
+             std::chrono::seconds(parse_int<int>("SHUTDOWN_GRACE_SECONDS", v, 0, 3600));
        }},
       {{"JOB_MAX_ATTEMPTS", "3", "attempts before a job is failed"},
        [](Config& c, const std::string& v) {
@@ -257,54 +275,71 @@ const std::vector<Variable>& table() {
        }},
       {{"PG_DUMP_TIMEOUT_SECONDS", "21600", "a dump or restore running longer is stopped"},
        [](Config& c, const std::string& v) {
-         c.pg_dump_timeout = std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
+         c.pg_dump_timeout =
+             std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
        }},
       {{"PROJECT_LOCK_WAIT_SECONDS", "21600",
-        "how long an export or restore waits for the same project's running one before it fails (and is retried)"},
+        "how long an export or restore waits for the same project's running one before it fails "
+        "(and is retried)"},
        [](Config& c, const std::string& v) {
-         c.project_lock_wait = std::chrono::seconds(parse_int<int>("PROJECT_LOCK_WAIT_SECONDS", v, 1, 7 * 86400));
+         c.project_lock_wait =
+             std::chrono::seconds(parse_int<int>("PROJECT_LOCK_WAIT_SECONDS", v, 1, 7 * 86400));
        }},
       {{"SCHEDULER_TICK_SECONDS", "30", "how often the scheduler looks for due backups"},
        [](Config& c, const std::string& v) {
-         c.scheduler_tick = std::chrono::seconds(parse_int<int>("SCHEDULER_TICK_SECONDS", v, 1, 3600));
+         c.scheduler_tick =
+             std::chrono::seconds(parse_int<int>("SCHEDULER_TICK_SECONDS", v, 1, 3600));
        }},
       {{"SCHEDULE_JITTER_SECONDS", "300",
         "scheduled backups start spread over this window after their slot (0: at the slot)"},
        [](Config& c, const std::string& v) {
-         c.schedule_jitter = std::chrono::seconds(parse_int<int>("SCHEDULE_JITTER_SECONDS", v, 0, 86400));
+         c.schedule_jitter =
+             std::chrono::seconds(parse_int<int>("SCHEDULE_JITTER_SECONDS", v, 0, 86400));
        }},
-      {{"RETENTION_SWEEP_SECONDS", "300", "how often expired backups, old pre-restore schemas and orphan files are removed"},
+      {{"RETENTION_SWEEP_SECONDS", "300",
+        "how often expired backups, old pre-restore schemas and orphan files are removed"},
        [](Config& c, const std::string& v) {
-         c.retention_sweep = std::chrono::seconds(parse_int<int>("RETENTION_SWEEP_SECONDS", v, 1, 86400));
+         c.retention_sweep =
+             std::chrono::seconds(parse_int<int>("RETENTION_SWEEP_SECONDS", v, 1, 86400));
        }},
-      {{"EXPIRY_NOTICE_DAYS", "3", "days before expiry that the notify e-mail is told (once) what will be deleted"},
+      {{"EXPIRY_NOTICE_DAYS", "3",
+        "days before expiry that the notify e-mail is told (once) what will be deleted"},
        [](Config& c, const std::string& v) {
          c.expiry_notice_days = parse_int<int>("EXPIRY_NOTICE_DAYS", v, 0, 365);
        }},
-      {{"RESTORE_KEEP_DAYS", "7", "days a schema set aside by a restore is kept before it is dropped"},
+      {{"RESTORE_KEEP_DAYS", "7",
+        "days a schema set aside by a restore is kept before it is dropped"},
        [](Config& c, const std::string& v) {
          c.restore_keep_days = parse_int<int>("RESTORE_KEEP_DAYS", v, 1, 3650);
        }},
       {{"PG_BIN_DIR", "/usr/lib/postgresql/15/bin", "where pg_dump, pg_restore and psql are"},
        [](Config& c, const std::string& v) {
-         if (!std::filesystem::is_directory(v)) throw ConfigError("PG_BIN_DIR", "'" + v + "' is not a folder");
+         if (!std::filesystem::is_directory(v))
+           throw ConfigError("PG_BIN_DIR", "'" + v + "' is not a folder");
          c.pg_bin_dir = v;
        }},
-      {{"RATE_LIMIT_PER_MINUTE", "10", "per client (an IPv4 address, an IPv6 /64), on routes that start work"},
+      {{"RATE_LIMIT_PER_MINUTE", "10",
+        "per client (an IPv4 address, an IPv6 /64), on routes that start work"},
        [](Config& c, const std::string& v) {
          c.rate_limit_per_minute = parse_int<int>("RATE_LIMIT_PER_MINUTE", v, 1, 1000000);
        }},
-      {{"READ_RATE_LIMIT_PER_MINUTE", "1200", "per client (an IPv4 address, an IPv6 /64), on reads"},
+      {{"READ_RATE_LIMIT_PER_MINUTE", "1200",
+        "per client (an IPv4 address, an IPv6 /64), on reads"},
        [](Config& c, const std::string& v) {
-         c.read_rate_limit_per_minute = parse_int<int>("READ_RATE_LIMIT_PER_MINUTE", v, 1, 100000000);
+         c.read_rate_limit_per_minute =
+             parse_int<int>("READ_RATE_LIMIT_PER_MINUTE", v, 1, 100000000);
        }},
-      {{"TRUSTED_PROXIES", "(none)", "comma-separated IPs/CIDRs whose X-Forwarded-For (ip, ip:port, [ipv6]:port) is believed"},
+      {{"TRUSTED_PROXIES", "(none)",
+        "comma-separated IPs/CIDRs whose X-Forwarded-For (ip, ip:port, [ipv6]:port) is believed"},
        [](Config& c, const std::string& v) { c.trusted_proxies = split_list(v); }},
       {{"LOG_FORMAT", "text", "text, or json: one JSON object per line"},
        [](Config& c, const std::string& v) {
-         if (v == "text") c.log_format = LogFormat::kText;
-         else if (v == "json") c.log_format = LogFormat::kJson;
-         else throw ConfigError("LOG_FORMAT", "must be text or json, got '" + v + "'");
+         if (v == "text")
+           c.log_format = LogFormat::kText;
+         else if (v == "json")
+           c.log_format = LogFormat::kJson;
+         else
+           throw ConfigError("LOG_FORMAT", "must be text or json, got '" + v + "'");
        }},
       {{"LOG_LEVEL", "info", "debug, info, warn or error"},
        [](Config& c, const std::string& v) {
@@ -355,15 +390,17 @@ Config load(const Lookup& lookup, bool require_auth) {
   if (require_auth && c.jwt_secret.empty() && c.download_link_secret.empty()) {
     // A per-process random key would make a link minted by one process fail on another.
     throw ConfigError("DOWNLOAD_LINK_SECRET",
-                      "RS256/ES256 need DOWNLOAD_LINK_SECRET (32+ bytes, the same on every process) to sign download "
+                      "RS256/ES256 need DOWNLOAD_LINK_SECRET (32+ bytes, the same on every "
+                      "process) to sign download "
                       "links");
   }
-  if (c.metrics_port && *c.metrics_port != 0 && *c.metrics_port == c.listen_port && c.metrics_host == c.listen_host) {
+  if (c.metrics_port && *c.metrics_port != 0 && *c.metrics_port == c.listen_port &&
+      c.metrics_host == c.listen_host) {
     throw ConfigError("METRICS_LISTEN", "must differ from LISTEN");
   }
   if (c.public_url.empty()) {
-    std::string host = c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]"
-                                                                      : c.listen_host;
+    std::string host =
+        c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]" : c.listen_host;
     c.public_url = "http://" + host + ":" + std::to_string(c.listen_port);
   }
   return c;

@@ -88,7 +88,6 @@ struct Config {
   int expiry_notice_days = 3;
   int restore_keep_days = 7;
 
-
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";
 };
@@ -96,7 +95,8 @@ struct Config {
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string variable, const std::string& message)
-      : std::runtime_error("invalid " + variable + ": " + message), variable_(std::move(variable)) {}
+      : std::runtime_error("invalid " + variable + ": " + message),
+        variable_(std::move(variable)) {}
   const std::string& variable() const noexcept { return variable_; }
 
  private:
@@ -108,7 +108,7 @@ struct VariableInfo {
   std::string name;
   std::string default_text;  // as shown in docs
   std::string description;
-  bool secret = false;       // never printed
+  bool secret = false;  // never printed
 };
 
 // Looks a variable up; std::nullopt when unset. Defaults to ::getenv.

@@ -1,7 +1,7 @@
 #include "core/clock.hpp"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace tb {
 

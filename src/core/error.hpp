@@ -29,7 +29,7 @@ enum class ErrorCode {
   kInternal,          // 500 INTERNAL
   kRemoteRefused,     // 502 REMOTE_REFUSED (a remote service, e.g. Telegram, refused for good)
   kUnavailable,       // 503 UNAVAILABLE (the database or a remote service unreachable)
-  kCancelled,         // CANCELLED (a job stopped at its user's request; jobs only, 409 if ever sent)
+  kCancelled,  // CANCELLED (a job stopped at its user's request; jobs only, 409 if ever sent)
 };
 
 // The stable machine code, e.g. "VALIDATION_ERROR".
@@ -63,7 +63,8 @@ class Error : public std::runtime_error {
 // worker gives it up): the work stopped and nothing partial was kept.
 class Cancelled : public Error {
  public:
-  explicit Cancelled(std::string message = "cancelled") : Error(ErrorCode::kCancelled, std::move(message)) {}
+  explicit Cancelled(std::string message = "cancelled")
+      : Error(ErrorCode::kCancelled, std::move(message)) {}
 };
 
 // Shorthands for the common cases.

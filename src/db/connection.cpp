@@ -64,8 +64,12 @@ DbError::DbError(Kind kind, std::string sqlstate, std::string detail)
 
 Result::Result(PGresult* res) : res_(res) {}
 
-int Result::rows() const { return res_ ? PQntuples(res_.get()) : 0; }
-int Result::columns() const { return res_ ? PQnfields(res_.get()) : 0; }
+int Result::rows() const {
+  return res_ ? PQntuples(res_.get()) : 0;
+}
+int Result::columns() const {
+  return res_ ? PQnfields(res_.get()) : 0;
+}
 
 std::int64_t Result::affected() const {
   if (!res_) return 0;
@@ -81,14 +85,18 @@ int Result::column(std::string_view name) const {
   return c;
 }
 
-bool Result::is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+bool Result::is_null(int row, int col) const {
+  return PQgetisnull(res_.get(), row, col) != 0;
+}
 
 std::string_view Result::get(int row, int col) const {
   return {PQgetvalue(res_.get(), row, col),
           static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
 }
 
-std::string Result::text(int row, int col) const { return std::string(get(row, col)); }
+std::string Result::text(int row, int col) const {
+  return std::string(get(row, col));
+}
 
 std::optional<std::string> Result::opt(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
@@ -110,7 +118,9 @@ std::optional<std::int64_t> Result::opt_int64(int row, int col) const {
   return int64(row, col);
 }
 
-bool Result::boolean(int row, int col) const { return get(row, col) == "t"; }
+bool Result::boolean(int row, int col) const {
+  return get(row, col) == "t";
+}
 
 boost::json::value Result::json(int row, int col) const {
   if (is_null(row, col)) return nullptr;
@@ -120,7 +130,9 @@ boost::json::value Result::json(int row, int col) const {
   return v;
 }
 
-SystemTime Result::time(int row, int col) const { return parse_timestamp(get(row, col)); }
+SystemTime Result::time(int row, int col) const {
+  return parse_timestamp(get(row, col));
+}
 
 std::optional<SystemTime> Result::opt_time(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
@@ -193,10 +205,10 @@ std::string format_timestamp(SystemTime t) {
   year_month_day ymd{days};
   hh_mm_ss hms{us - days};
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06lld+00", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()),
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06lld+00",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
                 static_cast<long long>(hms.subseconds().count()));
   return buf;
 }
@@ -231,7 +243,8 @@ Connection Connection::open(const std::string& conninfo) {
   const char* keys[] = {"dbname", has_timeout ? nullptr : "connect_timeout", nullptr};
   const char* values[] = {conninfo.c_str(), has_timeout ? nullptr : "5", nullptr};
   std::unique_ptr<PGconn, Finish> conn(PQconnectdbParams(keys, values, 1));
-  if (!conn) throw tb::Error(ErrorCode::kUnavailable, "the database is unavailable", "out of memory");
+  if (!conn)
+    throw tb::Error(ErrorCode::kUnavailable, "the database is unavailable", "out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn.get());
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
@@ -255,9 +268,10 @@ Result Connection::exec(std::string_view sql, const Params& params) {
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   const int n = static_cast<int>(values.size());
   const char* name = params.empty() ? nullptr : prepared_name(text, n);
-  PGresult* res = name != nullptr ? PQexecPrepared(conn_.get(), name, n, values.data(), nullptr, nullptr, 0)
-                                  : PQexecParams(conn_.get(), text.c_str(), n, nullptr, values.data(), nullptr,
-                                                 nullptr, 0);
+  PGresult* res =
+      name != nullptr
+          ? PQexecPrepared(conn_.get(), name, n, values.data(), nullptr, nullptr, 0)
+          : PQexecParams(conn_.get(), text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
   auto st = res == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw_error(res, sql);
   return Result(res);
@@ -299,7 +313,9 @@ void Connection::throw_error(PGresult* res, std::string_view sql) {
   throw err;
 }
 
-bool Connection::ok() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+bool Connection::ok() const {
+  return conn_ && PQstatus(conn_.get()) == CONNECTION_OK;
+}
 
 bool Connection::idle() const {
   return conn_ && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
@@ -318,7 +334,9 @@ void Connection::reset() {
 
 // ---------------------------------------------------------------- Transaction
 
-Transaction::Transaction(Connection& conn) : conn_(conn) { conn_.exec("BEGIN"); }
+Transaction::Transaction(Connection& conn) : conn_(conn) {
+  conn_.exec("BEGIN");
+}
 
 Transaction::~Transaction() {
   if (done_) return;

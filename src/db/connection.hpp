@@ -86,7 +86,7 @@ class Result {
   std::optional<std::string> opt(int row, int col) const;
   std::int64_t int64(int row, int col) const;
   std::optional<std::int64_t> opt_int64(int row, int col) const;
-  bool boolean(int row, int col) const;  // "t" / "f"
+  bool boolean(int row, int col) const;             // "t" / "f"
   boost::json::value json(int row, int col) const;  // json/jsonb; null for SQL NULL
   SystemTime time(int row, int col) const;          // timestamptz (session in UTC)
   std::optional<SystemTime> opt_time(int row, int col) const;
@@ -116,19 +116,28 @@ std::string format_timestamp(SystemTime t);  // "2026-01-02 03:04:05.123456+00"
 std::string text_array(const std::vector<std::string>& items);
 
 namespace detail {
-inline std::optional<std::string> to_param(const std::string& s) { return s; }
-inline std::optional<std::string> to_param(std::string_view s) { return std::string(s); }
+inline std::optional<std::string> to_param(const std::string& s) {
+  return s;
+}
+inline std::optional<std::string> to_param(std::string_view s) {
+  return std::string(s);
+}
 inline std::optional<std::string> to_param(const char* s) {
   return s == nullptr ? std::nullopt : std::optional<std::string>(s);
 }
-inline std::optional<std::string> to_param(bool b) { return std::string(b ? "true" : "false"); }
+inline std::optional<std::string> to_param(bool b) {
+  return std::string(b ? "true" : "false");
+}
 template <std::integral T>
-  requires(!std::same_as<T, bool>)
-std::optional<std::string> to_param(T v) {
+requires(!std::same_as<T, bool>) std::optional<std::string> to_param(T v) {
   return std::to_string(v);
 }
-inline std::optional<std::string> to_param(double v) { return std::to_string(v); }
-inline std::optional<std::string> to_param(std::nullopt_t) { return std::nullopt; }
+inline std::optional<std::string> to_param(double v) {
+  return std::to_string(v);
+}
+inline std::optional<std::string> to_param(std::nullopt_t) {
+  return std::nullopt;
+}
 inline std::optional<std::string> to_param(const boost::json::value& v) {
   return boost::json::serialize(v);
 }
@@ -138,7 +147,9 @@ inline std::optional<std::string> to_param(const boost::json::object& v) {
 inline std::optional<std::string> to_param(const boost::json::array& v) {
   return boost::json::serialize(v);
 }
-inline std::optional<std::string> to_param(SystemTime t) { return format_timestamp(t); }
+inline std::optional<std::string> to_param(SystemTime t) {
+  return format_timestamp(t);
+}
 template <typename Rep, typename Period>
 std::optional<std::string> to_param(std::chrono::duration<Rep, Period> d) {
   // As an interval in microseconds: use `$n::interval`.

@@ -41,7 +41,9 @@ void Listener::listen_on_connection(const std::string& channel) {
   conn_->exec(sql);
 }
 
-bool Listener::connected() const { return conn_ && conn_->ok(); }
+bool Listener::connected() const {
+  return conn_ && conn_->ok();
+}
 
 bool Listener::ensure_connected() {
   if (conn_ && conn_->ok()) return true;

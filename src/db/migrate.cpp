@@ -232,7 +232,9 @@ const std::vector<Migration>& migrations() {
       {1, "control plane: projects, jobs, backups, audit_log, backup_settings", kV1},
       {2, "backups.expiry_notice_for (expiry notices)", kV2},
       {3, "jobs: partial index in claim order", kV3},
-      {4, "restores replay as the tenant: backups.schema_owner, replay_logins, set_schema_aside, restore_may_commit",
+      {4,
+       "restores replay as the tenant: backups.schema_owner, replay_logins, set_schema_aside, "
+       "restore_may_commit",
        kV4},
       {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
   };

@@ -5,7 +5,8 @@
 
 namespace tb::db {
 
-Pool::Pool(std::string conninfo, int size) : conninfo_(std::move(conninfo)), size_(size < 1 ? 1 : size) {}
+Pool::Pool(std::string conninfo, int size)
+    : conninfo_(std::move(conninfo)), size_(size < 1 ? 1 : size) {}
 
 Pool::~Pool() = default;
 
@@ -31,9 +32,9 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds timeout) {
     while (idle_.empty() && open_ >= size_) {
       if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= size_) {
-        throw tb::Error(ErrorCode::kUnavailable, "the database is unavailable",
-                        "timed out waiting for a database connection (pool of " +
-                            std::to_string(size_) + ")");
+        throw tb::Error(
+            ErrorCode::kUnavailable, "the database is unavailable",
+            "timed out waiting for a database connection (pool of " + std::to_string(size_) + ")");
       }
     }
     if (!idle_.empty()) {

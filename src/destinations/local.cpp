@@ -63,12 +63,14 @@ std::string validate_storage_path(std::string_view user_path) {
   if (user_path.size() > kMaxPath) bad_path("storage_path is too long");
   if (user_path.front() == '/') bad_path("storage_path must be relative");
   if (has_control_chars(user_path)) bad_path("storage_path must not contain control characters");
-  if (user_path.find('\\') != std::string_view::npos) bad_path("storage_path must not contain backslashes");
+  if (user_path.find('\\') != std::string_view::npos)
+    bad_path("storage_path must not contain backslashes");
   std::string out;
   std::size_t pos = 0;
   for (;;) {
     std::size_t slash = user_path.find('/', pos);
-    std::string_view seg = user_path.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
+    std::string_view seg =
+        user_path.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
     if (seg.empty()) bad_path("storage_path must not contain empty segments");
     if (seg == "..") bad_path("storage_path must not contain '..'");
     // Leading dots: "." itself, and hidden names that could collide with our
@@ -87,12 +89,16 @@ std::string resolve_storage_path(const std::string& storage_dir, std::string_vie
   std::string rel = validate_storage_path(user_path);
   std::error_code ec;
   fs::path base = fs::weakly_canonical(fs::absolute(storage_dir), ec);
-  if (ec) throw Error(ErrorCode::kInternal, "backup storage unavailable", "STORAGE_DIR '" + storage_dir + "': " + ec.message());
+  if (ec)
+    throw Error(ErrorCode::kInternal, "backup storage unavailable",
+                "STORAGE_DIR '" + storage_dir + "': " + ec.message());
   fs::path full = base / rel;
   // Resolve whatever part exists on disk (symlinks included): it must not
   // leave STORAGE_DIR.
   fs::path real = fs::weakly_canonical(full, ec);
-  if (ec) throw Error(ErrorCode::kInternal, "backup storage unavailable", "'" + full.string() + "': " + ec.message());
+  if (ec)
+    throw Error(ErrorCode::kInternal, "backup storage unavailable",
+                "'" + full.string() + "': " + ec.message());
   if (!is_within(base, real)) {
     throw Error(ErrorCode::kValidation, "storage_path must stay inside the backup storage",
                 "'" + full.string() + "' resolves to '" + real.string() + "'", "storage_path");
@@ -104,19 +110,22 @@ std::string project_storage_path(std::string_view project_id, std::string_view u
   std::string rel = validate_storage_path(user_path);
   std::string_view first = std::string_view(rel).substr(0, rel.find('/'));
   if (project_id.empty() || first != project_id) {
-    bad_path("storage_path must be inside the project's own folder: '" + std::string(project_id) + "' or '" +
-             std::string(project_id) + "/...'");
+    bad_path("storage_path must be inside the project's own folder: '" + std::string(project_id) +
+             "' or '" + std::string(project_id) + "/...'");
   }
   return rel;
 }
 
-std::string resolve_project_storage_path(const std::string& storage_dir, std::string_view project_id,
-                                         std::string_view user_path) {
+std::string resolve_project_storage_path(const std::string& storage_dir,
+                                         std::string_view project_id, std::string_view user_path) {
   std::string full = resolve_storage_path(storage_dir, project_storage_path(project_id, user_path));
   std::error_code ec;
-  fs::path project_dir = fs::weakly_canonical(fs::absolute(storage_dir) / std::string(project_id), ec);
+  fs::path project_dir =
+      fs::weakly_canonical(fs::absolute(storage_dir) / std::string(project_id), ec);
   fs::path real = ec ? fs::path() : fs::weakly_canonical(full, ec);
-  if (ec) throw Error(ErrorCode::kInternal, "backup storage unavailable", "'" + full + "': " + ec.message());
+  if (ec)
+    throw Error(ErrorCode::kInternal, "backup storage unavailable",
+                "'" + full + "': " + ec.message());
   if (real != project_dir && !is_within(project_dir, real)) {
     throw Error(ErrorCode::kValidation, "storage_path must be inside the project's own folder",
                 "'" + full + "' resolves to '" + real.string() + "'", "storage_path");
@@ -133,12 +142,15 @@ LocalDestination::LocalDestination(std::string storage_dir, const std::string& r
   dir_ = resolve_storage_path(storage_dir_, relative_dir_);
 }
 
-LocalDestination::~LocalDestination() { abort(); }
+LocalDestination::~LocalDestination() {
+  abort();
+}
 
 void LocalDestination::begin(const ObjectInfo& info) {
   abort();  // a previous object left unfinished
   const std::string& n = info.file_name;
-  if (n.empty() || n.size() > 200 || n.find('/') != std::string::npos || n.front() == '.' || has_control_chars(n)) {
+  if (n.empty() || n.size() > 200 || n.find('/') != std::string::npos || n.front() == '.' ||
+      has_control_chars(n)) {
     throw Error(ErrorCode::kInternal, "internal error", "invalid backup file name '" + n + "'");
   }
   std::error_code ec;
@@ -151,7 +163,8 @@ void LocalDestination::begin(const ObjectInfo& info) {
   file_name_ = n;
   temp_name_ = "." + n + ".tmp-" + random_suffix();
   temp_path_ = dir_ + "/" + temp_name_;
-  fd_.reset(::openat(dir_fd_.get(), temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
+  fd_.reset(::openat(dir_fd_.get(), temp_name_.c_str(),
+                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd_.valid()) {
     int err = errno;
     temp_name_.clear();
@@ -164,7 +177,8 @@ void LocalDestination::begin(const ObjectInfo& info) {
 }
 
 void LocalDestination::write(std::span<const std::byte> data) {
-  if (!fd_.valid()) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::write without begin");
+  if (!fd_.valid())
+    throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::write without begin");
   while (!data.empty()) {
     ssize_t n = ::write(fd_.get(), data.data(), data.size());
     if (n < 0) {
@@ -181,18 +195,19 @@ void LocalDestination::write(std::span<const std::byte> data) {
   // the guarantee, so an error here is ignored.
   constexpr std::uint64_t kWritebackChunk = std::uint64_t{8} * 1024 * 1024;
   if (written_ - writeback_from_ >= kWritebackChunk) {
-    ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
-                      SYNC_FILE_RANGE_WRITE);
+    ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
     writeback_from_ = written_;
   }
 }
 
 boost::json::object LocalDestination::commit(const std::string& sha256_hex, std::uint64_t size) {
-  if (!fd_.valid()) throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::commit without begin");
+  if (!fd_.valid())
+    throw Error(ErrorCode::kInternal, "internal error", "LocalDestination::commit without begin");
   if (size != written_) {
     throw Error(ErrorCode::kInternal, "internal error",
-                "size mismatch for '" + temp_path_ + "': told " + std::to_string(size) + ", wrote " +
-                    std::to_string(written_));
+                "size mismatch for '" + temp_path_ + "': told " + std::to_string(size) +
+                    ", wrote " + std::to_string(written_));
   }
   if (::fsync(fd_.get()) != 0) io_fail(errno, "fsync", temp_path_);
   // Closed by hand: a close() error means the data may not be on disk.
@@ -200,10 +215,12 @@ boost::json::object LocalDestination::commit(const std::string& sha256_hex, std:
   std::string final_path = dir_ + "/" + file_name_;
   // Never replace an existing backup: renameat2(RENAME_NOREPLACE), or link +
   // unlink where the filesystem lacks it.
-  if (::renameat2(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(), RENAME_NOREPLACE) != 0) {
+  if (::renameat2(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(),
+                  RENAME_NOREPLACE) != 0) {
     int err = errno;
     if (err == EINVAL || err == ENOSYS) {
-      if (::linkat(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(), 0) != 0) err = errno;
+      if (::linkat(dir_fd_.get(), temp_name_.c_str(), dir_fd_.get(), file_name_.c_str(), 0) != 0)
+        err = errno;
       else {
         ::unlinkat(dir_fd_.get(), temp_name_.c_str(), 0);
         err = 0;

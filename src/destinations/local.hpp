@@ -39,8 +39,8 @@ std::string project_storage_path(std::string_view project_id, std::string_view u
 // project_storage_path(), then resolve_storage_path(), then the same check
 // against the real filesystem: the path (symlinks resolved) stays inside
 // STORAGE_DIR/<project_id>. Returns the absolute path. Creates nothing.
-std::string resolve_project_storage_path(const std::string& storage_dir, std::string_view project_id,
-                                         std::string_view user_path);
+std::string resolve_project_storage_path(const std::string& storage_dir,
+                                         std::string_view project_id, std::string_view user_path);
 
 // The absolute path of a stored local file from its location "path" (what
 // downloads and restores open); same checks as resolve_storage_path().

@@ -65,7 +65,8 @@ ByteRange parse_range(std::string_view header, std::uint64_t size) {
 
 std::string content_range(const ByteRange& r, std::uint64_t size) {
   if (r.kind == ByteRange::kSatisfiable) {
-    return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(size);
+    return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+           std::to_string(size);
   }
   return "bytes */" + std::to_string(size);
 }

@@ -20,7 +20,9 @@ RateLimiter::RateLimiter(int per_minute, const tb::Clock& clock, std::size_t max
       clock_(clock),
       max_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {}
 
-std::string RateLimiter::policy() const { return std::to_string(per_minute_) + ";w=60"; }
+std::string RateLimiter::policy() const {
+  return std::to_string(per_minute_) + ";w=60";
+}
 
 std::size_t RateLimiter::size() const {
   std::size_t n = 0;

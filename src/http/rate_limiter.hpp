@@ -33,9 +33,9 @@ class RateLimiter {
   struct Decision {
     bool allowed = true;
     int limit = 0;
-    int remaining = 0;                     // requests left right now after this one
-    std::chrono::seconds reset{0};         // until the bucket is full again
-    std::chrono::seconds retry_after{0};   // until the next request is allowed (0 when allowed)
+    int remaining = 0;                    // requests left right now after this one
+    std::chrono::seconds reset{0};        // until the bucket is full again
+    std::chrono::seconds retry_after{0};  // until the next request is allowed (0 when allowed)
   };
 
   RateLimiter(int per_minute, const tb::Clock& clock, std::size_t max_keys = 100000);

@@ -46,7 +46,8 @@ Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {
           segs.push_back({Segment::kRest, std::string(name.substr(1))});
         } else {
           if (name.empty()) {
-            throw Error(ErrorCode::kInternal, "internal error", "empty parameter in '" + r.pattern + "'");
+            throw Error(ErrorCode::kInternal, "internal error",
+                        "empty parameter in '" + r.pattern + "'");
           }
           segs.push_back({Segment::kParam, std::string(name)});
         }

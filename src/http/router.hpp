@@ -41,8 +41,9 @@ class Router {
     std::string text;  // literal text or parameter name
   };
   std::vector<Route> routes_;
-  std::vector<std::vector<Segment>> compiled_;  // parallel to routes_, literal-first order via order_
-  std::vector<std::size_t> order_;              // routes_ indexes, most specific first
+  std::vector<std::vector<Segment>>
+      compiled_;                    // parallel to routes_, literal-first order via order_
+  std::vector<std::size_t> order_;  // routes_ indexes, most specific first
 };
 
 }  // namespace tb::http

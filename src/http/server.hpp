@@ -42,15 +42,15 @@ struct ServerOptions {
   int handler_threads = 8;
   int file_threads = 2;  // open and check files of file responses (FileBody::check)
   std::size_t body_limit = std::size_t{64} * 1024;
-  std::size_t header_limit = std::size_t{16} * 1024;           // larger headers: 431, then close
-  std::chrono::seconds header_timeout{10};        // to receive a request's headers
-  std::chrono::seconds idle_timeout{60};          // keep-alive wait for the next request
-  std::chrono::seconds request_timeout{30};       // to receive a body / to send each write
-  std::chrono::seconds shutdown_timeout{10};      // stop(): how long in-flight requests may run
-  int read_limit_per_minute = 1200;               // <= 0 disables
-  int work_limit_per_minute = 10;                 // <= 0 disables
-  std::vector<std::string> trusted_proxies;       // IPs / CIDRs (TRUSTED_PROXIES)
-  const tb::Clock* clock = nullptr;               // rate limiting; nullptr = RealClock
+  std::size_t header_limit = std::size_t{16} * 1024;  // larger headers: 431, then close
+  std::chrono::seconds header_timeout{10};            // to receive a request's headers
+  std::chrono::seconds idle_timeout{60};              // keep-alive wait for the next request
+  std::chrono::seconds request_timeout{30};           // to receive a body / to send each write
+  std::chrono::seconds shutdown_timeout{10};          // stop(): how long in-flight requests may run
+  int read_limit_per_minute = 1200;                   // <= 0 disables
+  int work_limit_per_minute = 10;                     // <= 0 disables
+  std::vector<std::string> trusted_proxies;           // IPs / CIDRs (TRUSTED_PROXIES)
+  const tb::Clock* clock = nullptr;                   // rate limiting; nullptr = RealClock
 };
 
 class Server {

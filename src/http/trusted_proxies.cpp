@@ -12,11 +12,13 @@ namespace {
 bool prefix_match(const IpAddress& a, const IpAddress& base, int prefix) {
   if (a.v4 != base.v4) return false;
   int full = prefix / 8;
-  if (std::memcmp(a.bytes.data(), base.bytes.data(), static_cast<std::size_t>(full)) != 0) return false;
+  if (std::memcmp(a.bytes.data(), base.bytes.data(), static_cast<std::size_t>(full)) != 0)
+    return false;
   int bits = prefix % 8;
   if (bits == 0) return true;
   auto mask = static_cast<std::uint8_t>(0xFF << (8 - bits));
-  return (a.bytes[static_cast<std::size_t>(full)] & mask) == (base.bytes[static_cast<std::size_t>(full)] & mask);
+  return (a.bytes[static_cast<std::size_t>(full)] & mask) ==
+         (base.bytes[static_cast<std::size_t>(full)] & mask);
 }
 
 }  // namespace
@@ -26,8 +28,9 @@ TrustedProxies::TrustedProxies(const std::vector<std::string>& entries) {
     std::string_view e = trim(raw);
     if (e.empty()) continue;
     auto bad = [&] {
-      throw Error(ErrorCode::kValidation, "'TRUSTED_PROXIES': '" + std::string(e) + "' is not an IP or CIDR",
-                  {}, "TRUSTED_PROXIES");
+      throw Error(ErrorCode::kValidation,
+                  "'TRUSTED_PROXIES': '" + std::string(e) + "' is not an IP or CIDR", {},
+                  "TRUSTED_PROXIES");
     };
     auto slash = e.find('/');
     auto ip = IpAddress::parse(e.substr(0, slash));

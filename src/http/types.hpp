@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <functional>
 #include <map>
 #include <optional>
@@ -34,7 +33,8 @@ struct Request {
   std::map<std::string, std::string, std::less<>> query;   // decoded query parameters (last wins)
   std::map<std::string, std::string, std::less<>> params;  // from the route pattern, e.g. {id}
   std::string body;
-  std::string client_ip;   // socket peer, or X-Forwarded-For's client when the peer is a trusted proxy
+  std::string
+      client_ip;  // socket peer, or X-Forwarded-For's client when the peer is a trusted proxy
   std::string request_id;  // X-Request-Id if sane (<=64 chars [A-Za-z0-9-_]), else generated
   std::vector<std::pair<std::string, std::string>> headers;
 

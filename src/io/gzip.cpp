@@ -34,7 +34,9 @@ struct Compressor {
   void compress(const std::vector<std::byte>& in, std::vector<std::byte>& out) const {
     out.resize(libdeflate_gzip_compress_bound(c, in.size()));
     std::size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
-    if (n == 0) throw Error(ErrorCode::kInternal, "compression failed", "libdeflate_gzip_compress returned 0");
+    if (n == 0)
+      throw Error(ErrorCode::kInternal, "compression failed",
+                  "libdeflate_gzip_compress returned 0");
     out.resize(n);
   }
 };
@@ -62,14 +64,17 @@ struct GzipCompressor::Impl {
 
   // Pool mode.
   std::mutex mu;
-  std::condition_variable work_cv;  // workers wait for blocks
-  std::condition_variable done_cv;  // the writer waits for the front block
+  std::condition_variable work_cv;           // workers wait for blocks
+  std::condition_variable done_cv;           // the writer waits for the front block
   std::deque<std::unique_ptr<Block>> queue;  // in order; front is the next to forward
   bool stop = false;
   std::vector<std::thread> workers;
 
   Impl(Sink& n, int lvl, int t)
-      : next(n), level(lvl), threads(t), max_in_flight(static_cast<std::size_t>(t > 1 ? 2 * t : 1)) {
+      : next(n),
+        level(lvl),
+        threads(t),
+        max_in_flight(static_cast<std::size_t>(t > 1 ? 2 * t : 1)) {
     if (threads <= 1) {
       inline_compressor = std::make_unique<Compressor>(level);
     } else {
@@ -150,7 +155,8 @@ struct GzipCompressor::Impl {
       next.write(b->out);
       return;
     }
-    while (queue.size() >= max_in_flight) forward_front();  // only this thread changes the size upward
+    while (queue.size() >= max_in_flight)
+      forward_front();  // only this thread changes the size upward
     {
       std::lock_guard lock(mu);
       queue.push_back(std::move(b));
@@ -220,7 +226,8 @@ void GzipDecompressor::write(std::span<const std::byte> data) {
     int r = inflate(&zs, Z_NO_FLUSH);
     std::size_t produced = impl_->out.size() - zs.avail_out;
     if (produced > 0) {
-      impl_->next.write(std::span<const std::byte>(reinterpret_cast<const std::byte*>(impl_->out.data()), produced));
+      impl_->next.write(std::span<const std::byte>(
+          reinterpret_cast<const std::byte*>(impl_->out.data()), produced));
     }
     if (r == Z_STREAM_END) {
       impl_->in_member = false;

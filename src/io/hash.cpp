@@ -52,7 +52,9 @@ void Sha256::finish() {
   next_.finish();
 }
 
-std::string Sha256::hex() const { return hex_; }
+std::string Sha256::hex() const {
+  return hex_;
+}
 
 void ByteCounter::write(std::span<const std::byte> data) {
   next_.write(data);

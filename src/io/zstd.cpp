@@ -40,9 +40,11 @@ struct ZstdCompressor::Impl {
   }
 };
 
-ZstdCompressor::ZstdCompressor(Sink& next, int level, int workers) : impl_(std::make_unique<Impl>(next)) {
+ZstdCompressor::ZstdCompressor(Sink& next, int level, int workers)
+    : impl_(std::make_unique<Impl>(next)) {
   impl_->cctx = ZSTD_createCCtx();
-  if (impl_->cctx == nullptr) throw Error(ErrorCode::kInternal, "compression failed", "ZSTD_createCCtx failed");
+  if (impl_->cctx == nullptr)
+    throw Error(ErrorCode::kInternal, "compression failed", "ZSTD_createCCtx failed");
   std::size_t r = ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_compressionLevel, level);
   if (ZSTD_isError(r)) zstd_fail("ZSTD_c_compressionLevel", r);
   r = ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_checksumFlag, 1);
@@ -74,7 +76,7 @@ struct ZstdDecompressor::Impl {
   Sink& next;
   ZSTD_DCtx* dctx = nullptr;
   std::vector<std::byte> out;
-  std::size_t last = 0;      // last return of decompressStream: 0 = at a frame boundary
+  std::size_t last = 0;  // last return of decompressStream: 0 = at a frame boundary
   bool saw_input = false;
   explicit Impl(Sink& n) : next(n), out(ZSTD_DStreamOutSize()) {}
   ~Impl() { ZSTD_freeDCtx(dctx); }
@@ -82,7 +84,8 @@ struct ZstdDecompressor::Impl {
 
 ZstdDecompressor::ZstdDecompressor(Sink& next) : impl_(std::make_unique<Impl>(next)) {
   impl_->dctx = ZSTD_createDCtx();
-  if (impl_->dctx == nullptr) throw Error(ErrorCode::kInternal, "decompression failed", "ZSTD_createDCtx failed");
+  if (impl_->dctx == nullptr)
+    throw Error(ErrorCode::kInternal, "decompression failed", "ZSTD_createDCtx failed");
 }
 
 ZstdDecompressor::~ZstdDecompressor() = default;
@@ -96,7 +99,8 @@ void ZstdDecompressor::write(std::span<const std::byte> data) {
   for (;;) {
     ZSTD_outBuffer ob{impl_->out.data(), impl_->out.size(), 0};
     std::size_t r = ZSTD_decompressStream(impl_->dctx, &ob, &in);
-    if (ZSTD_isError(r)) zstd_corrupt(std::string("ZSTD_decompressStream: ") + ZSTD_getErrorName(r));
+    if (ZSTD_isError(r))
+      zstd_corrupt(std::string("ZSTD_decompressStream: ") + ZSTD_getErrorName(r));
     impl_->last = r;
     if (ob.pos > 0) impl_->next.write(std::span<const std::byte>(impl_->out.data(), ob.pos));
     if (in.pos == in.size && ob.pos < ob.size) break;

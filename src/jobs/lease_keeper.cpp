@@ -52,7 +52,8 @@ void LeaseKeeper::run() {
     }
     // Sleep one period unless the job ends or another one starts meanwhile.
     const auto seen = generation_;
-    if (cv_.wait_for(lock, period_, [&] { return quit_ || current_ == nullptr || generation_ != seen; })) {
+    if (cv_.wait_for(lock, period_,
+                     [&] { return quit_ || current_ == nullptr || generation_ != seen; })) {
       continue;
     }
     JobContext* ctx = current_;

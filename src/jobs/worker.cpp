@@ -84,7 +84,8 @@ bool JobContext::save_progress_now(boost::json::object progress) {
 // the job now: stop, nothing this attempt does will be committed.
 bool JobContext::write_unsent_progress() {
   try {
-    bool stored = store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_);
+    bool stored =
+        store::update_job_progress(conn_, job_.id, worker_id_, job_.attempts, *unsent_progress_);
     if (!stored) {
       lost_ = true;
       cancel_ = true;
@@ -114,7 +115,9 @@ Worker::Worker(WorkerOptions options, std::map<std::string, Handler> handlers_by
   sync_slot_.id = options_.worker_id + "/sync";
 }
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
 int Worker::running_jobs() const {
   std::lock_guard lock(mutex_);
@@ -146,8 +149,9 @@ void Worker::stop() {
     // Let running jobs finish, up to the bound; then ask them to stop and
     // hand their jobs back.
     if (!idle_cv_.wait_for(lock, options_.stop_timeout, [this] { return active_.empty(); })) {
-      spdlog::warn("worker {}: {} job(s) still running after {} ms: cancelling and handing them back",
-                   options_.worker_id, active_.size(), options_.stop_timeout.count());
+      spdlog::warn(
+          "worker {}: {} job(s) still running after {} ms: cancelling and handing them back",
+          options_.worker_id, active_.size(), options_.stop_timeout.count());
       shutdown_abort_ = true;
       for (auto* ctx : active_) ctx->cancel_ = true;
     }
@@ -188,7 +192,8 @@ void Worker::slot_loop(Slot& slot) {
 
 void Worker::maintenance_loop() {
   auto next_rescue = Clock::now();
-  auto step = std::min({options_.poll_interval, options_.rescue_interval, std::chrono::milliseconds(1000)});
+  auto step =
+      std::min({options_.poll_interval, options_.rescue_interval, std::chrono::milliseconds(1000)});
   while (!stopping_) {
     auto notes = listener_->wait(step);
     if (stopping_) break;
@@ -220,7 +225,8 @@ void Worker::maintenance_loop() {
 int Worker::rescue_once() {
   db::reconnect_if_broken(rescue_conn_, options_.conninfo);
   int n = store::rescue_expired_jobs(*rescue_conn_, options_.retry);
-  if (n > 0) spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id, n);
+  if (n > 0)
+    spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id, n);
   return n;
 }
 
@@ -240,8 +246,8 @@ bool Worker::run_one(Slot& slot) {
   if (!claimed) return false;
   auto it = handlers_.find(claimed->type);
   if (it == handlers_.end()) throw_internal("claimed a job of unknown type " + claimed->type);
-  spdlog::info("job {}: {} attempt {}/{} started by {}", claimed->id, claimed->type, claimed->attempts,
-               claimed->max_attempts, slot.id);
+  spdlog::info("job {}: {} attempt {}/{} started by {}", claimed->id, claimed->type,
+               claimed->attempts, claimed->max_attempts, slot.id);
   JobContext ctx(std::move(*claimed), *slot.conn, slot.id, options_.progress_interval);
   // Registered while it runs, so stop() can find it; unregistered on every path.
   struct Registration {
@@ -269,7 +275,8 @@ void Worker::commit_outcome(db::Connection& conn, const std::string& slot_id, co
   std::optional<store::JobStatus> status;
   if (!outcome.in_completion_tx) {
     // Nothing else to commit with it: one guarded statement, no transaction.
-    status = store::complete_job_unless_cancelled(conn, job.id, slot_id, job.attempts, outcome.result);
+    status =
+        store::complete_job_unless_cancelled(conn, job.id, slot_id, job.attempts, outcome.result);
   } else {
     db::Transaction tx(conn);
     // Lock the row and re-check ownership and cancel inside the transaction.
@@ -303,7 +310,8 @@ void Worker::commit_outcome(db::Connection& conn, const std::string& slot_id, co
 void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   const auto& job = ctx.job();
   auto& conn = *slot.conn;
-  if (!slot.keeper) slot.keeper = std::make_unique<LeaseKeeper>(options_.conninfo, slot.id, options_.lease);
+  if (!slot.keeper)
+    slot.keeper = std::make_unique<LeaseKeeper>(options_.conninfo, slot.id, options_.lease);
   slot.keeper->watch(ctx);
 
   std::optional<JobOutcome> outcome;
@@ -364,7 +372,8 @@ void Worker::finish(Slot& slot, JobContext& ctx, const Handler& handler) {
   if (!status) {
     spdlog::warn("job {}: no longer ours when recording its failure", job.id);
   } else {
-    spdlog::info("job {}: attempt {} ended, job is now {}", job.id, job.attempts, store::to_string(*status));
+    spdlog::info("job {}: attempt {} ended, job is now {}", job.id, job.attempts,
+                 store::to_string(*status));
   }
 }
 

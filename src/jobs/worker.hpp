@@ -129,8 +129,8 @@ struct WorkerOptions {
   std::string conninfo;
   int concurrency = 2;
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
-  std::string worker_id;  // "host:pid:n" when empty; threads append "/<i>"
-  std::chrono::milliseconds poll_interval{2000};     // idle re-check without a NOTIFY
+  std::string worker_id;                          // "host:pid:n" when empty; threads append "/<i>"
+  std::chrono::milliseconds poll_interval{2000};  // idle re-check without a NOTIFY
   std::chrono::milliseconds rescue_interval{5000};   // rescue_expired_jobs period
   std::chrono::milliseconds progress_interval{250};  // report_progress throttle
   std::chrono::milliseconds stop_timeout{std::chrono::seconds(30)};

@@ -107,7 +107,8 @@ std::vector<double> default_latency_buckets() {
 Registry::Family& Registry::family(std::string_view name, std::string_view help, Type type) {
   auto it = families_.find(name);
   if (it == families_.end()) {
-    it = families_.emplace(std::string(name), Family{type, std::string(help), {}, {}, {}, {}}).first;
+    it =
+        families_.emplace(std::string(name), Family{type, std::string(help), {}, {}, {}, {}}).first;
   } else if (it->second.type != type) {
     throw Error(ErrorCode::kInternal, "internal error",
                 "metric '" + std::string(name) + "' registered with two types");
@@ -132,7 +133,8 @@ Histogram& Registry::histogram(std::string_view name, std::string_view help, Lab
   return *slot;
 }
 
-void Registry::set_gauge(std::string_view name, std::string_view help, Labels labels, double value) {
+void Registry::set_gauge(std::string_view name, std::string_view help, Labels labels,
+                         double value) {
   std::lock_guard lock(mu_);
   family(name, help, Type::kGauge).gauges[sorted(std::move(labels))] = value;
 }

@@ -47,11 +47,15 @@ struct DuplicateKeyFinder {
     key.clear();
     return true;
   }
-  bool on_string_part(boost::json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string_part(boost::json::string_view, std::size_t, boost::system::error_code&) {
+    return true;
+  }
   bool on_string(boost::json::string_view, std::size_t, boost::system::error_code&) { return true; }
   bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
   bool on_int64(std::int64_t, boost::json::string_view, boost::system::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, boost::json::string_view, boost::system::error_code&) {
+    return true;
+  }
   bool on_double(double, boost::json::string_view, boost::system::error_code&) { return true; }
   bool on_bool(bool, boost::system::error_code&) { return true; }
   bool on_null(boost::system::error_code&) { return true; }
@@ -61,14 +65,20 @@ struct DuplicateKeyFinder {
 
 std::string type_name(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "a boolean";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "a boolean";
     case boost::json::kind::int64:
     case boost::json::kind::uint64:
-    case boost::json::kind::double_: return "a number";
-    case boost::json::kind::string: return "a string";
-    case boost::json::kind::array: return "an array";
-    case boost::json::kind::object: return "an object";
+    case boost::json::kind::double_:
+      return "a number";
+    case boost::json::kind::string:
+      return "a string";
+    case boost::json::kind::array:
+      return "an array";
+    case boost::json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -89,7 +99,8 @@ boost::json::object parse_json_object(std::string_view body) {
     boost::system::error_code dup_ec;
     parser.write_some(false, body.data(), body.size(), dup_ec);
     if (!parser.handler().duplicate.empty()) {
-      throw_validation(parser.handler().duplicate, "duplicate key '" + parser.handler().duplicate + "'");
+      throw_validation(parser.handler().duplicate,
+                       "duplicate key '" + parser.handler().duplicate + "'");
     }
   }
   if (!value.is_object()) throw_validation("body", "body must be a JSON object");
@@ -118,10 +129,13 @@ bool FieldReader::is_null(std::string_view key) const {
 std::optional<std::string> FieldReader::string(std::string_view key, std::size_t max_length) {
   const auto* v = find(key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) throw_validation(field_name(key), "'" + field_name(key) + "' must be a string, not " + type_name(*v));
+  if (!v->is_string())
+    throw_validation(field_name(key),
+                     "'" + field_name(key) + "' must be a string, not " + type_name(*v));
   const auto& s = v->as_string();
   if (s.size() > max_length) {
-    throw_validation(field_name(key), "'" + field_name(key) + "' is longer than " + std::to_string(max_length) + " bytes");
+    throw_validation(field_name(key), "'" + field_name(key) + "' is longer than " +
+                                          std::to_string(max_length) + " bytes");
   }
   for (char c : s) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -134,11 +148,14 @@ std::optional<std::string> FieldReader::string(std::string_view key, std::size_t
 std::optional<bool> FieldReader::boolean(std::string_view key) {
   const auto* v = find(key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_bool()) throw_validation(field_name(key), "'" + field_name(key) + "' must be true or false, not " + type_name(*v));
+  if (!v->is_bool())
+    throw_validation(field_name(key),
+                     "'" + field_name(key) + "' must be true or false, not " + type_name(*v));
   return v->as_bool();
 }
 
-std::optional<std::int64_t> FieldReader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
+std::optional<std::int64_t> FieldReader::integer(std::string_view key, std::int64_t min,
+                                                 std::int64_t max) {
   const auto* v = find(key);
   if (v == nullptr) return std::nullopt;
   std::int64_t out = 0;
@@ -147,29 +164,35 @@ std::optional<std::int64_t> FieldReader::integer(std::string_view key, std::int6
   } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(max)) {
     out = static_cast<std::int64_t>(v->as_uint64());
   } else if (v->is_uint64()) {
-    throw_validation(field_name(key), "'" + field_name(key) + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+    throw_validation(field_name(key), "'" + field_name(key) + "' must be between " +
+                                          std::to_string(min) + " and " + std::to_string(max));
   } else {
     throw_validation(field_name(key), "'" + field_name(key) + "' must be a whole number");
   }
   if (out < min || out > max) {
-    throw_validation(field_name(key), "'" + field_name(key) + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+    throw_validation(field_name(key), "'" + field_name(key) + "' must be between " +
+                                          std::to_string(min) + " and " + std::to_string(max));
   }
   return out;
 }
 
-std::optional<std::vector<std::string>> FieldReader::string_array(std::string_view key, std::size_t max_items,
+std::optional<std::vector<std::string>> FieldReader::string_array(std::string_view key,
+                                                                  std::size_t max_items,
                                                                   std::size_t max_length) {
   const auto* v = find(key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_array()) throw_validation(field_name(key), "'" + field_name(key) + "' must be an array of strings");
+  if (!v->is_array())
+    throw_validation(field_name(key), "'" + field_name(key) + "' must be an array of strings");
   const auto& arr = v->as_array();
   if (arr.size() > max_items) {
-    throw_validation(field_name(key), "'" + field_name(key) + "' has more than " + std::to_string(max_items) + " items");
+    throw_validation(field_name(key), "'" + field_name(key) + "' has more than " +
+                                          std::to_string(max_items) + " items");
   }
   std::vector<std::string> out;
   for (const auto& item : arr) {
     if (!item.is_string() || item.as_string().size() > max_length) {
-      throw_validation(field_name(key), "'" + field_name(key) + "' must be an array of short strings");
+      throw_validation(field_name(key),
+                       "'" + field_name(key) + "' must be an array of short strings");
     }
     out.emplace_back(item.as_string().data(), item.as_string().size());
   }
@@ -179,7 +202,8 @@ std::optional<std::vector<std::string>> FieldReader::string_array(std::string_vi
 const boost::json::object* FieldReader::object(std::string_view key) {
   const auto* v = find(key);
   if (v == nullptr) return nullptr;
-  if (!v->is_object()) throw_validation(field_name(key), "'" + field_name(key) + "' must be an object");
+  if (!v->is_object())
+    throw_validation(field_name(key), "'" + field_name(key) + "' must be an object");
   return &v->as_object();
 }
 

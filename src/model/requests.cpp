@@ -48,7 +48,8 @@ Schedule parse_schedule(const boost::json::object& obj) {
   auto day = r.string("day", 3);
   auto expr = r.string("expr", 100);
   if (s.kind == "daily" || s.kind == "weekly") {
-    if (!time || !is_hhmm(*time)) throw_validation("schedule.time", "'schedule.time' must be HH:MM (UTC)");
+    if (!time || !is_hhmm(*time))
+      throw_validation("schedule.time", "'schedule.time' must be HH:MM (UTC)");
     s.time = *time;
   }
   if (s.kind == "weekly") {
@@ -72,19 +73,23 @@ Schedule parse_schedule(const boost::json::object& obj) {
 bool is_valid_project_id(std::string_view id) {
   if (id.empty() || id.size() > 100) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
 bool is_plain_email(std::string_view a) {
   if (a.size() < 3 || a.size() > 254) return false;
   auto at = a.find('@');
-  if (at == std::string_view::npos || at == 0 || at != a.rfind('@') || at + 1 >= a.size()) return false;
+  if (at == std::string_view::npos || at == 0 || at != a.rfind('@') || at + 1 >= a.size())
+    return false;
   auto domain = a.substr(at + 1);
-  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.') return false;
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.')
+    return false;
   return std::all_of(a.begin(), a.end(), [](char c) {
     return static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '<' && c != '>' && c != ',' &&
-           c != ';' && c != '"' && c != '\\' && c != '(' && c != ')' && c != '[' && c != ']' && c != ':';
+           c != ';' && c != '"' && c != '\\' && c != '(' && c != ')' && c != '[' && c != ']' &&
+           c != ':';
   });
 }
 
@@ -95,7 +100,8 @@ bool is_valid_telegram_chat_id(std::string_view id) {
   if (!id.empty() && id[0] == '@') {
     auto name = id.substr(1);
     return name.size() >= 4 && name.size() <= 32 && alpha(name[0]) &&
-           std::all_of(name.begin(), name.end(), [&](char c) { return alpha(c) || digit(c) || c == '_'; });
+           std::all_of(name.begin(), name.end(),
+                       [&](char c) { return alpha(c) || digit(c) || c == '_'; });
   }
   auto num = !id.empty() && id[0] == '-' ? id.substr(1) : id;
   return !num.empty() && num.size() <= 20 && std::all_of(num.begin(), num.end(), digit);
@@ -110,8 +116,8 @@ bool is_valid_storage_path_syntax(std::string_view path) {
     auto seg = path.substr(start, end - start);
     if (seg.empty() || seg == "." || seg == ".." || seg.front() == '.') return false;
     for (char c : seg) {
-      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                c == '-' || c == '.';
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-' || c == '.';
       if (!ok) return false;
     }
     start = end + 1;
@@ -119,7 +125,8 @@ bool is_valid_storage_path_syntax(std::string_view path) {
   return true;
 }
 
-std::vector<std::string> validate_destinations(const std::string& field, const std::vector<std::string>& in) {
+std::vector<std::string> validate_destinations(const std::string& field,
+                                               const std::vector<std::string>& in) {
   std::vector<std::string> out;
   if (in.empty()) throw_validation(field, "'" + field + "' must name at least one destination");
   for (const auto& d : in) {
@@ -153,7 +160,8 @@ ExportRequest parse_export_request(std::string_view body) {
     throw_validation("compression", "'compression' cannot be set when 'compress' is false");
   }
   req.compression = compress ? compression.value_or(std::string(kDefaultCompression)) : "none";
-  if (auto d = r.string_array("destinations", 4, 16)) req.destinations = validate_destinations("destinations", *d);
+  if (auto d = r.string_array("destinations", 4, 16))
+    req.destinations = validate_destinations("destinations", *d);
   req.notify_email = r.string("notify_email", 254);
   if (req.notify_email && !is_plain_email(*req.notify_email)) {
     throw_validation("notify_email", "'notify_email' must be a plain e-mail address");
@@ -161,7 +169,8 @@ ExportRequest parse_export_request(std::string_view body) {
   req.storage_path = r.string("storage_path", 200);
   if (req.storage_path && !is_valid_storage_path_syntax(*req.storage_path)) {
     throw_validation("storage_path",
-                     "'storage_path' must be a relative path of letters, digits, '-', '_' and '.', without '..'");
+                     "'storage_path' must be a relative path of letters, digits, '-', '_' and '.', "
+                     "without '..'");
   }
   r.finish();
   return req;
@@ -182,13 +191,15 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
   BackupSettings s = current;
   if (const auto* sched = r.object("schedule")) s.schedule = parse_schedule(*sched);
   if (auto days = r.integer("retention_days", 1, 3650)) s.retention_days = static_cast<int>(*days);
-  if (auto d = r.string_array("destinations", 4, 16)) s.destinations = validate_destinations("destinations", *d);
+  if (auto d = r.string_array("destinations", 4, 16))
+    s.destinations = validate_destinations("destinations", *d);
   if (r.is_null("telegram_chat_id")) s.telegram_chat_id.reset();
   if (auto chat = r.string("telegram_chat_id", 40)) {
     if (chat->empty()) {
       s.telegram_chat_id.reset();
     } else if (!is_valid_telegram_chat_id(*chat)) {
-      throw_validation("telegram_chat_id", "'telegram_chat_id' must be a numeric chat id or @channelname");
+      throw_validation("telegram_chat_id",
+                       "'telegram_chat_id' must be a numeric chat id or @channelname");
     } else {
       s.telegram_chat_id = *chat;
     }
@@ -215,7 +226,8 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
   r.finish();
   if (std::find(s.destinations.begin(), s.destinations.end(), "telegram") != s.destinations.end() &&
       !s.telegram_chat_id) {
-    throw_validation("telegram_chat_id", "'telegram_chat_id' is required when Telegram is a destination");
+    throw_validation("telegram_chat_id",
+                     "'telegram_chat_id' is required when Telegram is a destination");
   }
   return s;
 }

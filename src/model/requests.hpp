@@ -24,7 +24,7 @@ struct ExportRequest {
   std::string project_id;
   std::string format{kDefaultFormat};            // sql | tar
   std::string compression{kDefaultCompression};  // zstd | gzip | none (compress: false)
-  std::vector<std::string> destinations;  // empty: the project's settings decide
+  std::vector<std::string> destinations;         // empty: the project's settings decide
   std::optional<std::string> notify_email;
   std::optional<std::string> storage_path;
 };
@@ -57,6 +57,7 @@ struct BackupSettings {
 // PUT body: every field optional; absent fields keep `current`.
 BackupSettings parse_settings_update(std::string_view body, const BackupSettings& current);
 
-std::vector<std::string> validate_destinations(const std::string& field, const std::vector<std::string>& in);
+std::vector<std::string> validate_destinations(const std::string& field,
+                                               const std::vector<std::string>& in);
 
 }  // namespace tb::model

@@ -13,7 +13,8 @@ namespace {
 
 using namespace std::chrono;
 
-constexpr std::array<std::string_view, 7> kDayNames = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+constexpr std::array<std::string_view, 7> kDayNames = {"sun", "mon", "tue", "wed",
+                                                       "thu", "fri", "sat"};
 
 [[noreturn]] void bad_cron(const std::string& why) {
   throw Error(ErrorCode::kValidation, "'schedule.expr' is not a valid cron expression: " + why, {},
@@ -32,12 +33,14 @@ int parse_number(std::string_view s, std::string_view field) {
 // Sets the bits of one field ("*/15", "1-5", "0,30", ...) in [lo, hi].
 // Returns whether the field starts with "*" (cron's day-matching rule needs it).
 template <std::size_t N>
-bool parse_field(std::string_view text, std::string_view name, int lo, int hi, std::bitset<N>& out) {
+bool parse_field(std::string_view text, std::string_view name, int lo, int hi,
+                 std::bitset<N>& out) {
   bool star = !text.empty() && text.front() == '*';
   std::size_t start = 0;
   while (start <= text.size()) {
     auto comma = text.find(',', start);
-    auto item = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    auto item = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty()) bad_cron("empty list item in the " + std::string(name) + " field");
     int step = 1;
     bool has_step = false;
@@ -59,8 +62,8 @@ bool parse_field(std::string_view text, std::string_view name, int lo, int hi, s
       to = has_step ? hi : from;  // "a/n" means a, a+n, ... up to the maximum (Vixie cron)
     }
     if (from < lo || to > hi || from > to) {
-      bad_cron("'" + std::string(item) + "' is outside " + std::to_string(lo) + "-" + std::to_string(hi) +
-               " in the " + std::string(name) + " field");
+      bad_cron("'" + std::string(item) + "' is outside " + std::to_string(lo) + "-" +
+               std::to_string(hi) + " in the " + std::string(name) + " field");
     }
     for (int v = from; v <= to; v += step) out.set(static_cast<std::size_t>(v));
     if (comma == std::string_view::npos) break;
@@ -104,7 +107,8 @@ Schedule schedule_from_text(std::string_view text) {
   if (text.empty() || text == "off") return s;
   boost::system::error_code ec;
   auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) throw_internal("stored schedule is not a JSON object: " + std::string(text));
+  if (ec || !v.is_object())
+    throw_internal("stored schedule is not a JSON object: " + std::string(text));
   const auto& o = v.as_object();
   auto get = [&](const char* k) {
     const auto* p = o.if_contains(k);
@@ -143,7 +147,8 @@ CronExpr CronExpr::parse(std::string_view expr) {
     fields.push_back(expr.substr(i, j - i));
     i = j;
   }
-  if (fields.size() != 5) bad_cron("it needs five fields (minute hour day-of-month month day-of-week)");
+  if (fields.size() != 5)
+    bad_cron("it needs five fields (minute hour day-of-month month day-of-week)");
   CronExpr c;
   parse_field(fields[0], "minute", 0, 59, c.minutes_);
   parse_field(fields[1], "hour", 0, 23, c.hours_);

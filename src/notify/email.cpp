@@ -1,8 +1,5 @@
 #include "notify/email.hpp"
 
-#include "core/error.hpp"
-#include "core/ids.hpp"
-
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -12,6 +9,9 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
 
 namespace tb::notify {
 namespace {
@@ -40,9 +40,11 @@ bool valid_domain(std::string_view s) {
     std::size_t end = s.find('.', start);
     if (end == std::string_view::npos) end = s.size();
     std::string_view label = s.substr(start, end - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok) return false;
     }
     start = end + 1;
@@ -51,7 +53,8 @@ bool valid_domain(std::string_view s) {
 }
 
 std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   for (std::size_t i = 0; i < in.size(); i += 3) {
@@ -165,12 +168,14 @@ std::string domain_of(std::string_view address) {
 bool is_plain_email(std::string_view address) {
   if (address.size() < 3 || address.size() > 254) return false;
   auto at = address.find('@');
-  if (at == std::string_view::npos || address.find('@', at + 1) != std::string_view::npos) return false;
+  if (at == std::string_view::npos || address.find('@', at + 1) != std::string_view::npos)
+    return false;
   return valid_local_part(address.substr(0, at)) && valid_domain(address.substr(at + 1));
 }
 
 std::string rfc5322_date(std::chrono::system_clock::time_point t) {
-  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
   static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -178,15 +183,18 @@ std::string rfc5322_date(std::chrono::system_clock::time_point t) {
   gmtime_r(&secs, &tm);
   // Names spelled out here: strftime's %a/%b follow the locale.
   char out[64];
-  std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[static_cast<std::size_t>(tm.tm_wday)],
-                tm.tm_mday, kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour,
+  std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+                kDays[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour,
                 tm.tm_min, tm.tm_sec);
   return out;
 }
 
 void send_email(const SmtpOptions& options, const Email& email) {
-  if (!is_plain_email(email.to)) throw_validation("notify_email", "'notify_email' must be a plain e-mail address");
-  if (!is_plain_email(options.from)) throw_internal("SMTP_FROM '" + options.from + "' is not a plain e-mail address");
+  if (!is_plain_email(email.to))
+    throw_validation("notify_email", "'notify_email' must be a plain e-mail address");
+  if (!is_plain_email(options.from))
+    throw_internal("SMTP_FROM '" + options.from + "' is not a plain e-mail address");
   bool implicit_tls = options.url.rfind("smtps://", 0) == 0;
   if (!implicit_tls && options.url.rfind("smtp://", 0) != 0) {
     throw_internal("SMTP_URL must start with smtp:// or smtps://");
@@ -211,16 +219,19 @@ void send_email(const SmtpOptions& options, const Email& email) {
   if (!curl) throw_internal("curl_easy_init failed");
   std::string mail_from = "<" + options.from + ">";
   std::string rcpt = "<" + email.to + ">";
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> recipients(curl_slist_append(nullptr, rcpt.c_str()),
-                                                                         &curl_slist_free_all);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> recipients(
+      curl_slist_append(nullptr, rcpt.c_str()), &curl_slist_free_all);
   Reader reader{message};
   std::array<char, CURL_ERROR_SIZE> error{};
-  long timeout_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout).count());
+  long timeout_ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout).count());
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, options.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(c, CURLOPT_USE_SSL,
-                   static_cast<long>(implicit_tls || has_credentials(options.url) ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  curl_easy_setopt(
+      c, CURLOPT_USE_SSL,
+      static_cast<long>(implicit_tls || has_credentials(options.url) ? CURLUSESSL_ALL
+                                                                     : CURLUSESSL_TRY));
   curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from.c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients.get());
   curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -237,8 +248,8 @@ void send_email(const SmtpOptions& options, const Email& email) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &smtp_code);
     std::string reason = error[0] != '\0' ? error.data() : curl_easy_strerror(rc);
     throw Error(ErrorCode::kInternal, "e-mail could not be sent",
-                "smtp to '" + email.to + "' via " + url_for_log(options.url) + " failed: " + reason +
-                    (smtp_code != 0 ? " (smtp " + std::to_string(smtp_code) + ")" : ""));
+                "smtp to '" + email.to + "' via " + url_for_log(options.url) + " failed: " +
+                    reason + (smtp_code != 0 ? " (smtp " + std::to_string(smtp_code) + ")" : ""));
   }
 }
 

@@ -28,7 +28,8 @@ constexpr std::chrono::milliseconds kPollSlice{50};
   // The public message names the program, not where it is installed.
   auto slash = spec.program.rfind('/');
   throw Error(ErrorCode::kInternal,
-              "could not start " + (slash == std::string::npos ? spec.program : spec.program.substr(slash + 1)),
+              "could not start " +
+                  (slash == std::string::npos ? spec.program : spec.program.substr(slash + 1)),
               spec.program + ": " + what + ": " + std::strerror(err));
 }
 
@@ -37,7 +38,9 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-std::string env_key(const std::string& entry) { return entry.substr(0, entry.find('=')); }
+std::string env_key(const std::string& entry) {
+  return entry.substr(0, entry.find('='));
+}
 
 // libpq's connection variables: where to connect, as whom, over what TLS and
 // with which files. Not PGPASSWORD (a secret: it comes from the job's own
@@ -212,7 +215,8 @@ Child Child::spawn(const Spec& spec) {
     }
   };
   if ((spec.stdin_pipe && ::pipe2(in_pipe, O_CLOEXEC) != 0) ||
-      (spec.stdout_pipe && ::pipe2(out_pipe, O_CLOEXEC) != 0) || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+      (spec.stdout_pipe && ::pipe2(out_pipe, O_CLOEXEC) != 0) ||
+      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     int e = errno;
     close_all();
     spawn_fail(spec, "pipe2", e);
@@ -224,10 +228,14 @@ Child Child::spawn(const Spec& spec) {
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  if (spec.stdin_pipe) posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (spec.stdout_pipe) posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (spec.stdin_pipe)
+    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+  else
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (spec.stdout_pipe)
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  else
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
   // Nothing above stderr survives the exec, whatever its flags: a descriptor
   // a library opened without O_CLOEXEC, or one another thread accepted a
@@ -302,10 +310,18 @@ Child Child::spawn(const Spec& spec) {
   return Child(std::move(s));
 }
 
-pid_t Child::pid() const { return s_->pid; }
-int Child::stdout_fd() const { return s_->out; }
-int Child::stdin_fd() const { return s_->in; }
-void Child::close_stdin() { close_fd(s_->in); }
+pid_t Child::pid() const {
+  return s_->pid;
+}
+int Child::stdout_fd() const {
+  return s_->out;
+}
+int Child::stdin_fd() const {
+  return s_->in;
+}
+void Child::close_stdin() {
+  close_fd(s_->in);
+}
 
 std::size_t Child::read_stdout(std::span<std::byte> buf) {
   if (s_->out < 0 || buf.empty()) return 0;
@@ -318,13 +334,15 @@ std::size_t Child::read_stdout(std::span<std::byte> buf) {
     pollfd p{s_->out, POLLIN, 0};
     int r = ::poll(&p, 1, s_->poll_timeout_ms(now));
     if (r < 0 && errno != EINTR) {
-      throw Error(ErrorCode::kInternal, "internal error", std::string("poll(child stdout): ") + std::strerror(errno));
+      throw Error(ErrorCode::kInternal, "internal error",
+                  std::string("poll(child stdout): ") + std::strerror(errno));
     }
     if (r <= 0) continue;
     ssize_t n = ::read(s_->out, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      throw Error(ErrorCode::kInternal, "internal error", std::string("read(child stdout): ") + std::strerror(errno));
+      throw Error(ErrorCode::kInternal, "internal error",
+                  std::string("read(child stdout): ") + std::strerror(errno));
     }
     return static_cast<std::size_t>(n);
   }
@@ -341,7 +359,8 @@ bool Child::write_stdin(std::span<const std::byte> data) {
     pollfd p{s_->in, POLLOUT, 0};
     int r = ::poll(&p, 1, s_->poll_timeout_ms(now));
     if (r < 0 && errno != EINTR) {
-      throw Error(ErrorCode::kInternal, "internal error", std::string("poll(child stdin): ") + std::strerror(errno));
+      throw Error(ErrorCode::kInternal, "internal error",
+                  std::string("poll(child stdin): ") + std::strerror(errno));
     }
     if (r <= 0) continue;
     ssize_t n = ::write(s_->in, data.data(), data.size());
@@ -351,7 +370,8 @@ bool Child::write_stdin(std::span<const std::byte> data) {
         close_fd(s_->in);
         return false;
       }
-      throw Error(ErrorCode::kInternal, "internal error", std::string("write(child stdin): ") + std::strerror(errno));
+      throw Error(ErrorCode::kInternal, "internal error",
+                  std::string("write(child stdin): ") + std::strerror(errno));
     }
     data = data.subspan(static_cast<std::size_t>(n));
   }
@@ -385,7 +405,8 @@ Child::Exit Child::wait() {
 }
 
 std::string Child::Exit::describe() const {
-  std::string d = signal != 0 ? "killed by signal " + std::to_string(signal) : "exit code " + std::to_string(code);
+  std::string d = signal != 0 ? "killed by signal " + std::to_string(signal)
+                              : "exit code " + std::to_string(code);
   if (timed_out) d += " (timed out)";
   if (cancelled) d += " (cancelled)";
   return d;

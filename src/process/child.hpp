@@ -40,7 +40,7 @@ inline constexpr std::size_t kStderrTail = std::size_t{8} * 1024;
 bool inherited_env_name(std::string_view name);
 
 struct Spec {
-  std::string program;  // absolute path, or a name looked up in PATH
+  std::string program;            // absolute path, or a name looked up in PATH
   std::vector<std::string> args;  // argv[1..]; argv[0] is the program
   // Added to (or replacing in) the inherited, allow-listed environment.
   // Secrets such as PGPASSWORD go here, never in args.
@@ -48,8 +48,8 @@ struct Spec {
   // Removed from the inherited environment even when allow-listed.
   std::vector<std::string> env_remove;
   std::optional<std::chrono::seconds> timeout;  // from spawn; then SIGTERM, SIGKILL
-  bool stdin_pipe = false;   // false: stdin is /dev/null
-  bool stdout_pipe = true;   // false: stdout is /dev/null
+  bool stdin_pipe = false;                      // false: stdin is /dev/null
+  bool stdout_pipe = true;                      // false: stdout is /dev/null
   // Polled (every ~50 ms) while reading, writing and waiting; when it turns
   // true the child is terminated.
   const std::atomic<bool>* cancel = nullptr;
@@ -82,8 +82,8 @@ class Child {
   void terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   struct Exit {
-    int code = -1;     // exit status when exited normally, else -1
-    int signal = 0;    // terminating signal, else 0
+    int code = -1;   // exit status when exited normally, else -1
+    int signal = 0;  // terminating signal, else 0
     std::string stderr_tail;
     bool timed_out = false;
     bool cancelled = false;

@@ -35,15 +35,18 @@ class SnapshotCache {
 
 LifecycleSnapshot read_lifecycle_snapshot(db::Connection& conn) {
   LifecycleSnapshot s;
-  for (auto status : model::kAllBackupStatuses) s.backups_by_status[std::string(model::to_string(status))] = 0;
+  for (auto status : model::kAllBackupStatuses)
+    s.backups_by_status[std::string(model::to_string(status))] = 0;
   auto r = conn.exec(
       "SELECT project_id, status, count(*), coalesce(sum(size_bytes), 0), max(created_at) "
       "FROM control_plane.backups GROUP BY project_id, status");
   for (int i = 0; i < r.rows(); ++i) {
     auto project = r.text(i, 0);
     auto status = model::parse_backup_status(r.text(i, 1));
-    s.backups_by_status[std::string(model::to_string(status))] += static_cast<double>(r.int64(i, 2));
-    if (status == model::BackupStatus::kCompleted) s.bytes_by_project[project] += static_cast<double>(r.int64(i, 3));
+    s.backups_by_status[std::string(model::to_string(status))] +=
+        static_cast<double>(r.int64(i, 2));
+    if (status == model::BackupStatus::kCompleted)
+      s.bytes_by_project[project] += static_cast<double>(r.int64(i, 3));
     if (status != model::BackupStatus::kFailed) {
       auto newest = r.time(i, 4);
       auto [it, inserted] = s.last_success_by_project.emplace(project, newest);
@@ -57,16 +60,20 @@ void register_lifecycle_metrics(metrics::Registry& registry, db::Pool& pool, con
   auto cache = std::make_shared<SnapshotCache>(pool, clock);
   registry.add_gauge_collector("tb_backups", "Backups by status", [cache] {
     std::vector<metrics::Sample> out;
-    for (const auto& [status, n] : cache->get().backups_by_status) out.push_back({{{"status", status}}, n});
+    for (const auto& [status, n] : cache->get().backups_by_status)
+      out.push_back({{{"status", status}}, n});
     return out;
   });
-  registry.add_gauge_collector("tb_backup_bytes", "Bytes of completed backups stored per project", [cache] {
-    std::vector<metrics::Sample> out;
-    for (const auto& [project, n] : cache->get().bytes_by_project) out.push_back({{{"project", project}}, n});
-    return out;
-  });
+  registry.add_gauge_collector("tb_backup_bytes", "Bytes of completed backups stored per project",
+                               [cache] {
+                                 std::vector<metrics::Sample> out;
+                                 for (const auto& [project, n] : cache->get().bytes_by_project)
+                                   out.push_back({{{"project", project}}, n});
+                                 return out;
+                               });
   registry.add_gauge_collector(
-      "tb_last_successful_backup_age_seconds", "Seconds since the project's newest successful backup", [cache] {
+      "tb_last_successful_backup_age_seconds",
+      "Seconds since the project's newest successful backup", [cache] {
         std::vector<metrics::Sample> out;
         auto now = cache->clock().now();
         for (const auto& [project, at] : cache->get().last_success_by_project) {

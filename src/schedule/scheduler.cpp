@@ -39,7 +39,8 @@ model::ExportPayload payload_for(const store::BackupSettings& s, SystemTime slot
 
 std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seconds window) {
   if (window.count() <= 0) return std::chrono::seconds(0);
-  return std::chrono::seconds(static_cast<std::int64_t>(fnv1a(project_id) % static_cast<std::uint64_t>(window.count())));
+  return std::chrono::seconds(
+      static_cast<std::int64_t>(fnv1a(project_id) % static_cast<std::uint64_t>(window.count())));
 }
 
 std::string idempotency_key(const std::string& project_id, SystemTime slot) {
@@ -56,7 +57,8 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
       slot = model::latest_slot(model::schedule_from_text(s.schedule), now);
     } catch (const std::exception& e) {
       // One bad row must not stop every other project's backups.
-      spdlog::warn("scheduler: project '{}' has an unusable schedule '{}': {}", s.project_id, s.schedule, e.what());
+      spdlog::warn("scheduler: project '{}' has an unusable schedule '{}': {}", s.project_id,
+                   s.schedule, e.what());
       continue;
     }
     if (!slot) continue;
@@ -77,7 +79,8 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
       job.idempotency_key = key;
       store::enqueue_job(conn, job);
       ++result.enqueued;
-      spdlog::info("scheduler: enqueued the {} backup of '{}'", format_rfc3339(*slot), s.project_id);
+      spdlog::info("scheduler: enqueued the {} backup of '{}'", format_rfc3339(*slot),
+                   s.project_id);
     }
     if (last_enqueued) (*last_enqueued)[s.project_id] = *slot;
   }
@@ -86,7 +89,9 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
 
 Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 
-Scheduler::~Scheduler() { resign(); }
+Scheduler::~Scheduler() {
+  resign();
+}
 
 void Scheduler::resign() {
   // Release explicitly: closing the session releases the lock too, but only
@@ -96,8 +101,9 @@ void Scheduler::resign() {
       store::unlock(*lock_conn_);
     } catch (const std::exception& e) {
       // The session is going away anyway; its end releases the lock.
-      spdlog::info("scheduler: releasing the leader lock failed (the session's end releases it): {}",
-                   e.what());
+      spdlog::info(
+          "scheduler: releasing the leader lock failed (the session's end releases it): {}",
+          e.what());
     }
   }
   lock_conn_.reset();
@@ -135,10 +141,13 @@ TickResult Scheduler::tick(SystemTime now) {
   return result;
 }
 
-PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> task)
+PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval,
+                           std::function<void()> task)
     : name_(std::move(name)), interval_(interval), task_(std::move(task)) {}
 
-PeriodicTask::~PeriodicTask() { stop(); }
+PeriodicTask::~PeriodicTask() {
+  stop();
+}
 
 void PeriodicTask::start() {
   if (thread_.joinable()) return;

@@ -34,7 +34,8 @@ std::string to_text(const std::vector<AuditEntry>& entries) {
 
 std::int64_t append_audit(db::Connection& conn, const AuditEntry& e) {
   auto r = conn.query(
-      "INSERT INTO control_plane.audit_log (project_id, actor, action, target, ip, outcome, detail, at) "
+      "INSERT INTO control_plane.audit_log (project_id, actor, action, target, ip, outcome, "
+      "detail, at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, coalesce($8::timestamptz, now())) RETURNING id",
       e.project_id, e.actor, e.action, e.target, e.ip, e.outcome, e.detail, e.at);
   return r.int64(0, 0);

@@ -18,9 +18,9 @@ namespace tb::store {
 struct AuditEntry {
   std::int64_t id = 0;  // assigned by append_audit
   std::optional<std::string> project_id;
-  std::string actor;    // token subject
-  std::string action;   // e.g. "backup.export", "backup.delete", "backup.download"
-  std::string target;   // e.g. a backup or job id
+  std::string actor;   // token subject
+  std::string action;  // e.g. "backup.export", "backup.delete", "backup.download"
+  std::string target;  // e.g. a backup or job id
   std::string ip;
   std::string outcome;  // e.g. "accepted", "denied", "ok", "failed"
   boost::json::object detail;
@@ -39,6 +39,7 @@ std::string to_text(const std::vector<AuditEntry>& entries);
 
 std::int64_t append_audit(db::Connection& conn, const AuditEntry& entry);
 // Newest first.
-std::vector<AuditEntry> list_audit(db::Connection& conn, const std::string& project_id, int limit = 100);
+std::vector<AuditEntry> list_audit(db::Connection& conn, const std::string& project_id,
+                                   int limit = 100);
 
 }  // namespace tb::store

@@ -39,7 +39,8 @@ std::string base64url_encode(std::string_view in) {
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
@@ -50,7 +51,8 @@ std::string base64url_encode(std::string_view in) {
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
   } else if (i + 2 == in.size()) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
@@ -117,12 +119,14 @@ std::string encode_backup_cursor(SystemTime created_at, const std::string& id) {
 Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
-                  "compression, status, size_bytes, sha256, locations, created_at, expires_at, error, schema_owner) "
+                  "compression, status, size_bytes, sha256, locations, created_at, expires_at, "
+                  "error, schema_owner) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
                   "coalesce($11::timestamptz, now()), $12, $13, $14) RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
-      std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at, b.expires_at, b.error, b.schema_owner);
+      std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at,
+      b.expires_at, b.error, b.schema_owner);
   return backup_from(r, 0);
 }
 
@@ -183,19 +187,19 @@ BackupPage list_backups(db::Connection& conn, const std::string& project_id, int
 
 bool mark_backup_deleted(db::Connection& conn, const std::string& id) {
   if (!is_uuid(id)) return false;
-  return conn
-             .query("UPDATE control_plane.backups SET status = 'deleted', deleted_at = now() "
-                    "WHERE id = $1::uuid AND status <> 'deleted'",
-                    id)
+  return conn.query(
+                 "UPDATE control_plane.backups SET status = 'deleted', deleted_at = now() "
+                 "WHERE id = $1::uuid AND status <> 'deleted'",
+                 id)
              .affected() == 1;
 }
 
 bool mark_backup_expired(db::Connection& conn, const std::string& id) {
   if (!is_uuid(id)) return false;
-  return conn
-             .query("UPDATE control_plane.backups SET status = 'expired', deleted_at = now() "
-                    "WHERE id = $1::uuid AND status = 'completed'",
-                    id)
+  return conn.query(
+                 "UPDATE control_plane.backups SET status = 'expired', deleted_at = now() "
+                 "WHERE id = $1::uuid AND status = 'completed'",
+                 id)
              .affected() == 1;
 }
 
@@ -210,9 +214,8 @@ std::vector<Backup> list_expired_backups(db::Connection& conn, SystemTime now, i
 bool update_backup_locations(db::Connection& conn, const std::string& id,
                              const boost::json::value& locations) {
   if (!is_uuid(id)) return false;
-  return conn
-             .query("UPDATE control_plane.backups SET locations = $2::jsonb WHERE id = $1::uuid", id,
-                    locations)
+  return conn.query("UPDATE control_plane.backups SET locations = $2::jsonb WHERE id = $1::uuid",
+                    id, locations)
              .affected() == 1;
 }
 

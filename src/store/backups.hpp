@@ -27,12 +27,12 @@ struct Backup {
   std::string id;  // uuid; insert_backup() generates one when empty
   std::string project_id;
   std::optional<std::string> job_id;
-  std::string kind = "manual";         // manual | scheduled
+  std::string kind = "manual";                          // manual | scheduled
   std::string format{model::kDefaultFormat};            // sql | tar
   std::string compression{model::kDefaultCompression};  // zstd | gzip | none
   model::BackupStatus status = model::BackupStatus::kCompleted;
   std::int64_t size_bytes = 0;
-  std::optional<std::string> sha256;   // lowercase hex
+  std::optional<std::string> sha256;  // lowercase hex
   // Where the copies are; shape owned by destinations/, e.g.
   // [{"type":"local","path":"..."}, {"type":"telegram","chat_id":..,"parts":[..]}].
   boost::json::value locations = boost::json::array();
@@ -50,7 +50,8 @@ struct Backup {
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row
-std::optional<Backup> get_backup(db::Connection& conn, const std::string& id);  // nullopt for a non-uuid
+std::optional<Backup> get_backup(db::Connection& conn,
+                                 const std::string& id);  // nullopt for a non-uuid
 std::optional<Backup> get_backup_by_job(db::Connection& conn, const std::string& job_id);
 
 struct BackupPage {

@@ -55,17 +55,24 @@ boost::json::value time_or_null(const std::optional<SystemTime>& t) {
   return boost::json::string(format_rfc3339(*t));
 }
 
-std::int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+std::int64_t ms(std::chrono::milliseconds d) {
+  return d.count();
+}
 
 }  // namespace
 
 std::string_view to_string(JobStatus s) {
   switch (s) {
-    case JobStatus::kPending: return "pending";
-    case JobStatus::kRunning: return "running";
-    case JobStatus::kCompleted: return "completed";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kCancelled: return "cancelled";
+    case JobStatus::kPending:
+      return "pending";
+    case JobStatus::kRunning:
+      return "running";
+    case JobStatus::kCompleted:
+      return "completed";
+    case JobStatus::kFailed:
+      return "failed";
+    case JobStatus::kCancelled:
+      return "cancelled";
   }
   return "pending";
 }
@@ -118,13 +125,14 @@ JitterSource default_jitter() {
 }
 
 Job enqueue_job(db::Connection& conn, const NewJob& job) {
-  auto r = conn.query(std::string("INSERT INTO control_plane.jobs "
-                                  "(id, type, project_id, payload, max_attempts, run_at, idempotency_key) "
-                                  "VALUES ($1, $2, $3, $4::jsonb, $5, coalesce($6::timestamptz, now()), $7) "
-                                  "ON CONFLICT (idempotency_key) DO NOTHING RETURNING ") +
-                          kColumns,
-                      new_uuid(), job.type, job.project_id, job.payload, job.max_attempts, job.run_at,
-                      job.idempotency_key);
+  auto r = conn.query(
+      std::string("INSERT INTO control_plane.jobs "
+                  "(id, type, project_id, payload, max_attempts, run_at, idempotency_key) "
+                  "VALUES ($1, $2, $3, $4::jsonb, $5, coalesce($6::timestamptz, now()), $7) "
+                  "ON CONFLICT (idempotency_key) DO NOTHING RETURNING ") +
+          kColumns,
+      new_uuid(), job.type, job.project_id, job.payload, job.max_attempts, job.run_at,
+      job.idempotency_key);
   if (!r.empty()) return job_from(r, 0);
   // The key exists (ON CONFLICT waited for any concurrent inserter to commit).
   auto existing = conn.query(
@@ -149,7 +157,8 @@ std::vector<Job> list_jobs(db::Connection& conn, const std::string& project_id, 
 }
 
 std::optional<Job> claim_job(db::Connection& conn, const std::string& worker_id,
-                             std::chrono::milliseconds lease, const std::vector<std::string>& types) {
+                             std::chrono::milliseconds lease,
+                             const std::vector<std::string>& types) {
   // The UPDATE ... FOR UPDATE SKIP LOCKED lives in migration 3's function
   // (its planner settings keep the claim on the claim-order index).
   return first_job(conn.query(std::string("SELECT ") + kColumns +
@@ -159,27 +168,27 @@ std::optional<Job> claim_job(db::Connection& conn, const std::string& worker_id,
 
 RenewResult renew_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                       int attempt, std::chrono::milliseconds lease) {
-  auto r = conn.query(std::string("UPDATE control_plane.jobs "
-                                  "SET locked_until = now() + $4::bigint * interval '1 millisecond' "
-                                  "WHERE ") +
-                          kGuard + " RETURNING cancel_requested",
-                      id, worker_id, attempt, ms(lease));
+  auto r =
+      conn.query(std::string("UPDATE control_plane.jobs "
+                             "SET locked_until = now() + $4::bigint * interval '1 millisecond' "
+                             "WHERE ") +
+                     kGuard + " RETURNING cancel_requested",
+                 id, worker_id, attempt, ms(lease));
   if (r.empty()) return {};
   return {true, r.boolean(0, 0)};
 }
 
 bool update_job_progress(db::Connection& conn, const std::string& id, const std::string& worker_id,
                          int attempt, const boost::json::value& progress) {
-  return conn
-             .query(std::string("UPDATE control_plane.jobs SET progress = $4::jsonb WHERE ") + kGuard,
-                    id, worker_id, attempt, progress)
+  return conn.query(
+                 std::string("UPDATE control_plane.jobs SET progress = $4::jsonb WHERE ") + kGuard,
+                 id, worker_id, attempt, progress)
              .affected() == 1;
 }
 
 bool complete_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                   int attempt, const boost::json::value& result) {
-  return conn
-             .query(std::string("UPDATE control_plane.jobs SET status = 'completed', "
+  return conn.query(std::string("UPDATE control_plane.jobs SET status = 'completed', "
                                 "result = $4::jsonb, locked_until = NULL, completed_at = now() "
                                 "WHERE ") +
                         kGuard,
@@ -232,8 +241,7 @@ std::optional<JobStatus> fail_job(db::Connection& conn, const std::string& id,
 
 bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                           int attempt, const std::string& reason) {
-  return conn
-             .query(std::string("UPDATE control_plane.jobs SET status = 'cancelled', "
+  return conn.query(std::string("UPDATE control_plane.jobs SET status = 'cancelled', "
                                 "locked_until = NULL, completed_at = now(), last_error = $4 "
                                 "WHERE ") +
                         kGuard,
@@ -243,8 +251,8 @@ bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std
 
 std::optional<bool> lock_owned_job(db::Connection& conn, const std::string& id,
                                    const std::string& worker_id, int attempt) {
-  auto r = conn.query(std::string("SELECT cancel_requested FROM control_plane.jobs WHERE ") + kGuard +
-                          " FOR UPDATE",
+  auto r = conn.query(std::string("SELECT cancel_requested FROM control_plane.jobs WHERE ") +
+                          kGuard + " FOR UPDATE",
                       id, worker_id, attempt);
   if (r.empty()) return std::nullopt;
   return r.boolean(0, 0);
@@ -252,12 +260,12 @@ std::optional<bool> lock_owned_job(db::Connection& conn, const std::string& id,
 
 bool release_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                  int attempt) {
-  return conn
-             .query(std::string("UPDATE control_plane.jobs SET "
-                                "status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END, "
-                                "completed_at = CASE WHEN cancel_requested THEN now() END, "
-                                "attempts = attempts - 1, run_at = now(), locked_until = NULL "
-                                "WHERE ") +
+  return conn.query(std::string(
+                        "UPDATE control_plane.jobs SET "
+                        "status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END, "
+                        "completed_at = CASE WHEN cancel_requested THEN now() END, "
+                        "attempts = attempts - 1, run_at = now(), locked_until = NULL "
+                        "WHERE ") +
                         kGuard,
                     id, worker_id, attempt)
              .affected() == 1;

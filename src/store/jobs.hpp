@@ -101,7 +101,8 @@ JitterSource default_jitter();
 // Inserts a pending job (the insert trigger NOTIFYs channel "tb_jobs"). With an
 // idempotency key that already exists, returns the existing job instead (no error).
 Job enqueue_job(db::Connection& conn, const NewJob& job);
-std::optional<Job> get_job(db::Connection& conn, const std::string& id);  // nullopt for a non-uuid too
+std::optional<Job> get_job(db::Connection& conn,
+                           const std::string& id);  // nullopt for a non-uuid too
 std::vector<Job> list_jobs(db::Connection& conn, const std::string& project_id, int limit = 50);
 
 // Claims the oldest due pending job of one of `types` (all types when empty):

@@ -12,8 +12,8 @@ Project project_from(const db::Result& r, int row) {
 }  // namespace
 
 std::optional<Project> get_project(db::Connection& conn, const std::string& id) {
-  auto r = conn.query(
-      "SELECT id, slug, name, created_at FROM control_plane.projects WHERE id = $1", id);
+  auto r =
+      conn.query("SELECT id, slug, name, created_at FROM control_plane.projects WHERE id = $1", id);
   if (r.empty()) return std::nullopt;
   return project_from(r, 0);
 }
@@ -21,10 +21,11 @@ std::optional<Project> get_project(db::Connection& conn, const std::string& id) 
 Project upsert_project(db::Connection& conn, const std::string& id, const std::string& slug,
                        const std::string& name) {
   if (slug.find("__pre_restore") != std::string::npos) {
-    throw Error(ErrorCode::kValidation,
-                "a project's slug must not contain '__pre_restore': that is how a restore names the "
-                "schema it sets aside, and those are dropped after RESTORE_KEEP_DAYS",
-                {}, "slug");
+    throw Error(
+        ErrorCode::kValidation,
+        "a project's slug must not contain '__pre_restore': that is how a restore names the "
+        "schema it sets aside, and those are dropped after RESTORE_KEEP_DAYS",
+        {}, "slug");
   }
   auto r = conn.query(
       "INSERT INTO control_plane.projects (id, slug, name) VALUES ($1, $2, $3) "

@@ -79,8 +79,9 @@ BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s
 }
 
 std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn) {
-  auto r = conn.exec(std::string("SELECT ") + kColumns +
-                     " FROM control_plane.backup_settings WHERE schedule <> 'off' ORDER BY project_id");
+  auto r =
+      conn.exec(std::string("SELECT ") + kColumns +
+                " FROM control_plane.backup_settings WHERE schedule <> 'off' ORDER BY project_id");
   return r.map_rows(settings_from);
 }
 

@@ -76,10 +76,12 @@ struct FileRange {
 };
 std::size_t read_range(char* buffer, std::size_t size, std::size_t n, void* arg) {
   auto* r = static_cast<FileRange*>(arg);
-  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size * n, r->length - r->pos));
+  std::size_t want =
+      static_cast<std::size_t>(std::min<std::uint64_t>(size * n, r->length - r->pos));
   std::size_t got = 0;
   while (got < want) {
-    ssize_t k = ::pread(r->fd, buffer + got, want - got, static_cast<off_t>(r->offset + r->pos + got));
+    ssize_t k =
+        ::pread(r->fd, buffer + got, want - got, static_cast<off_t>(r->offset + r->pos + got));
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) return CURL_READFUNC_ABORT;  // error, or the file shrank
     got += static_cast<std::size_t>(k);
@@ -89,7 +91,8 @@ std::size_t read_range(char* buffer, std::size_t size, std::size_t n, void* arg)
 }
 int seek_range(void* arg, curl_off_t offset, int origin) {
   auto* r = static_cast<FileRange*>(arg);
-  if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > r->length) return CURL_SEEKFUNC_FAIL;
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > r->length)
+    return CURL_SEEKFUNC_FAIL;
   r->pos = static_cast<std::uint64_t>(offset);
   return CURL_SEEKFUNC_OK;
 }
@@ -128,7 +131,7 @@ struct BotApi::Reply {
   std::string body;
   std::string retry_after_header;
   bool json_expected = true;
-  json::value json;  // the parsed body when json_expected
+  json::value json;       // the parsed body when json_expected
   std::string too_large;  // set when the body passed its cap: the transfer was aborted
 };
 
@@ -181,7 +184,8 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
     bool retry_after_given = false;
     if (r.curl != CURLE_OK) {
       if (r.curl == CURLE_ABORTED_BY_CALLBACK) throw Cancelled();
-      last = "network error: " + scrub(r.curl_error.empty() ? curl_easy_strerror(r.curl) : r.curl_error);
+      last = "network error: " +
+             scrub(r.curl_error.empty() ? curl_easy_strerror(r.curl) : r.curl_error);
       last_code = 0;
     } else {
       auto v = classify_reply(r.status, r.json, r.retry_after_header, r.json_expected);
@@ -192,8 +196,11 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
         // Compared in seconds first: a huge retry_after must not overflow the
         // conversion to milliseconds.
         const auto max_ms = options_.max_retry_after.count();
-        if (v.retry_after > max_ms / 1000 + 1 || std::chrono::seconds(v.retry_after) > options_.max_retry_after) {
-          throw ApiError(false, 429, last, what + ": retry_after " + std::to_string(v.retry_after) + " s is too long");
+        if (v.retry_after > max_ms / 1000 + 1 ||
+            std::chrono::seconds(v.retry_after) > options_.max_retry_after) {
+          throw ApiError(
+              false, 429, last,
+              what + ": retry_after " + std::to_string(v.retry_after) + " s is too long");
         }
         delay = std::chrono::seconds(v.retry_after);
         retry_after_given = true;
@@ -208,9 +215,11 @@ BotApi::Reply BotApi::with_retries(const std::string& what, Attempt attempt) {
     if (!retry_after_given) {
       auto base = options_.backoff_base.count() * std::pow(2.0, backoffs++);
       auto capped = std::min<double>(base, static_cast<double>(options_.backoff_cap.count()));
-      delay = std::chrono::milliseconds(static_cast<std::int64_t>(capped * (0.5 + options_.jitter())));
+      delay =
+          std::chrono::milliseconds(static_cast<std::int64_t>(capped * (0.5 + options_.jitter())));
     }
-    spdlog::warn("telegram {}: attempt {} failed ({}); retrying in {} ms", what, n, last, delay.count());
+    spdlog::warn("telegram {}: attempt {} failed ({}); retrying in {} ms", what, n, last,
+                 delay.count());
     wait(delay);
   }
   throw ApiError(false, last_code, last,
@@ -234,7 +243,8 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& b
   curl_easy_setopt(e.h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e.h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o.connect_timeout.count()));
   curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::max<std::int64_t>(1, o.idle_timeout.count())));
+  curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::max<std::int64_t>(1, o.idle_timeout.count())));
   curl_easy_setopt(e.h, CURLOPT_WRITEFUNCTION, append_capped);
   curl_easy_setopt(e.h, CURLOPT_WRITEDATA, &body);
   // A body announced larger than the cap is refused before it is read.
@@ -255,8 +265,9 @@ void perform(const BotOptions& o, Easy& e, const std::string& url, CappedBody& b
 
 }  // namespace
 
-SentDocument BotApi::send_document(const std::string& chat_id, const std::string& path, std::uint64_t offset,
-                                   std::uint64_t length, const std::string& file_name, const std::string& caption) {
+SentDocument BotApi::send_document(const std::string& chat_id, const std::string& path,
+                                   std::uint64_t offset, std::uint64_t length,
+                                   const std::string& file_name, const std::string& caption) {
   UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!file.valid()) throw Error(ErrorCode::kInternal, "backup file cannot be read", path);
   const int fd = file.get();
@@ -354,8 +365,10 @@ void BotApi::download(const std::string& file_path, std::uint64_t max_bytes,
         s->overflow = true;
         return 0;
       }
-      if (s->status == 200) (*s->on_data)(data, size * n);
-      else if (s->error_body.size() < 4096) s->error_body.append(data, size * n);
+      if (s->status == 200)
+        (*s->on_data)(data, size * n);
+      else if (s->error_body.size() < 4096)
+        s->error_body.append(data, size * n);
       return size * n;
     };
     std::string unused;

@@ -22,10 +22,9 @@
 // - Time and randomness are injected (Clock, sleep, jitter) for tests.
 #pragma once
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -47,7 +46,9 @@ class ApiError : public tb::Error {
  public:
   ApiError(bool permanent, int error_code, std::string description, std::string detail = {});
   bool permanent() const noexcept { return !is_retryable(code()); }
-  int error_code() const noexcept { return error_code_; }  // HTTP/Bot API code, 0 for transport errors
+  int error_code() const noexcept {
+    return error_code_;
+  }  // HTTP/Bot API code, 0 for transport errors
   const std::string& description() const noexcept { return description_; }
 
  private:
@@ -65,7 +66,8 @@ using SleepFn = std::function<void(std::chrono::milliseconds)>;
 // of the process unless a test passes its own.
 class ChatPacer {
  public:
-  explicit ChatPacer(const Clock& clock, std::chrono::milliseconds interval = std::chrono::seconds(1))
+  explicit ChatPacer(const Clock& clock,
+                     std::chrono::milliseconds interval = std::chrono::seconds(1))
       : clock_(clock), interval_(interval) {}
   std::chrono::milliseconds reserve(const std::string& chat_id);
   static ChatPacer& shared();
@@ -80,16 +82,17 @@ class ChatPacer {
 struct BotOptions {
   std::string api_url = "https://api.telegram.org";  // no trailing '/'
   std::string token;
-  int max_attempts = 5;                                  // calls per operation, 429s included
-  std::chrono::milliseconds backoff_base{1000};          // 1st retry after ~base, then x2
+  int max_attempts = 5;                          // calls per operation, 429s included
+  std::chrono::milliseconds backoff_base{1000};  // 1st retry after ~base, then x2
   std::chrono::milliseconds backoff_cap{std::chrono::seconds(60)};
-  std::chrono::milliseconds max_retry_after{std::chrono::minutes(5)};  // longer 429 waits fail the call
+  std::chrono::milliseconds max_retry_after{
+      std::chrono::minutes(5)};  // longer 429 waits fail the call
   std::chrono::seconds connect_timeout{15};
-  std::chrono::seconds idle_timeout{60};                 // no byte moved for this long: timeout
-  const Clock* clock = nullptr;                          // default RealClock
-  SleepFn sleep;                                         // default: sleeps, waking for cancel
-  std::function<double()> jitter;                        // [0, 1); default random
-  ChatPacer* pacer = nullptr;                            // default ChatPacer::shared()
+  std::chrono::seconds idle_timeout{60};  // no byte moved for this long: timeout
+  const Clock* clock = nullptr;           // default RealClock
+  SleepFn sleep;                          // default: sleeps, waking for cancel
+  std::function<double()> jitter;         // [0, 1); default random
+  ChatPacer* pacer = nullptr;             // default ChatPacer::shared()
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -126,8 +129,8 @@ struct ReplyVerdict {
 };
 // `json` is parse_reply_body(body). A 2xx without JSON is a success only when
 // !json_expected (file downloads). Never throws.
-ReplyVerdict classify_reply(long http_status, const boost::json::value& json, std::string_view retry_after_header,
-                            bool json_expected = true);
+ReplyVerdict classify_reply(long http_status, const boost::json::value& json,
+                            std::string_view retry_after_header, bool json_expected = true);
 
 // The SentDocument of a successful sendDocument reply for a part of
 // `expected_length` bytes. Throws ApiError (not permanent) when the result is
@@ -143,8 +146,9 @@ class BotApi {
 
   // Sends bytes [offset, offset + length) of the file at `path` as a document
   // named `file_name` with `caption` to `chat_id`.
-  SentDocument send_document(const std::string& chat_id, const std::string& path, std::uint64_t offset,
-                             std::uint64_t length, const std::string& file_name, const std::string& caption);
+  SentDocument send_document(const std::string& chat_id, const std::string& path,
+                             std::uint64_t offset, std::uint64_t length,
+                             const std::string& file_name, const std::string& caption);
   // getFile: the file_path to download (the Bot API refuses files over 20 MB).
   std::string get_file_path(const std::string& file_id);
   // Downloads {api}/file/bot<token>/<file_path>; `on_data` gets the bytes in

@@ -29,8 +29,8 @@ json::value parse_reply_body(std::string_view body) {
   return v;
 }
 
-ReplyVerdict classify_reply(long http_status, const json::value& json, std::string_view retry_after_header,
-                            bool json_expected) {
+ReplyVerdict classify_reply(long http_status, const json::value& json,
+                            std::string_view retry_after_header, bool json_expected) {
   ReplyVerdict v;
   const bool ok_reply = http_status >= 200 && http_status < 300;
   const json::object* obj = json.is_object() ? &json.as_object() : nullptr;
@@ -53,13 +53,16 @@ ReplyVerdict classify_reply(long http_status, const json::value& json, std::stri
   if (obj && obj->contains("ok")) {
     // An error_code out of range would wrap into a meaningful one (2^32 + 429):
     // ignored, the HTTP status stands.
-    if (auto* c = obj->if_contains("error_code"); c && c->is_int64() && c->as_int64() >= 0 && c->as_int64() <= 999) {
+    if (auto* c = obj->if_contains("error_code");
+        c && c->is_int64() && c->as_int64() >= 0 && c->as_int64() <= 999) {
       code = static_cast<int>(c->as_int64());
       v.error_code = code;
     }
-    if (auto* d = obj->if_contains("description"); d && d->is_string()) v.description = std::string(d->as_string());
+    if (auto* d = obj->if_contains("description"); d && d->is_string())
+      v.description = std::string(d->as_string());
     if (auto* p = obj->if_contains("parameters"); p && p->is_object()) {
-      if (auto* ra = p->as_object().if_contains("retry_after"); ra && ra->is_int64()) v.retry_after = ra->as_int64();
+      if (auto* ra = p->as_object().if_contains("retry_after"); ra && ra->is_int64())
+        v.retry_after = ra->as_int64();
     }
   }
   if (v.retry_after < 0 && !retry_after_header.empty()) {
@@ -67,9 +70,12 @@ ReplyVerdict classify_reply(long http_status, const json::value& json, std::stri
     v.retry_after = std::strtoll(header.c_str(), nullptr, 10);  // LLONG_MAX/MIN on overflow
   }
   if (v.description.empty()) {
-    if (ok_reply) v.description = "unreadable reply from the Bot API";
-    else if (code == 413) v.description = "Request Entity Too Large";
-    else v.description = "HTTP " + std::to_string(http_status);
+    if (ok_reply)
+      v.description = "unreadable reply from the Bot API";
+    else if (code == 413)
+      v.description = "Request Entity Too Large";
+    else
+      v.description = "HTTP " + std::to_string(http_status);
   }
   // An "ok" reply we could not read is retried like a server error.
   if (!ok_reply && code == 429) {
@@ -94,14 +100,16 @@ SentDocument parse_sent_document(const json::value& json, std::uint64_t expected
     out.file_id = std::string(doc.at("file_id").as_string());
     out.file_unique_id = std::string(doc.at("file_unique_id").as_string());
     if (auto* s = doc.if_contains("file_size")) out.file_size = s->to_number<std::uint64_t>();
-    if (auto* n = doc.if_contains("file_name"); n && n->is_string()) out.file_name = std::string(n->as_string());
+    if (auto* n = doc.if_contains("file_name"); n && n->is_string())
+      out.file_name = std::string(n->as_string());
   } catch (const std::exception& e) {
     // e.what() names a JSON path problem, never the token (not in the reply).
     throw ApiError(false, 0, "unexpected sendDocument reply", e.what());
   }
   if (out.file_size != 0 && out.file_size != expected_length) {
-    throw ApiError(false, 0, "Telegram stored " + std::to_string(out.file_size) + " bytes of a " +
-                                 std::to_string(expected_length) + "-byte part");
+    throw ApiError(false, 0,
+                   "Telegram stored " + std::to_string(out.file_size) + " bytes of a " +
+                       std::to_string(expected_length) + "-byte part");
   }
   return out;
 }
@@ -109,7 +117,8 @@ SentDocument parse_sent_document(const json::value& json, std::uint64_t expected
 std::string parse_file_path(const json::value& json) {
   const json::object* result = nullptr;
   if (json.is_object()) {
-    if (auto* r = json.as_object().if_contains("result"); r && r->is_object()) result = &r->as_object();
+    if (auto* r = json.as_object().if_contains("result"); r && r->is_object())
+      result = &r->as_object();
   }
   auto* fp = result ? result->if_contains("file_path") : nullptr;
   if (!fp || !fp->is_string()) throw ApiError(true, 0, "Telegram gave no file_path for a part");

@@ -24,12 +24,14 @@ namespace json = boost::json;
 
 std::string str(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
-  if (!v || !v->is_string()) throw Error(ErrorCode::kInternal, "bad Telegram location record", std::string(key));
+  if (!v || !v->is_string())
+    throw Error(ErrorCode::kInternal, "bad Telegram location record", std::string(key));
   return std::string(v->as_string());
 }
 std::uint64_t num(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
-  if (!v || !v->is_number()) throw Error(ErrorCode::kInternal, "bad Telegram location record", std::string(key));
+  if (!v || !v->is_number())
+    throw Error(ErrorCode::kInternal, "bad Telegram location record", std::string(key));
   return v->to_number<std::uint64_t>();
 }
 
@@ -43,16 +45,21 @@ std::string random_suffix() {
 }  // namespace
 
 json::object to_json(const Part& p) {
-  return json::object{{"index", p.index},           {"count", p.count},
-                      {"file_name", p.file_name},   {"chat_id", p.chat_id},
-                      {"message_id", p.message_id}, {"file_id", p.file_id},
+  return json::object{{"index", p.index},
+                      {"count", p.count},
+                      {"file_name", p.file_name},
+                      {"chat_id", p.chat_id},
+                      {"message_id", p.message_id},
+                      {"file_id", p.file_id},
                       {"file_unique_id", p.file_unique_id},
-                      {"offset", p.offset},         {"size", p.size},
+                      {"offset", p.offset},
+                      {"size", p.size},
                       {"sha256", p.sha256}};
 }
 
 Part part_from_json(const json::value& v) {
-  if (!v.is_object()) throw Error(ErrorCode::kInternal, "bad Telegram location record", "part is not an object");
+  if (!v.is_object())
+    throw Error(ErrorCode::kInternal, "bad Telegram location record", "part is not an object");
   const auto& o = v.as_object();
   Part p;
   p.index = static_cast<int>(num(o, "index"));
@@ -80,10 +87,11 @@ int part_count(std::uint64_t size, std::uint64_t part_size) {
 }
 
 std::string caption_for(const UploadSpec& spec, const Part& part) {
-  return "Tenant Backup of project " + spec.project_id + "\n" + format_rfc3339(spec.created_at) + "\n" +
-         spec.file_name + "\nSize: " + human_size(spec.size) + " (" + std::to_string(spec.size) +
-         " bytes)\nSHA-256: " + spec.sha256 + "\nPart " + std::to_string(part.index) + "/" +
-         std::to_string(part.count) + ", " + std::to_string(part.size) + " bytes, SHA-256 " + part.sha256;
+  return "Tenant Backup of project " + spec.project_id + "\n" + format_rfc3339(spec.created_at) +
+         "\n" + spec.file_name + "\nSize: " + human_size(spec.size) + " (" +
+         std::to_string(spec.size) + " bytes)\nSHA-256: " + spec.sha256 + "\nPart " +
+         std::to_string(part.index) + "/" + std::to_string(part.count) + ", " +
+         std::to_string(part.size) + " bytes, SHA-256 " + part.sha256;
 }
 
 json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<Part>& confirmed,
@@ -116,7 +124,8 @@ json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<
       parts.push_back(*earlier);
       continue;
     }
-    auto sent = api.send_document(spec.chat_id, spec.path, p.offset, p.size, p.file_name, caption_for(spec, p));
+    auto sent = api.send_document(spec.chat_id, spec.path, p.offset, p.size, p.file_name,
+                                  caption_for(spec, p));
     p.chat_id = sent.chat_id.empty() ? spec.chat_id : sent.chat_id;
     p.message_id = sent.message_id;
     p.file_id = sent.file_id;
@@ -138,9 +147,9 @@ json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<
   }
   json::array arr;
   for (const auto& p : parts) arr.push_back(to_json(p));
-  return json::object{{"type", "telegram"},           {"chat_id", parts.front().chat_id},
-                      {"file_name", spec.file_name},  {"size", spec.size},
-                      {"sha256", spec.sha256},        {"part_size", spec.part_size},
+  return json::object{{"type", "telegram"},          {"chat_id", parts.front().chat_id},
+                      {"file_name", spec.file_name}, {"size", spec.size},
+                      {"sha256", spec.sha256},       {"part_size", spec.part_size},
                       {"parts", std::move(arr)}};
 }
 
@@ -151,9 +160,10 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     throw Error(ErrorCode::kInternal, "bad Telegram location record", "no parts");
   }
   std::string want = expected_sha256.empty() ? str(location, "sha256") : expected_sha256;
-  std::string tmp = (std::filesystem::path(dest_path).parent_path() /
-                     ("." + std::filesystem::path(dest_path).filename().string() + ".tmp-" + random_suffix()))
-                        .string();
+  std::string tmp =
+      (std::filesystem::path(dest_path).parent_path() /
+       ("." + std::filesystem::path(dest_path).filename().string() + ".tmp-" + random_suffix()))
+          .string();
   UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out.valid()) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
   struct Remove {
@@ -193,15 +203,19 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     ph.finish();
     if (data.size() != p.size || ph.hex() != p.sha256) {
       throw Error(ErrorCode::kConflict,
-                  "the copy in Telegram is damaged: part " + std::to_string(p.index) + " does not match its SHA-256",
-                  "part " + p.file_name + ": got " + std::to_string(data.size()) + " bytes, sha256 " + ph.hex());
+                  "the copy in Telegram is damaged: part " + std::to_string(p.index) +
+                      " does not match its SHA-256",
+                  "part " + p.file_name + ": got " + std::to_string(data.size()) +
+                      " bytes, sha256 " + ph.hex());
     }
     whole.write(std::as_bytes(std::span<const char>(data.data(), data.size())));
     std::size_t done = 0;
     while (done < data.size()) {
       ssize_t n = ::write(out.get(), data.data() + done, data.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp + ": " + std::strerror(errno));
+      if (n < 0)
+        throw Error(ErrorCode::kInternal, "cannot write the fetched backup",
+                    tmp + ": " + std::strerror(errno));
       done += static_cast<std::size_t>(n);
     }
     expected_offset += p.size;
@@ -211,9 +225,11 @@ void fetch_file(BotApi& api, const json::object& location, const std::string& ex
     throw Error(ErrorCode::kConflict, "the copy in Telegram does not match the backup's SHA-256",
                 "got " + whole.hex() + ", want " + want);
   }
-  if (::fsync(out.get()) != 0) throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
+  if (::fsync(out.get()) != 0)
+    throw Error(ErrorCode::kInternal, "cannot write the fetched backup", tmp);
   if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {
-    throw Error(ErrorCode::kInternal, "cannot write the fetched backup", dest_path + ": " + std::strerror(errno));
+    throw Error(ErrorCode::kInternal, "cannot write the fetched backup",
+                dest_path + ": " + std::strerror(errno));
   }
   remove.keep = true;
 }
@@ -249,12 +265,14 @@ DeleteResult delete_parts(BotApi& api, json::object location) {
       po["delete_error"] = e.description();
       ++r.remaining;
       if (!e.permanent()) ++r.transient;
-      spdlog::warn("telegram: part {} could not be deleted: {}", po.contains("file_name") ? str(po, "file_name") : "?",
-                   e.description());
+      spdlog::warn("telegram: part {} could not be deleted: {}",
+                   po.contains("file_name") ? str(po, "file_name") : "?", e.description());
     }
   }
-  if (r.remaining > 0) location["remote_remains"] = true;
-  else location.erase("remote_remains");
+  if (r.remaining > 0)
+    location["remote_remains"] = true;
+  else
+    location.erase("remote_remains");
   r.location = std::move(location);
   return r;
 }

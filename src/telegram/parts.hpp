@@ -52,8 +52,8 @@ std::string part_name(const std::string& file_name, int index, int count);
 int part_count(std::uint64_t size, std::uint64_t part_size);
 
 struct UploadSpec {
-  std::string path;        // the local file to send
-  std::string file_name;   // its name (parts are named after it)
+  std::string path;       // the local file to send
+  std::string file_name;  // its name (parts are named after it)
   std::string chat_id;
   std::uint64_t size = 0;  // the file's size and SHA-256 (as recorded by the export)
   std::string sha256;
@@ -72,8 +72,9 @@ std::string caption_for(const UploadSpec& spec, const Part& part);
 // caller can persist them. Returns the location record. Throws ApiError /
 // Cancelled / tb::Error (file unreadable or changed: its size or SHA-256 no
 // longer match the spec).
-boost::json::object upload_file(BotApi& api, const UploadSpec& spec, const std::vector<Part>& confirmed,
-                                const std::function<void(const std::vector<Part>&)>& on_confirmed = {});
+boost::json::object upload_file(
+    BotApi& api, const UploadSpec& spec, const std::vector<Part>& confirmed,
+    const std::function<void(const std::vector<Part>&)>& on_confirmed = {});
 
 // Fetches a backup back from its Telegram location into dest_path: getFile +
 // download per part, each part's SHA-256 checked, then the whole file's against

@@ -15,7 +15,9 @@ std::string_view canonical(std::string_view path) {
 
 }  // namespace
 
-std::span<const Asset> all_assets() { return detail::asset_table(); }
+std::span<const Asset> all_assets() {
+  return detail::asset_table();
+}
 
 const Asset* find_asset(std::string_view path) {
   const auto wanted = canonical(path);

@@ -7,7 +7,8 @@
 
 namespace tb::workflows {
 
-std::optional<std::string> local_file_of(const std::string& storage_dir, const boost::json::value& locations) {
+std::optional<std::string> local_file_of(const std::string& storage_dir,
+                                         const boost::json::value& locations) {
   if (!locations.is_array()) return std::nullopt;
   for (const auto& loc : locations.as_array()) {
     if (!loc.is_object()) continue;

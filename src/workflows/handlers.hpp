@@ -31,8 +31,8 @@ inline ProjectLockOptions project_lock_options(const Dependencies& deps) {
 // the project's next job can end its sessions instead of waiting for it.
 inline ProjectLock lock_project_for_job(const Dependencies& deps, jobs::JobContext& ctx,
                                         const std::string& project_id) {
-  return ProjectLock(deps.options.database_url, project_id, job_session_name(ctx.job()), ctx.cancel_flag(),
-                     project_lock_options(deps));
+  return ProjectLock(deps.options.database_url, project_id, job_session_name(ctx.job()),
+                     ctx.cancel_flag(), project_lock_options(deps));
 }
 
 // The handler of every job type (handlers.cpp), keyed by model::JobType's names.

@@ -88,10 +88,9 @@ ProjectLock::ProjectLock(const std::string& conninfo, const std::string& project
     }
     if (now >= deadline) {
       if (options.wait_timeouts != nullptr) options.wait_timeouts->inc();
-      const std::string holder_text =
-          holder ? fmt::format("pid {} '{}' (role {})", holder->pid, holder->application_name,
-                               holder->role)
-                 : std::string("a session that ended meanwhile");
+      const std::string holder_text = holder ? fmt::format("pid {} '{}' (role {})", holder->pid,
+                                                           holder->application_name, holder->role)
+                                             : std::string("a session that ended meanwhile");
       spdlog::warn("project {}: gave up waiting for its lock after {} ms; held by {}", project_id,
                    options.max_wait.count(), holder_text);
       throw Error(ErrorCode::kProjectBusy,

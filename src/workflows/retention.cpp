@@ -42,7 +42,8 @@ bool is_temp_name(const std::string& name) {
 std::optional<SystemTime> mtime_of(const fs::path& p) {
   struct stat st {};
   if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
-  return SystemTime{duration_cast<SystemTime::duration>(seconds(st.st_mtim.tv_sec) + nanoseconds(st.st_mtim.tv_nsec))};
+  return SystemTime{duration_cast<SystemTime::duration>(seconds(st.st_mtim.tv_sec) +
+                                                        nanoseconds(st.st_mtim.tv_nsec))};
 }
 
 struct Notice {
@@ -64,7 +65,8 @@ std::string notice_text(const RetentionOptions& options, const std::string& proj
     text += "Backup:   " + n.id + "\n";
     text += "Created:  " + format_rfc3339(n.created_at) + "\n";
     text += "Expires:  " + format_rfc3339(n.expires_at) + "\n";
-    text += "Size:     " + human_size(static_cast<std::uint64_t>(n.size_bytes)) + " (" + n.format + ", " + n.compression + ")\n";
+    text += "Size:     " + human_size(static_cast<std::uint64_t>(n.size_bytes)) + " (" + n.format +
+            ", " + n.compression + ")\n";
     text += "Download: " + base + "/api/backups/" + n.id + "/download\n\n";
   }
   text +=
@@ -98,7 +100,8 @@ int remove_backup_files(db::Connection& conn, const RetentionOptions& options,
       if (auto path = local_file_of(options.storage_dir, b.locations)) {
         std::error_code ec;
         if (fs::remove(*path, ec)) ++removed;
-        if (ec) spdlog::warn("retention: cannot remove '{}' of backup {}: {}", *path, b.id, ec.message());
+        if (ec)
+          spdlog::warn("retention: cannot remove '{}' of backup {}: {}", *path, b.id, ec.message());
       }
     } catch (const std::exception& e) {
       // A location that fails the storage checks is left for an operator.
@@ -115,14 +118,16 @@ int remove_backup_files(db::Connection& conn, const RetentionOptions& options,
   return removed;
 }
 
-int expire_backups(db::Connection& conn, const RetentionOptions& options, SystemTime now, SweepReport* report) {
+int expire_backups(db::Connection& conn, const RetentionOptions& options, SystemTime now,
+                   SweepReport* report) {
   auto marked = mark_expired_backups(conn, now, options.batch);
   int files = remove_backup_files(conn, options, marked);
   if (report) {
     report->expired += static_cast<int>(marked.size());
     report->files_removed += files;
   }
-  if (!marked.empty()) spdlog::info("retention: {} backup(s) expired, {} file(s) removed", marked.size(), files);
+  if (!marked.empty())
+    spdlog::info("retention: {} backup(s) expired, {} file(s) removed", marked.size(), files);
   return static_cast<int>(marked.size());
 }
 
@@ -140,30 +145,35 @@ int send_expiry_notices(db::Connection& conn, const RetentionOptions& options, S
       "                 AND coalesce(s2.notify_email, '') <> '' "
       "               ORDER BY b2.expires_at LIMIT 500 FOR UPDATE OF b2 SKIP LOCKED) "
       "  AND s.project_id = b.project_id "
-      "RETURNING b.id, b.project_id, b.created_at, b.expires_at, b.size_bytes, b.format, b.compression, "
+      "RETURNING b.id, b.project_id, b.created_at, b.expires_at, b.size_bytes, b.format, "
+      "b.compression, "
       "          s.notify_email",
       now, options.expiry_notice);
-  std::map<std::pair<std::string, std::string>, std::vector<Notice>> by_project;  // (project, email)
+  std::map<std::pair<std::string, std::string>, std::vector<Notice>>
+      by_project;  // (project, email)
   for (int i = 0; i < r.rows(); ++i) {
-    by_project[{r.text(i, 1), r.text(i, 7)}].push_back(
-        Notice{r.text(i, 0), r.time(i, 2), r.time(i, 3), r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
+    by_project[{r.text(i, 1), r.text(i, 7)}].push_back(Notice{
+        r.text(i, 0), r.time(i, 2), r.time(i, 3), r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
   }
   int sent = 0;
   for (auto& [key, items] : by_project) {
     const auto& [project_id, email] = key;
-    std::sort(items.begin(), items.end(), [](const Notice& a, const Notice& b) { return a.expires_at < b.expires_at; });
-    std::string subject = std::to_string(items.size()) + " backup(s) of " + project_id + " expire soon";
+    std::sort(items.begin(), items.end(),
+              [](const Notice& a, const Notice& b) { return a.expires_at < b.expires_at; });
+    std::string subject =
+        std::to_string(items.size()) + " backup(s) of " + project_id + " expire soon";
     try {
       notify::send_email(notify::SmtpOptions{options.smtp_url, options.smtp_from},
                          notify::Email{email, subject, notice_text(options, project_id, items)});
       ++sent;
     } catch (const std::exception& e) {
-      spdlog::warn("retention: expiry notice for '{}' to {} failed (retried next sweep): {}", project_id, email,
-                   e.what());
+      spdlog::warn("retention: expiry notice for '{}' to {} failed (retried next sweep): {}",
+                   project_id, email, e.what());
       std::vector<std::string> ids;
       for (const auto& n : items) ids.push_back(n.id);
-      conn.query("UPDATE control_plane.backups SET expiry_notice_for = NULL WHERE id = ANY($1::uuid[])",
-                 db::text_array(ids));
+      conn.query(
+          "UPDATE control_plane.backups SET expiry_notice_for = NULL WHERE id = ANY($1::uuid[])",
+          db::text_array(ids));
     }
   }
   return sent;
@@ -183,7 +193,8 @@ std::optional<SystemTime> pre_restore_schema_time(const std::string& schema) {
   }
   auto num = [&](std::size_t pos, std::size_t len) { return std::stoi(digits.substr(pos, len)); };
   if (digits.size() == 14 || digits.size() == 8) {
-    year_month_day ymd{year{num(0, 4)}, month{static_cast<unsigned>(num(4, 2))}, day{static_cast<unsigned>(num(6, 2))}};
+    year_month_day ymd{year{num(0, 4)}, month{static_cast<unsigned>(num(4, 2))},
+                       day{static_cast<unsigned>(num(6, 2))}};
     if (!ymd.ok()) return std::nullopt;
     SystemTime t{sys_days{ymd}};
     if (digits.size() == 14) {
@@ -208,7 +219,8 @@ int drop_old_pre_restore_schemas(db::Connection& conn, SystemTime now, std::chro
   for (const auto& p : store::list_projects(conn)) {
     live.insert(p.schema());
     auto sample = backup::aside_schema_name(p.schema(), SystemTime{});
-    aside_prefixes.push_back(sample.substr(0, sample.rfind(backup::kAsideMarker) + backup::kAsideMarker.size()));
+    aside_prefixes.push_back(
+        sample.substr(0, sample.rfind(backup::kAsideMarker) + backup::kAsideMarker.size()));
   }
   auto r = conn.exec(
       "SELECT nspname, quote_ident(nspname) FROM pg_namespace "
@@ -288,7 +300,8 @@ std::set<FileId> referenced_files(db::Connection& conn, const std::string& stora
 // Telegram upload can take hours in between), and a retry reuses it.
 std::set<std::string> active_export_tags(db::Connection& conn) {
   std::set<std::string> tags;
-  for (const auto& id : store::active_job_ids(conn, model::JobType::kExport)) tags.insert(id.substr(0, 8));
+  for (const auto& id : store::active_job_ids(conn, model::JobType::kExport))
+    tags.insert(id.substr(0, 8));
   return tags;
 }
 
@@ -317,7 +330,8 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
   const auto active = active_export_tags(conn);
   const auto referenced = referenced_files(conn, options.storage_dir);
   int removed = 0;
-  fs::recursive_directory_iterator it(options.storage_dir, fs::directory_options::skip_permission_denied, ec);
+  fs::recursive_directory_iterator it(options.storage_dir,
+                                      fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const auto& entry = *it;
     std::error_code type_ec;
@@ -342,11 +356,13 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
                    rm_ec.message());
     }
   }
-  if (ec) spdlog::warn("retention: orphan sweep of '{}' stopped: {}", options.storage_dir, ec.message());
+  if (ec)
+    spdlog::warn("retention: orphan sweep of '{}' stopped: {}", options.storage_dir, ec.message());
   return removed;
 }
 
-int apply_retention_to_existing(db::Connection& conn, const std::string& project_id, int retention_days) {
+int apply_retention_to_existing(db::Connection& conn, const std::string& project_id,
+                                int retention_days) {
   auto r = conn.query(
       "UPDATE control_plane.backups SET expires_at = created_at + make_interval(days => $2::int) "
       "WHERE project_id = $1 AND status = 'completed'",
@@ -368,10 +384,13 @@ SweepReport RetentionSweeper::run_once(SystemTime now) {
     }
   };
   step("expiry", [&](db::Connection& c) { expire_backups(c, options_, now, &report); });
-  step("expiry notices", [&](db::Connection& c) { report.notices_sent = send_expiry_notices(c, options_, now); });
-  step("pre-restore schemas",
-       [&](db::Connection& c) { report.schemas_dropped = drop_old_pre_restore_schemas(c, now, options_.restore_keep); });
-  step("orphan files", [&](db::Connection& c) { report.orphans_removed = remove_orphan_files(c, options_, now); });
+  step("expiry notices",
+       [&](db::Connection& c) { report.notices_sent = send_expiry_notices(c, options_, now); });
+  step("pre-restore schemas", [&](db::Connection& c) {
+    report.schemas_dropped = drop_old_pre_restore_schemas(c, now, options_.restore_keep);
+  });
+  step("orphan files",
+       [&](db::Connection& c) { report.orphans_removed = remove_orphan_files(c, options_, now); });
   return report;
 }
 

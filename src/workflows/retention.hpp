@@ -103,7 +103,8 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
 // "Changing a project's retention applies ... on request, to existing ones":
 // expires_at = created_at + retention_days for the project's completed backups.
 // Returns how many rows changed.
-int apply_retention_to_existing(db::Connection& conn, const std::string& project_id, int retention_days);
+int apply_retention_to_existing(db::Connection& conn, const std::string& project_id,
+                                int retention_days);
 
 // The sweep loop's body, with its own connection (re-opened after a failure).
 class RetentionSweeper {

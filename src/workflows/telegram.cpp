@@ -45,7 +45,8 @@ std::string fetch_backup_from_telegram(const TelegramOptions& options, const sto
   auto location = telegram_location_of(backup.locations);
   if (!location) throw Error(ErrorCode::kNotFound, "this backup has no copy in Telegram");
   if (options.bot_token.empty()) {
-    throw Error(ErrorCode::kNotFound, "the backup's Telegram copy cannot be read: TELEGRAM_BOT_TOKEN is unset");
+    throw Error(ErrorCode::kNotFound,
+                "the backup's Telegram copy cannot be read: TELEGRAM_BOT_TOKEN is unset");
   }
   telegram::BotApi api(bot_options(options, cancel));
   telegram::fetch_file(api, *location, backup.sha256.value_or(""), dest_path, on_part);
@@ -103,8 +104,8 @@ json::value delete_telegram_copies(const TelegramOptions& options, const json::v
   return out;
 }
 
-json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx, const TelegramUpload& upload,
-                                const json::object& progress_base) {
+json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx,
+                                const TelegramUpload& upload, const json::object& progress_base) {
   if (options.bot_token.empty()) {
     throw_conflict("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
   }
@@ -119,23 +120,24 @@ json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext
       auto* sha = to.if_contains("sha256");
       auto* chat = to.if_contains("chat_id");
       auto* parts = to.if_contains("parts");
-      if (sha && sha->is_string() && sha->as_string() == upload.sha256 && chat && chat->is_string() &&
-          chat->as_string() == upload.chat_id && parts && parts->is_array()) {
+      if (sha && sha->is_string() && sha->as_string() == upload.sha256 && chat &&
+          chat->is_string() && chat->as_string() == upload.chat_id && parts && parts->is_array()) {
         for (const auto& p : parts->as_array()) {
           try {
             confirmed.push_back(telegram::part_from_json(p));
           } catch (const std::exception& e) {
             // A record we cannot read: that part is sent again.
-            spdlog::warn("job {}: a confirmed Telegram part's record cannot be read, it is sent again: {}",
-                         ctx.job().id, e.what());
+            spdlog::warn(
+                "job {}: a confirmed Telegram part's record cannot be read, it is sent again: {}",
+                ctx.job().id, e.what());
           }
         }
       }
     }
   }
   if (!confirmed.empty()) {
-    spdlog::info("job {}: {} Telegram part(s) confirmed by an earlier attempt are reused", ctx.job().id,
-                 confirmed.size());
+    spdlog::info("job {}: {} Telegram part(s) confirmed by an earlier attempt are reused",
+                 ctx.job().id, confirmed.size());
   }
 
   telegram::UploadSpec spec;

@@ -36,7 +36,8 @@
 namespace tb::workflows {
 
 // Bot API options (TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN).
-telegram::BotOptions bot_options(const TelegramOptions& options, const std::atomic<bool>* cancel = nullptr);
+telegram::BotOptions bot_options(const TelegramOptions& options,
+                                 const std::atomic<bool>* cancel = nullptr);
 
 // The {"type":"telegram",...} entry of a backup's locations, if any.
 std::optional<boost::json::object> telegram_location_of(const boost::json::value& locations);
@@ -89,6 +90,7 @@ struct TelegramUpload {
 // Throws telegram::ApiError (REMOTE_REFUSED or UNAVAILABLE), CONFLICT when
 // Telegram is not configured, tb::Cancelled when the job's cancel flag rose.
 boost::json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx,
-                                       const TelegramUpload& upload, const boost::json::object& progress_base);
+                                       const TelegramUpload& upload,
+                                       const boost::json::object& progress_base);
 
 }  // namespace tb::workflows

@@ -81,8 +81,8 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
 jobs::JobOutcome run_telegram_delete_job(const Dependencies& deps, jobs::JobContext& ctx) {
   auto backup = backup_of_job<model::TelegramDeletePayload>(ctx);
   int transient = 0;
-  auto locations =
-      delete_telegram_copies(deps.options.telegram, backup.locations, &ctx.cancel_flag(), &transient);
+  auto locations = delete_telegram_copies(deps.options.telegram, backup.locations,
+                                          &ctx.cancel_flag(), &transient);
   // On record at once: a retry (or a later attempt) starts from what is done.
   store::update_backup_locations(ctx.db(), backup.id, locations);
   if (transient > 0 && ctx.job().attempts < ctx.job().max_attempts) {
@@ -109,7 +109,8 @@ std::optional<std::string> enqueue_telegram_delete(db::Connection& conn,
                                                    const store::Backup& backup, int max_attempts) {
   auto tg = telegram_location_of(backup.locations);
   if (!tg || !has_parts_to_delete(*tg)) return std::nullopt;
-  return store::enqueue_job(conn, store::new_job(model::TelegramDeletePayload{backup.id}, backup.project_id, max_attempts))
+  return store::enqueue_job(conn, store::new_job(model::TelegramDeletePayload{backup.id},
+                                                 backup.project_id, max_attempts))
       .id;
 }
 

@@ -3,9 +3,9 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include "io/hash.hpp"
 #include "store/backups.hpp"
 #include "store/settings.hpp"
-#include "io/hash.hpp"
 #include "workflows/files.hpp"
 #include "workflows/telegram.hpp"
 

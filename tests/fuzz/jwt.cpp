@@ -2,14 +2,14 @@
 // fixed clock. Every input must be refused with tb::Error UNAUTHORIZED or, if
 // the fuzzer ever forges a valid HMAC (it will not), accepted with a subject.
 // The input is also tried as an "Authorization" header value.
-#include "fuzz_target.hpp"
-
 #include "auth/jwt.hpp"
-#include "core/error.hpp"
 
 #include <chrono>
 #include <cstdlib>
 #include <string_view>
+
+#include "core/error.hpp"
+#include "fuzz_target.hpp"
 
 namespace {
 

@@ -1,13 +1,13 @@
 // Fuzz target: the Range header parser (src/http/range.hpp). The first 8
 // bytes are the file size, the rest the header. Whatever the header, a
 // satisfiable range lies inside the file, and content_range() renders.
-#include "fuzz_target.hpp"
-
 #include "http/range.hpp"
 
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+
+#include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 8) return 0;
@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (file_size == 0 || r.first > r.last || r.last >= file_size) std::abort();
     if (r.length() == 0 || r.length() > file_size) std::abort();
   }
-  if (r.kind != tb::http::ByteRange::kNone && tb::http::content_range(r, file_size).empty()) std::abort();
+  if (r.kind != tb::http::ByteRange::kNone && tb::http::content_range(r, file_size).empty())
+    std::abort();
   (void)tb::http::content_disposition(header);
   return 0;
 }

@@ -47,15 +47,16 @@ TEST_P(FuzzCorpus, EverySeedRunsClean) {
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     SCOPED_TRACE(entry.path().string());
     // nullptr with size 0 is how libFuzzer passes an empty input, too.
-    c.target(bytes.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    c.target(bytes.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(bytes.data()),
+             bytes.size());
     ++files;
   }
   EXPECT_GE(files, 3) << "a corpus this small guards nothing";
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzCorpus,
-                         ::testing::Values(Case{"request_body", tb_fuzz_request_body}, Case{"jwt", tb_fuzz_jwt},
-                                           Case{"range", tb_fuzz_range},
+                         ::testing::Values(Case{"request_body", tb_fuzz_request_body},
+                                           Case{"jwt", tb_fuzz_jwt}, Case{"range", tb_fuzz_range},
                                            Case{"telegram_reply", tb_fuzz_telegram_reply}),
                          [](const auto& p) { return std::string(p.param.name); });
 

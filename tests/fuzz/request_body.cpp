@@ -3,14 +3,13 @@
 // tb::Error VALIDATION_ERROR; anything else (another exception, a crash, a
 // sanitizer report) is a bug. Accepted values are checked against the
 // invariants the rest of the program relies on.
-#include "fuzz_target.hpp"
-
-#include "core/error.hpp"
-#include "model/json_body.hpp"
-#include "model/requests.hpp"
-
 #include <cstdlib>
 #include <string_view>
+
+#include "core/error.hpp"
+#include "fuzz_target.hpp"
+#include "model/json_body.hpp"
+#include "model/requests.hpp"
 
 namespace {
 

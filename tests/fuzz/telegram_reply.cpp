@@ -11,12 +11,11 @@
 // (success only for a 2xx with {"ok":true,"result":..}; a 429 always waits a
 // non-negative time; a permanent verdict is a 4xx other than 429; every
 // failure has a description).
-#include "fuzz_target.hpp"
-
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_target.hpp"
 #include "telegram/bot_api.hpp"
 
 namespace {
@@ -36,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body = input;
   if (auto nl = input.find('\n'); nl != std::string_view::npos && nl >= 3 && nl <= 64) {
     auto first = input.substr(0, nl);
-    bool digits = first[0] >= '0' && first[0] <= '9' && first[1] >= '0' && first[1] <= '9' && first[2] >= '0' &&
-                  first[2] <= '9';
+    bool digits = first[0] >= '0' && first[0] <= '9' && first[1] >= '0' && first[1] <= '9' &&
+                  first[2] >= '0' && first[2] <= '9';
     if (digits && (first.size() == 3 || first[3] == ' ')) {
       status = (first[0] - '0') * 100 + (first[1] - '0') * 10 + (first[2] - '0');
       if (first.size() > 4) header = first.substr(4);
@@ -61,7 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(!two_xx && v.error_code == 429 && v.retry_after >= 0);
         break;
       case ReplyVerdict::Kind::kPermanent:
-        check(!two_xx && status < 500 && v.error_code != 429 && v.error_code < 500 && v.retry_after == -1);
+        check(!two_xx && status < 500 && v.error_code != 429 && v.error_code < 500 &&
+              v.retry_after == -1);
         break;
       case ReplyVerdict::Kind::kRetry:
         check(two_xx || status >= 500 || v.error_code >= 500);

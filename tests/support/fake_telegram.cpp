@@ -32,7 +32,8 @@ FakeTelegram::FakeTelegram(std::string token) : token_(std::move(token)) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
     auto text = process_->output();
-    if (auto at = text.find("PORT "); at != std::string::npos && text.find('\n', at) != std::string::npos) {
+    if (auto at = text.find("PORT ");
+        at != std::string::npos && text.find('\n', at) != std::string::npos) {
       port_ = std::stoi(text.substr(at + 5));
       break;
     }
@@ -50,7 +51,8 @@ FakeTelegram::~FakeTelegram() {
   fs::remove_all(dir_, ec);
 }
 
-void FakeTelegram::fault(const std::string& method, const std::string& kind, int count, boost::json::object extra) {
+void FakeTelegram::fault(const std::string& method, const std::string& kind, int count,
+                         boost::json::object extra) {
   extra["method"] = method;
   extra["kind"] = kind;
   extra["count"] = count;
@@ -64,7 +66,9 @@ boost::json::object FakeTelegram::state() const {
   return r.json().as_object();
 }
 
-void FakeTelegram::reset() { http_post_json(url() + "/_control/reset", "{}"); }
+void FakeTelegram::reset() {
+  http_post_json(url() + "/_control/reset", "{}");
+}
 
 std::string FakeTelegram::log() const {
   return process_->output();

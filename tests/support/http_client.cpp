@@ -22,7 +22,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
@@ -38,7 +39,9 @@ std::string HttpResponse::header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const {
+  return boost::json::parse(body);
+}
 
 HttpResponse http_call(const HttpRequest& request) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
@@ -51,7 +54,8 @@ HttpResponse http_call(const HttpRequest& request) {
   if (request.method == "HEAD") curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
     curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
   }
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
@@ -63,7 +67,8 @@ HttpResponse http_call(const HttpRequest& request) {
   CURLcode rc = curl_easy_perform(curl.get());
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    throw std::runtime_error(std::string("http call failed: ") + curl_easy_strerror(rc) + " " + request.url);
+    throw std::runtime_error(std::string("http call failed: ") + curl_easy_strerror(rc) + " " +
+                             request.url);
   }
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
   return response;
@@ -76,7 +81,8 @@ HttpResponse http_get(const std::string& url, const std::string& token) {
   return http_call(r);
 }
 
-HttpResponse http_post_json(const std::string& url, const std::string& body, const std::string& token) {
+HttpResponse http_post_json(const std::string& url, const std::string& body,
+                            const std::string& token) {
   HttpRequest r;
   r.method = "POST";
   r.url = url;
@@ -91,9 +97,10 @@ bool job_ended(const boost::json::object& job) {
   return s == "completed" || s == "failed" || s == "cancelled";
 }
 
-boost::json::object poll_job(const std::string& base_url, const std::string& token, const std::string& job_id,
-                             const std::function<bool(const boost::json::object&)>& done, int seconds,
-                             const std::function<std::string()>& context) {
+boost::json::object poll_job(const std::string& base_url, const std::string& token,
+                             const std::string& job_id,
+                             const std::function<bool(const boost::json::object&)>& done,
+                             int seconds, const std::function<std::string()>& context) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   boost::json::object job;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -103,7 +110,8 @@ boost::json::object poll_job(const std::string& base_url, const std::string& tok
     if (done(job)) return job;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ADD_FAILURE() << "timed out waiting for job " << job_id << ": " << boost::json::serialize(job) << "\n"
+  ADD_FAILURE() << "timed out waiting for job " << job_id << ": " << boost::json::serialize(job)
+                << "\n"
                 << (context ? context() : std::string());
   return job;
 }

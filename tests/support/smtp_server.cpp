@@ -98,7 +98,8 @@ void SmtpServer::stop() {
   process_.reset();
 }
 
-std::vector<ReceivedEmail> SmtpServer::wait_for_emails(std::size_t n, std::chrono::milliseconds timeout) {
+std::vector<ReceivedEmail> SmtpServer::wait_for_emails(std::size_t n,
+                                                       std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   const fs::path mail = dir_ + "/mail";
   for (;;) {
@@ -121,14 +122,16 @@ std::vector<ReceivedEmail> SmtpServer::wait_for_emails(std::size_t n, std::chron
       return out;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("expected " + std::to_string(n) + " e-mail(s), the SMTP test server got " +
+      throw std::runtime_error("expected " + std::to_string(n) +
+                               " e-mail(s), the SMTP test server got " +
                                std::to_string(envs.size()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-std::vector<std::string> SmtpServer::wait_for_messages(std::size_t n, std::chrono::milliseconds timeout) {
+std::vector<std::string> SmtpServer::wait_for_messages(std::size_t n,
+                                                       std::chrono::milliseconds timeout) {
   std::vector<std::string> out;
   for (auto& m : wait_for_emails(n, timeout)) out.push_back(std::move(m.raw));
   return out;

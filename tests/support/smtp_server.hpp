@@ -16,9 +16,9 @@
 namespace tb::test {
 
 struct ReceivedEmail {
-  std::string mail_from;              // envelope MAIL FROM
-  std::vector<std::string> rcpt_to;   // envelope RCPT TO
-  std::string raw;                    // the message as received (headers + body, CRLF)
+  std::string mail_from;             // envelope MAIL FROM
+  std::vector<std::string> rcpt_to;  // envelope RCPT TO
+  std::string raw;                   // the message as received (headers + body, CRLF)
 };
 
 class SmtpServer {
@@ -35,11 +35,11 @@ class SmtpServer {
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
 
   // Raw messages, in arrival order, once at least `n` arrived; throws on timeout.
-  std::vector<std::string> wait_for_messages(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  std::vector<std::string> wait_for_messages(
+      std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // The same with the envelope.
-  std::vector<ReceivedEmail> wait_for_emails(std::size_t n,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  std::vector<ReceivedEmail> wait_for_emails(
+      std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
  private:
   std::string dir_;

@@ -54,9 +54,11 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   Deployment d(faults());
   ServiceProcess api({"serve", "--no-worker"}, d.env);
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
-  auto worker_a = std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
+  auto worker_a =
+      std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  poll_job(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(api.base_url(), d.token, id,
+           [](const json::object& j) { return j.at("status").as_string() == "running"; });
 
   worker_a->signal(SIGKILL);
   worker_a->wait();
@@ -67,21 +69,21 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
-  EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos) << json::serialize(job);
+  EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos)
+      << json::serialize(job);
   // Exactly one backup, and it is whole: restore it and compare.
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
   auto backup_id = std::string(job.at("result").at("backup_id").as_string());
   auto dl = http_get(api.base_url() + "/api/backups/" + backup_id + "/download", d.token);
   ASSERT_EQ(dl.status, 200);
   auto dir = make_temp_dir("tb-faults-dl");
-  {
-    std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body;
-  }
+  { std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body; }
   auto& pg = PgCluster::shared();
   auto target = pg.create_database("faults_restore");
-  run_command("zstd -dc " + dir + "/dump.sql.zst | " + pg.bin_dir() + "/psql -q -v ON_ERROR_STOP=1 '" +
-              pg.conninfo(target) + "'");
-  const std::string digest = "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
+  run_command("zstd -dc " + dir + "/dump.sql.zst | " + pg.bin_dir() +
+              "/psql -q -v ON_ERROR_STOP=1 '" + pg.conninfo(target) + "'");
+  const std::string digest =
+      "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
   EXPECT_EQ(pg.query_value(target, digest), pg.query_value(d.db, digest));
 }
 
@@ -91,13 +93,15 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   ServiceProcess stale({"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  poll_job(api.base_url(), d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(api.base_url(), d.token, id,
+           [](const json::object& j) { return j.at("status").as_string() == "running"; });
 
   stale.signal(SIGSTOP);  // frozen with the job claimed and pg_dump waiting
   ServiceProcess fresh({"worker"}, d.env, false);
   // The lease (3 s) runs out, the job is rescued and claimed again by `fresh`.
-  auto rescued = poll_job(api.base_url(), d.token, id,
-                          [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
+  auto rescued = poll_job(
+      api.base_url(), d.token, id,
+      [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
   ASSERT_EQ(rescued.at("attempts").as_int64(), 2) << json::serialize(rescued) << fresh.log();
   lock.release();
   // `fresh` has ended the stale attempt's sessions (its project lock, its
@@ -106,7 +110,8 @@ TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
   // the job completing while it is still stopped).
   stale.signal(SIGCONT);
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
-  ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << stale.log() << fresh.log();
+  ASSERT_EQ(job.at("status").as_string(), "completed")
+      << json::serialize(job) << stale.log() << fresh.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   // The resumed attempt ends, recording nothing.
   EXPECT_TRUE(stale.wait_for_log(stale_attempt_ended(id))) << stale.log();
@@ -121,14 +126,16 @@ TEST(Faults, WorkerKilledAfterTheFileIsRenamedButBeforeTheRowListsNothingHalfDon
   // The completion transaction inserts into backups: holding this lock makes
   // the worker stop exactly there — file renamed and fsynced, row not written.
   TableLock lock(PgCluster::shared().conninfo(d.db), "control_plane.backups");
-  auto worker_a = std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
+  auto worker_a =
+      std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
   auto acme_dir = fs::path(d.storage) / "acme";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   auto final_files = [&] {
     int n = 0;
     if (fs::exists(acme_dir)) {
-      for (const auto& e : fs::directory_iterator(acme_dir)) n += e.path().filename().string().front() != '.';
+      for (const auto& e : fs::directory_iterator(acme_dir))
+        n += e.path().filename().string().front() != '.';
     }
     return n;
   };
@@ -154,8 +161,8 @@ TEST(Faults, WorkerKilledAfterTheFileIsRenamedButBeforeTheRowListsNothingHalfDon
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
   auto listed = d.value("SELECT locations->0->>'path' FROM control_plane.backups");
-  auto dl = http_get(api.base_url() + "/api/backups/" + std::string(job.at("result").at("backup_id").as_string()) +
-                         "/download",
+  auto dl = http_get(api.base_url() + "/api/backups/" +
+                         std::string(job.at("result").at("backup_id").as_string()) + "/download",
                      d.token);
   EXPECT_EQ(dl.status, 200);  // its checksum matched the listed file
   // The first attempt's file is unlisted: an orphan for the retention sweep.
@@ -165,7 +172,8 @@ TEST(Faults, WorkerKilledAfterTheFileIsRenamedButBeforeTheRowListsNothingHalfDon
 
 TEST(Faults, FullDiskFailsTheExportCleanlyAndKeepsEarlierBackups) {
   auto mount_point = make_temp_dir("tb-full-disk");
-  if (std::system(("mount -t tmpfs -o size=1m tmpfs " + mount_point + " 2>/dev/null").c_str()) != 0) {
+  if (std::system(("mount -t tmpfs -o size=1m tmpfs " + mount_point + " 2>/dev/null").c_str()) !=
+      0) {
     GTEST_SKIP() << "cannot mount a tmpfs here (needs root and mount rights)";
   }
   struct Unmount {
@@ -188,7 +196,8 @@ TEST(Faults, FullDiskFailsTheExportCleanlyAndKeepsEarlierBackups) {
   )sql");
   auto job = poll_job(base, d.token, start_export(base, d.token), job_ended);
   EXPECT_EQ(job.at("status").as_string(), "failed");
-  EXPECT_NE(std::string(job.at("last_error").as_string()).find("no space"), std::string::npos) << json::serialize(job);
+  EXPECT_NE(std::string(job.at("last_error").as_string()).find("no space"), std::string::npos)
+      << json::serialize(job);
   // No temporary file is left, the earlier backup is intact, the service serves.
   for (const auto& e : fs::recursive_directory_iterator(mount_point)) {
     EXPECT_NE(e.path().filename().string().front(), '.') << "left behind: " << e.path();
@@ -206,7 +215,8 @@ TEST(Faults, HangingDumpTimesOutWithAClearErrorAndLeavesNoFile) {
   auto job = poll_job(service.base_url(), d.token, id, job_ended, 60);
   lock.release();
   EXPECT_EQ(job.at("status").as_string(), "failed");
-  EXPECT_NE(std::string(job.at("last_error").as_string()).find("timed out"), std::string::npos) << json::serialize(job);
+  EXPECT_NE(std::string(job.at("last_error").as_string()).find("timed out"), std::string::npos)
+      << json::serialize(job);
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "0");
   for (const auto& entry : fs::recursive_directory_iterator(d.storage)) {
     EXPECT_FALSE(entry.is_regular_file()) << "left behind: " << entry.path();
@@ -221,7 +231,8 @@ TEST(Faults, SigtermDuringAnExportExitsPromptlyAndTheJobIsFinishedLater) {
   auto base = service->base_url();
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   auto id = start_export(base, d.token);
-  poll_job(base, d.token, id, [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  poll_job(base, d.token, id,
+           [](const json::object& j) { return j.at("status").as_string() == "running"; });
   // The export is stuck on the lock for good: only the grace period can end
   // the process (waited for generously; a busy machine is slower, not wrong).
   service->signal(SIGTERM);

@@ -45,7 +45,8 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   ServiceProcess api({"serve", "--no-worker"}, d.env);
   TableLock table(pg.conninfo(d.db), "tenant_acme.items");
   ServiceProcess frozen({"worker"}, d.env, false);
-  auto r = http_post_json(api.base_url() + "/api/backup/export", R"({"project_id":"acme"})", d.token);
+  auto r =
+      http_post_json(api.base_url() + "/api/backup/export", R"({"project_id":"acme"})", d.token);
   ASSERT_EQ(r.status, 202) << r.body;
   auto id = std::string(r.json().at("data").at("job_id").as_string());
   const std::string attempt1 = "tb job " + id + " attempt 1";
@@ -57,8 +58,9 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
 
   frozen.signal(SIGSTOP);  // frozen holding the project's lock, pg_dump waiting
   ServiceProcess fresh({"worker"}, d.env, false);
-  auto rescued = poll_job(api.base_url(), d.token, id,
-                          [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
+  auto rescued = poll_job(
+      api.base_url(), d.token, id,
+      [](const json::object& j) { return j.at("attempts").as_int64() == 2; }, 60);
   ASSERT_EQ(rescued.at("attempts").as_int64(), 2) << json::serialize(rescued) << fresh.log();
   table.release();
 
@@ -67,7 +69,8 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << fresh.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
   EXPECT_EQ(d.value(named), "0");
-  EXPECT_NE(fresh.log().find("job " + id + " attempt 1 still held the project's lock"), std::string::npos)
+  EXPECT_NE(fresh.log().find("job " + id + " attempt 1 still held the project's lock"),
+            std::string::npos)
       << fresh.log();
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
 
@@ -77,14 +80,13 @@ TEST(StaleLock, AFrozenWorkersLockIsBrokenAndTheRetryCompletesWhileItIsStillStop
   auto dl = http_get(api.base_url() + "/api/backups/" + backup_id + "/download", d.token);
   ASSERT_EQ(dl.status, 200);
   auto dir = make_temp_dir("tb-stalelock-dl");
-  {
-    std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body;
-  }
+  { std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body; }
   EXPECT_EQ(run_command("sha256sum " + dir + "/dump.sql.zst").substr(0, 64), sha);
   auto target = pg.create_database("stalelock_restore");
-  run_command("zstd -dc " + dir + "/dump.sql.zst | " + pg.bin_dir() + "/psql -q -v ON_ERROR_STOP=1 '" +
-              pg.conninfo(target) + "'");
-  const std::string digest = "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
+  run_command("zstd -dc " + dir + "/dump.sql.zst | " + pg.bin_dir() +
+              "/psql -q -v ON_ERROR_STOP=1 '" + pg.conninfo(target) + "'");
+  const std::string digest =
+      "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
   EXPECT_EQ(pg.query_value(target, digest), pg.query_value(d.db, digest));
 
   // Resumed, the stale worker finds its lease and its sessions gone: it

@@ -95,7 +95,8 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
 
   // What the killed attempt left on record: parts 1 and 2, confirmed before
   // part 3 was sent. Part 3 is in the chat but was never confirmed.
-  auto progress = json::parse(pg.query_value(db, "SELECT progress FROM control_plane.jobs WHERE id = '" + id + "'"));
+  auto progress = json::parse(
+      pg.query_value(db, "SELECT progress FROM control_plane.jobs WHERE id = '" + id + "'"));
   const auto& tg = progress.at("telegram").as_object();
   const auto part_count = tg.at("part_count").to_number<int>();
   ASSERT_GE(part_count, 4) << json::serialize(progress);
@@ -103,7 +104,8 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
   ASSERT_EQ(recorded.size(), 2u) << "a confirmed part was not on record when the next was sent: "
                                  << json::serialize(progress) << killed_log;
   std::map<int, std::int64_t> recorded_message_ids;
-  for (const auto& p : recorded) recorded_message_ids[p.at("index").to_number<int>()] = p.at("message_id").as_int64();
+  for (const auto& p : recorded)
+    recorded_message_ids[p.at("index").to_number<int>()] = p.at("message_id").as_int64();
   EXPECT_EQ(recorded_message_ids.size(), 2u);
   EXPECT_EQ(pg.query_value(db, "SELECT count(*) FROM control_plane.backups"), "0");
 
@@ -112,14 +114,18 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
   auto job = poll_job(api.base_url(), token, id, job_ended, 120, [&] { return worker_b.log(); });
   ASSERT_EQ(job.at("status").as_string(), "completed") << json::serialize(job) << worker_b.log();
   EXPECT_EQ(job.at("attempts").as_int64(), 2);
-  EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos) << json::serialize(job);
-  EXPECT_EQ(pg.query_value(db, "SELECT count(*) FROM control_plane.backups WHERE status = 'completed'"), "1");
+  EXPECT_NE(json::serialize(job.at("errors")).find("lease expired"), std::string::npos)
+      << json::serialize(job);
+  EXPECT_EQ(
+      pg.query_value(db, "SELECT count(*) FROM control_plane.backups WHERE status = 'completed'"),
+      "1");
   EXPECT_EQ(pg.query_value(db, "SELECT count(*) FROM control_plane.backups"), "1");
 
   // The chat: parts 1-2 once (not re-sent), part 3 twice (the in-flight one:
   // the killed attempt's unconfirmed message plus the retry's), the rest once.
   std::map<int, int> sent;
-  for (const auto& m : messages()) ++sent[part_index_of(std::string(m.at("file_name").as_string()))];
+  for (const auto& m : messages())
+    ++sent[part_index_of(std::string(m.at("file_name").as_string()))];
   ASSERT_EQ(static_cast<int>(sent.size()), part_count) << json::serialize(fake.state());
   for (int i = 1; i <= part_count; ++i) {
     EXPECT_EQ(sent[i], i == 3 ? 2 : 1) << "part " << i << " was sent " << sent[i] << " times";
@@ -172,8 +178,10 @@ TEST(TelegramFaults, WorkerKilledMidUploadResendsOnlyTheInFlightPartAndTheBackup
   ASSERT_EQ(dl.status, 200) << dl.body << api.log();
   auto dir = make_temp_dir("tb-tg-faults-dl");
   std::ofstream(dir + "/dump.sql.zst", std::ios::binary) << dl.body;
-  EXPECT_EQ(sha256_of(dir + "/dump.sql.zst"), std::string(job.at("result").at("sha256").as_string()));
-  EXPECT_EQ(static_cast<std::int64_t>(dl.body.size()), job.at("result").at("size_bytes").to_number<std::int64_t>());
+  EXPECT_EQ(sha256_of(dir + "/dump.sql.zst"),
+            std::string(job.at("result").at("sha256").as_string()));
+  EXPECT_EQ(static_cast<std::int64_t>(dl.body.size()),
+            job.at("result").at("size_bytes").to_number<std::int64_t>());
 }
 
 }  // namespace

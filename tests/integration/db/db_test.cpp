@@ -130,7 +130,8 @@ TEST_F(Db, PreparedStatementsSurviveResetErrorsAndAFullCache) {
   EXPECT_THROW(c.exec("SELECT 1"), DbError);
   c.reset();
   EXPECT_EQ(c.query(insert, 3, std::string("three")).text(0, 0), "three");
-  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT string_agg(v, ',' ORDER BY k) FROM kv"), "one,two,three");
+  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT string_agg(v, ',' ORDER BY k) FROM kv"),
+            "one,two,three");
 }
 
 TEST_F(Db, CannotConnectIsUnavailable) {
@@ -162,7 +163,8 @@ TEST_F(Db, TransactionRollsBackUnlessCommitted) {
   } catch (const DbError&) {
   }
   EXPECT_TRUE(c.idle());
-  EXPECT_EQ(PgCluster::shared().query_column(name_, "SELECT x FROM t"), std::vector<std::string>{"2"});
+  EXPECT_EQ(PgCluster::shared().query_column(name_, "SELECT x FROM t"),
+            std::vector<std::string>{"2"});
 }
 
 TEST_F(Db, MigrateCreatesTheSchemaAndIsIdempotent) {
@@ -171,11 +173,14 @@ TEST_F(Db, MigrateCreatesTheSchemaAndIsIdempotent) {
   EXPECT_EQ(migrate(c), static_cast<int>(migrations().size()));
   EXPECT_EQ(schema_version(c), migrations().back().version);
   EXPECT_EQ(migrate(c), 0);
-  auto tables = PgCluster::shared().query_column(
-      name_, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'control_plane' ORDER BY 1");
-  EXPECT_EQ(tables, (std::vector<std::string>{"audit_log", "backup_settings", "backups", "jobs", "locks",
-                                              "projects", "replay_logins", "schema_migrations"}));
-  EXPECT_EQ(PgCluster::shared().query_value(name_, "SELECT count(*) FROM control_plane.schema_migrations"),
+  auto tables = PgCluster::shared().query_column(name_,
+                                                 "SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_schema = 'control_plane' ORDER BY 1");
+  EXPECT_EQ(tables,
+            (std::vector<std::string>{"audit_log", "backup_settings", "backups", "jobs", "locks",
+                                      "projects", "replay_logins", "schema_migrations"}));
+  EXPECT_EQ(PgCluster::shared().query_value(name_,
+                                            "SELECT count(*) FROM control_plane.schema_migrations"),
             std::to_string(migrations().size()));
 }
 
@@ -239,8 +244,9 @@ TEST_F(Db, PoolReplacesAConnectionTheServerKilled) {
   }
   PgCluster::shared().exec(name_, "SELECT pg_terminate_backend(" + pid + ")");
   // Gone from the server (polled: a busy machine only takes longer).
-  for (int i = 0; i < 6000 && PgCluster::shared().query_value(
-                                  name_, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) != "0";
+  for (int i = 0;
+       i < 6000 && PgCluster::shared().query_value(
+                       name_, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) != "0";
        ++i) {
     std::this_thread::sleep_for(50ms);
   }
@@ -303,7 +309,9 @@ TEST_F(Db, JobInsertNotifiesTbJobs) {
   listener.listen("tb_jobs");
   listener.wait(10ms);
   c.exec("INSERT INTO control_plane.projects (id, slug) VALUES ('p1', 'p1')");
-  c.exec("INSERT INTO control_plane.jobs (id, type, project_id) VALUES (gen_random_uuid(), 'export', 'p1')");
+  c.exec(
+      "INSERT INTO control_plane.jobs (id, type, project_id) VALUES (gen_random_uuid(), 'export', "
+      "'p1')");
   auto n = listener.wait(5s);
   ASSERT_FALSE(n.empty());
   EXPECT_EQ(n[0].channel, "tb_jobs");

@@ -4,13 +4,14 @@
 // pg_restore and compare every table; decoy schemas must stay out; failures
 // (missing schema, killed pg_dump, cancel, a destination failing at its Nth
 // write) leave no file.
+#include "backup/export.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "backup/export.hpp"
 #include "destinations/local.hpp"
 #include "support/pg_cluster.hpp"
 
@@ -83,8 +84,10 @@ class ExportTest : public ::testing::Test {
 
   static std::string table_digest(const std::string& db, const std::string& table) {
     return PgCluster::shared().query_value(
-        db, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM tenant_acme." +
-                table + " t");
+        db,
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
+        "FROM tenant_acme." +
+            table + " t");
   }
 
   static std::string* db_;
@@ -93,7 +96,9 @@ class ExportTest : public ::testing::Test {
 
 std::string* ExportTest::db_ = nullptr;
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+std::string quote(const std::string& s) {
+  return "'" + s + "'";
+}
 
 std::string load(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -113,14 +118,16 @@ TEST_P(ExportRoundTrip, RestoresIntoAFreshDatabaseWithIdenticalData) {
   auto [format, compression] = GetParam();
   auto& pg = PgCluster::shared();
   destinations::LocalDestination local(storage_, "acme");
-  std::string name = file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
+  std::string name =
+      file_name_for("acme", SystemTime{std::chrono::seconds(1795514400)}, format, compression);
   std::vector<std::uint64_t> progress;
   std::atomic<bool> cancel{false};
   ExportOptions options;
   options.format = format;
   options.compression = compression;
-  ExportResult r = run_export(source(), options, {&local}, {"acme", name, content_type_for(format, compression)},
-                              [&](std::uint64_t n) { progress.push_back(n); }, cancel);
+  ExportResult r = run_export(
+      source(), options, {&local}, {"acme", name, content_type_for(format, compression)},
+      [&](std::uint64_t n) { progress.push_back(n); }, cancel);
 
   // Exactly one file, under its final name, matching the recorded size and hash.
   ASSERT_EQ(files(), std::vector<std::string>{"acme/" + name});
@@ -141,12 +148,16 @@ TEST_P(ExportRoundTrip, RestoresIntoAFreshDatabaseWithIdenticalData) {
   // Decompress with the real tools.
   std::string work = tb::test::make_temp_dir("tb-export-work");
   std::string plain = work + "/dump";
-  if (compression == Compression::kZstd) run_command("zstd -q -d " + quote(path) + " -o " + quote(plain));
-  else if (compression == Compression::kGzip) run_command("gzip -d -c " + quote(path) + " > " + quote(plain));
-  else fs::copy_file(path, plain);
+  if (compression == Compression::kZstd)
+    run_command("zstd -q -d " + quote(path) + " -o " + quote(plain));
+  else if (compression == Compression::kGzip)
+    run_command("gzip -d -c " + quote(path) + " > " + quote(plain));
+  else
+    fs::copy_file(path, plain);
   EXPECT_EQ(fs::file_size(plain), r.dump_bytes);
   std::string dump = load(plain);
-  for (const char* decoy : {"decoy_lower", "decoy_upper", "decoy_underscore", "tenant_acme2", "Tenant_ACME"}) {
+  for (const char* decoy :
+       {"decoy_lower", "decoy_upper", "decoy_underscore", "tenant_acme2", "Tenant_ACME"}) {
     EXPECT_EQ(dump.find(decoy), std::string::npos) << decoy;
   }
 
@@ -154,11 +165,11 @@ TEST_P(ExportRoundTrip, RestoresIntoAFreshDatabaseWithIdenticalData) {
   std::string fresh = pg.create_database("export_restore");
   std::string target = quote(pg.conninfo(fresh));
   if (format == Format::kSql) {
-    run_command(pg.bin_dir() + "/psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d " + target + " -f " +
-                quote(plain));
+    run_command(pg.bin_dir() + "/psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d " + target +
+                " -f " + quote(plain));
   } else {
-    run_command(pg.bin_dir() + "/pg_restore --exit-on-error --single-transaction --no-owner -d " + target + " " +
-                quote(plain));
+    run_command(pg.bin_dir() + "/pg_restore --exit-on-error --single-transaction --no-owner -d " +
+                target + " " + quote(plain));
   }
   for (const auto& t : kTables) EXPECT_EQ(table_digest(fresh, t), table_digest(*db_, t)) << t;
   EXPECT_EQ(pg.query_value(fresh, "SELECT tenant_acme.greet('x')"), "hi x");
@@ -166,31 +177,39 @@ TEST_P(ExportRoundTrip, RestoresIntoAFreshDatabaseWithIdenticalData) {
   EXPECT_EQ(pg.query_value(fresh, "SELECT count(*) FROM tenant_acme.big_spenders"),
             pg.query_value(*db_, "SELECT count(*) FROM tenant_acme.big_spenders"));
   const std::string constraints =
-      "SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ';' ORDER BY conname) FROM pg_constraint "
+      "SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ';' ORDER BY conname) FROM "
+      "pg_constraint "
       "WHERE connamespace = 'tenant_acme'::regnamespace";
   EXPECT_EQ(pg.query_value(fresh, constraints), pg.query_value(*db_, constraints));
-  EXPECT_NE(pg.query_value(fresh, constraints).find("FOREIGN KEY (customer_id) REFERENCES"), std::string::npos);
-  EXPECT_EQ(pg.query_value(fresh, "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE "
-                                  "nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema'"),
-            "public,tenant_acme");
+  EXPECT_NE(pg.query_value(fresh, constraints).find("FOREIGN KEY (customer_id) REFERENCES"),
+            std::string::npos);
+  EXPECT_EQ(
+      pg.query_value(fresh,
+                     "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE "
+                     "nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema'"),
+      "public,tenant_acme");
   pg.drop_database(fresh);
   fs::remove_all(work);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, ExportRoundTrip,
-    ::testing::Values(Combo{Format::kSql, Compression::kZstd}, Combo{Format::kSql, Compression::kGzip},
-                      Combo{Format::kSql, Compression::kNone}, Combo{Format::kTar, Compression::kZstd},
-                      Combo{Format::kTar, Compression::kGzip}, Combo{Format::kTar, Compression::kNone}),
-    [](const auto& p) {
-      return std::string(to_string(p.param.format)) + "_" + std::string(to_string(p.param.compression));
-    });
+INSTANTIATE_TEST_SUITE_P(Formats, ExportRoundTrip,
+                         ::testing::Values(Combo{Format::kSql, Compression::kZstd},
+                                           Combo{Format::kSql, Compression::kGzip},
+                                           Combo{Format::kSql, Compression::kNone},
+                                           Combo{Format::kTar, Compression::kZstd},
+                                           Combo{Format::kTar, Compression::kGzip},
+                                           Combo{Format::kTar, Compression::kNone}),
+                         [](const auto& p) {
+                           return std::string(to_string(p.param.format)) + "_" +
+                                  std::string(to_string(p.param.compression));
+                         });
 
 TEST_F(ExportTest, MissingSchemaFailsWithPgDumpsReasonAndNoFile) {
   destinations::LocalDestination local(storage_, "acme");
   std::atomic<bool> cancel{false};
   try {
-    run_export(source("tenant_missing"), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"}, {}, cancel);
+    run_export(source("tenant_missing"), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"},
+               {}, cancel);
     FAIL() << "exported a missing schema";
   } catch (const tb::Error& e) {
     EXPECT_EQ(e.message().rfind("pg_dump failed: ", 0), 0u) << e.message();
@@ -205,7 +224,9 @@ TEST_F(ExportTest, SchemaNameIsMatchedExactlyNotAsAPattern) {
   for (const char* schema : {"tenant_acm?", "TENANT_ACME", "tenant_acme*", "tenant.acme"}) {
     destinations::LocalDestination local(storage_, "acme");
     std::atomic<bool> cancel{false};
-    EXPECT_THROW(run_export(source(schema), {}, {&local}, {"acme", "x.sql", "application/sql"}, {}, cancel), tb::Error)
+    EXPECT_THROW(
+        run_export(source(schema), {}, {&local}, {"acme", "x.sql", "application/sql"}, {}, cancel),
+        tb::Error)
         << schema;
   }
   EXPECT_TRUE(files().empty());
@@ -214,13 +235,15 @@ TEST_F(ExportTest, SchemaNameIsMatchedExactlyNotAsAPattern) {
 }
 
 TEST_F(ExportTest, PasswordNeverReachesTheCommandLineOrTheError) {
-  auto cmd = pg_dump_command({"/usr/bin", "host=/tmp port=5 user=u password='s3cr et' dbname=d", "tenant_acme"},
-                             Format::kSql);
+  auto cmd = pg_dump_command(
+      {"/usr/bin", "host=/tmp port=5 user=u password='s3cr et' dbname=d", "tenant_acme"},
+      Format::kSql);
   for (const auto& a : cmd.args) EXPECT_EQ(a.find("s3cr"), std::string::npos) << a;
   ASSERT_EQ(cmd.env.size(), 1u);
   EXPECT_EQ(cmd.env[0], (std::pair<std::string, std::string>{"PGPASSWORD", "s3cr et"}));
-  auto url = pg_dump_command({"", "postgresql://bob:p%40ss@localhost:5433/app?sslmode=disable", "tenant_acme"},
-                             Format::kTar);
+  auto url = pg_dump_command(
+      {"", "postgresql://bob:p%40ss@localhost:5433/app?sslmode=disable", "tenant_acme"},
+      Format::kTar);
   EXPECT_EQ(url.program, "pg_dump");
   EXPECT_EQ(url.env.at(0).second, "p@ss");
   for (const auto& a : url.args) EXPECT_EQ(a.find("p@ss"), std::string::npos) << a;
@@ -245,8 +268,10 @@ class Big : public ExportTest {
  protected:
   static void SetUpTestSuite() {
     ExportTest::SetUpTestSuite();
-    PgCluster::shared().exec(*db_, "CREATE TABLE tenant_acme.big AS SELECT g AS id, md5(g::text) || repeat('x', 200) AS v "
-                                   "FROM generate_series(1, 150000) g");
+    PgCluster::shared().exec(
+        *db_,
+        "CREATE TABLE tenant_acme.big AS SELECT g AS id, md5(g::text) || repeat('x', 200) AS v "
+        "FROM generate_series(1, 150000) g");
   }
 };
 
@@ -258,10 +283,12 @@ TEST_F(Big, PgDumpKilledMidwayLeavesNoFile) {
     if (killed) return;
     killed = true;
     PgCluster::shared().exec("postgres",
-                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg_dump'");
+                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                             "application_name = 'pg_dump'");
   };
   try {
-    run_export(source(), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"}, on_progress, cancel);
+    run_export(source(), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"}, on_progress,
+               cancel);
     FAIL() << "survived a killed backend";
   } catch (const tb::Error& e) {
     EXPECT_EQ(e.message().rfind("pg_dump failed", 0), 0u) << e.message();
@@ -274,13 +301,15 @@ TEST_F(Big, PgDumpKilledMidwayLeavesNoFile) {
 TEST_F(Big, CancelStopsPgDumpAndKeepsNothing) {
   destinations::LocalDestination local(storage_, "acme");
   std::atomic<bool> cancel{false};
-  int chunks = 0;  // the ~36 MB dump is ~140 chunks: a cancel noticed only at the end would see them all
-  EXPECT_THROW(run_export(source(), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"},
-                          [&](std::uint64_t) {
-                            ++chunks;
-                            cancel = true;
-                          },
-                          cancel),
+  int chunks =
+      0;  // the ~36 MB dump is ~140 chunks: a cancel noticed only at the end would see them all
+  EXPECT_THROW(run_export(
+                   source(), {}, {&local}, {"acme", "x.sql.zst", "application/zstd"},
+                   [&](std::uint64_t) {
+                     ++chunks;
+                     cancel = true;
+                   },
+                   cancel),
                Cancelled);
   EXPECT_LT(chunks, 64);
   EXPECT_TRUE(files().empty());
@@ -318,7 +347,8 @@ TEST_F(ExportTest, DestinationFailingAtEveryWriteLeavesNoFile) {
   {
     FailingDestination counting(0);
     destinations::LocalDestination local(storage_, "acme");
-    run_export(source(), options, {&counting, &local}, {"acme", "ok.sql.gz", "application/gzip"}, {}, cancel);
+    run_export(source(), options, {&counting, &local}, {"acme", "ok.sql.gz", "application/gzip"},
+               {}, cancel);
     total_writes = counting.writes();
     fs::remove_all(storage_ + "/acme");
   }
@@ -326,8 +356,8 @@ TEST_F(ExportTest, DestinationFailingAtEveryWriteLeavesNoFile) {
   for (int n = 1; n <= total_writes + 1; ++n) {  // n = total+1: fails at commit
     FailingDestination failing(n);
     destinations::LocalDestination local(storage_, "acme");
-    EXPECT_THROW(run_export(source(), options, {&local, &failing}, {"acme", "f.sql.gz", "application/gzip"}, {},
-                            cancel),
+    EXPECT_THROW(run_export(source(), options, {&local, &failing},
+                            {"acme", "f.sql.gz", "application/gzip"}, {}, cancel),
                  tb::Error)
         << n;
     EXPECT_TRUE(failing.aborted());
@@ -344,9 +374,12 @@ TEST_F(ExportTest, DestinationFailingAtEveryWriteLeavesNoFile) {
 
 TEST(FileNames, FollowTheContract) {
   SystemTime t{std::chrono::seconds(1795514400)};  // 2026-11-24T10:00:00Z
-  EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kZstd), "acme-2026-11-24T10-00-00Z.sql.zst");
-  EXPECT_EQ(file_name_for("acme", t, Format::kTar, Compression::kGzip), "acme-2026-11-24T10-00-00Z.tar.gz");
-  EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kNone), "acme-2026-11-24T10-00-00Z.sql");
+  EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kZstd),
+            "acme-2026-11-24T10-00-00Z.sql.zst");
+  EXPECT_EQ(file_name_for("acme", t, Format::kTar, Compression::kGzip),
+            "acme-2026-11-24T10-00-00Z.tar.gz");
+  EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kNone),
+            "acme-2026-11-24T10-00-00Z.sql");
   EXPECT_EQ(file_name_for("acme", t, Format::kSql, Compression::kZstd, "1a2b3c4d"),
             "acme-2026-11-24T10-00-00Z-1a2b3c4d.sql.zst");
   EXPECT_EQ(content_type_for(Format::kSql, Compression::kZstd), "application/zstd");

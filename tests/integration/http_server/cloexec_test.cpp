@@ -24,7 +24,8 @@ namespace {
 std::uint16_t local_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET) return 0;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET)
+    return 0;
   return ntohs(a.sin_port);
 }
 
@@ -35,7 +36,9 @@ TEST(ServerSockets, ListeningAndAcceptedSocketsAreCloseOnExec) {
   opts.handler_threads = 1;
   Server server(opts,
                 Router({{"GET", "/ping", RateClass::kNone,
-                         [](Request&) { return json_data(boost::json::object{{"pong", true}}); }}}),
+                         [](Request&) {
+                           return json_data(boost::json::object{{"pong", true}});
+                         }}}),
                 registry);
   server.start();
 

@@ -75,11 +75,12 @@ TEST(ProjectLockNames, SessionNamesRoundTripAndOtherNamesAreNotJobs) {
   EXPECT_EQ(parsed->attempt, 3);
   // PostgreSQL keeps 63 bytes of an application_name: the longest name fits.
   EXPECT_LE(job_session_name(id, std::numeric_limits<int>::max()).size(), 63u);
-  EXPECT_TRUE(parse_job_session_name(job_session_name(id, std::numeric_limits<int>::max())).has_value());
-  for (const std::string& bad : std::vector<std::string>{"", "psql", "pg_dump", "tb job  attempt 1", "tb job " + id,
-                          "tb job " + id + " attempt ", "tb job " + id + " attempt 0",
-                          "tb job " + id + " attempt 2x", "tb job x'; DROP attempt 1",
-                          "tb job " + id + " attempt -1"}) {
+  EXPECT_TRUE(
+      parse_job_session_name(job_session_name(id, std::numeric_limits<int>::max())).has_value());
+  for (const std::string& bad : std::vector<std::string>{
+           "", "psql", "pg_dump", "tb job  attempt 1", "tb job " + id, "tb job " + id + " attempt ",
+           "tb job " + id + " attempt 0", "tb job " + id + " attempt 2x",
+           "tb job x'; DROP attempt 1", "tb job " + id + " attempt -1"}) {
     EXPECT_FALSE(parse_job_session_name(bad).has_value()) << bad;
   }
 }
@@ -89,7 +90,8 @@ TEST_F(ProjectLockTest, ApplicationNameReachesTheSessionFromKeywordAndUrlForms) 
   for (const auto& base :
        {db_.conninfo(), pg.url(db_.name()), db_.conninfo() + " application_name=other"}) {
     auto c = db::Connection::open(with_application_name(base, "tb job x attempt 1"));
-    EXPECT_EQ(c.query("SELECT current_setting('application_name')").text(0, 0), "tb job x attempt 1")
+    EXPECT_EQ(c.query("SELECT current_setting('application_name')").text(0, 0),
+              "tb job x attempt 1")
         << base;
   }
   // Quotes and backslashes in values survive.
@@ -191,9 +193,10 @@ TEST_F(ProjectLockTest, AWaitThatRunsOutEndsWithProjectBusyCountedAndTheHolderKe
     FAIL() << "took a lock that is held";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kProjectBusy);
-    EXPECT_EQ(e.message(),
-              "another backup or restore of this project was still running after 1 second; this job "
-              "stopped waiting for it");
+    EXPECT_EQ(
+        e.message(),
+        "another backup or restore of this project was still running after 1 second; this job "
+        "stopped waiting for it");
   }
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1s);
   EXPECT_EQ(timeouts.value(), 1.0);

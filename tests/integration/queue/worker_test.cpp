@@ -196,7 +196,8 @@ TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
   o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
   Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
                   started = true;
-                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i) std::this_thread::sleep_for(10ms);
+                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i)
+                    std::this_thread::sleep_for(10ms);
                   saw_cancel = ctx.cancel_requested();
                   throw std::runtime_error("pg_dump killed");
                 }}});
@@ -204,7 +205,8 @@ TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   auto c = store::cancel_job(conn(), job.id);
   EXPECT_TRUE(c->cancel_requested);
-  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
+  ASSERT_TRUE(eventually(
+      [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
   EXPECT_TRUE(saw_cancel);
   w.stop();
   EXPECT_EQ(store::get_job(conn(), job.id)->attempts, 1);
@@ -227,7 +229,8 @@ TEST_F(WorkerTest, NotifyWakesAnIdleWorkerQuickly) {
                "state = 'idle' AND query LIKE 'LISTEN %'") != "0";
   }));
   auto job = enqueue();
-  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 300s));
+  ASSERT_TRUE(eventually(
+      [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 300s));
   w.stop();
   EXPECT_EQ(ran.load(), 1);
 }
@@ -253,14 +256,16 @@ TEST_F(WorkerTest, StopHandsBackAJobThatDoesNotFinishInTime) {
 // --- several processes -------------------------------------------------------
 
 // Runs in a forked child: a Worker until no job is left (or a deadline), then _exit.
-[[noreturn]] void child_worker(const std::string& info, WorkerOptions o, std::map<std::string, Handler> handlers) {
+[[noreturn]] void child_worker(const std::string& info, WorkerOptions o,
+                               std::map<std::string, Handler> handlers) {
   int code = 0;
   try {
     Worker w(std::move(o), std::move(handlers));
     w.start();
     auto c = db::Connection::open(info);
     auto deadline = std::chrono::steady_clock::now() + 90s;
-    while (c.exec("SELECT count(*) FROM control_plane.jobs WHERE status IN ('pending', 'running')").int64(0, 0) > 0) {
+    while (c.exec("SELECT count(*) FROM control_plane.jobs WHERE status IN ('pending', 'running')")
+               .int64(0, 0) > 0) {
       if (std::chrono::steady_clock::now() > deadline) {
         code = 2;
         break;
@@ -278,10 +283,13 @@ TEST_F(WorkerTest, StopHandsBackAJobThatDoesNotFinishInTime) {
 
 Handler recording_handler() {
   return [](JobContext& ctx) {
-    auto r = ctx.db().query("INSERT INTO runs VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING", ctx.job().id,
-                            static_cast<int>(getpid()));
-    if (r.affected() == 0) ctx.db().query("INSERT INTO dupes VALUES ($1::uuid, $2)", ctx.job().id, static_cast<int>(getpid()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::hash<std::string>{}(ctx.job().id) % 4));
+    auto r = ctx.db().query("INSERT INTO runs VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING",
+                            ctx.job().id, static_cast<int>(getpid()));
+    if (r.affected() == 0)
+      ctx.db().query("INSERT INTO dupes VALUES ($1::uuid, $2)", ctx.job().id,
+                     static_cast<int>(getpid()));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::hash<std::string>{}(ctx.job().id) % 4));
     JobOutcome out;
     out.result = {{"pid", static_cast<int>(getpid())}};
     return out;
@@ -308,7 +316,9 @@ TEST_F(WorkerTest, ThreeProcessesRunThreeHundredJobsExactlyOnce) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
   }
-  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs WHERE status = 'completed' AND attempts = 1"), "300");
+  EXPECT_EQ(
+      value("SELECT count(*) FROM control_plane.jobs WHERE status = 'completed' AND attempts = 1"),
+      "300");
   EXPECT_EQ(value("SELECT count(*) FROM runs"), "300");
   EXPECT_EQ(value("SELECT count(*) FROM dupes"), "0");
   // The work was shared: more than one process ran jobs.
@@ -342,7 +352,8 @@ TEST_F(WorkerTest, AJobOfAWorkerKilledWithSigkillIsRescuedAndCompletedElsewhere)
   Worker w(o, {{"t", recording_handler()}});
   w.start();
   // Completes at all: only the rescue of the expired lease can hand it over.
-  ASSERT_TRUE(eventually([&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 300s));
+  ASSERT_TRUE(eventually(
+      [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCompleted; }, 300s));
   w.stop();
   auto j = store::get_job(conn(), job.id);
   EXPECT_EQ(j->attempts, 2);

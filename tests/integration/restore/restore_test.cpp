@@ -252,10 +252,12 @@ TEST_F(RestoreTest, TheCallersCommitPreconditionDecidesTheCommit) {
 // The replay's backend while it runs `pg_sleep(600)`: polled, so a busy
 // machine only makes the wait longer, never the test wrong.
 constexpr const char* kSleepingReplay =
-    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()";
+    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> "
+    "pg_backend_pid()";
 
 bool wait_until(const std::function<bool()>& done) {
-  for (auto until = std::chrono::steady_clock::now() + std::chrono::minutes(5); std::chrono::steady_clock::now() < until;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+       std::chrono::steady_clock::now() < until;
        std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
     if (done()) return true;
   }
@@ -277,8 +279,10 @@ TEST_F(RestoreTest, CancelKillsPsqlAndRollsBack) {
   canceller.join();
   // The server notices the lost client at its next check; wait for the backend to go.
   EXPECT_TRUE(wait_until([&] {
-    pg.exec(db_, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' "
-                 "AND pid <> pg_backend_pid()");
+    pg.exec(
+        db_,
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' "
+        "AND pid <> pg_backend_pid()");
     return pg.query_value(db_, kSleepingReplay) == "0";
   }));
   EXPECT_EQ(digest("tenant_acme"), before);
@@ -292,9 +296,10 @@ TEST_F(RestoreTest, AReplayKilledMidwayLeavesTheSchemaAsItWas) {
   auto& pg = PgCluster::shared();
   std::thread killer([&] {
     wait_until([&] {
-      return pg.query_value(db_,
-                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
-                            "'%pg_sleep(600)%' AND pid <> pg_backend_pid()") != "0";
+      return pg.query_value(
+                 db_,
+                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
+                 "'%pg_sleep(600)%' AND pid <> pg_backend_pid()") != "0";
     });
   });
   EXPECT_THROW(restore(file), Error);

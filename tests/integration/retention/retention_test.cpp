@@ -38,7 +38,8 @@ class RetentionTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::warn);
     store::upsert_project(db_.conn(), "acme", "acme");
     storage_ = tb::test::make_temp_dir("retention");
-    now_ = SystemTime{floor<microseconds>(system_clock::now().time_since_epoch())};  // database precision
+    now_ = SystemTime{
+        floor<microseconds>(system_clock::now().time_since_epoch())};  // database precision
   }
   void TearDown() override { fs::remove_all(storage_); }
   RetentionOptions options() {
@@ -66,13 +67,16 @@ class RetentionTest : public ::testing::Test {
     b.expires_at = expires;
     return store::insert_backup(db_.conn(), b);
   }
-  std::string status(const std::string& id) { return std::string(model::to_string(store::get_backup(db_.conn(), id)->status)); }
+  std::string status(const std::string& id) {
+    return std::string(model::to_string(store::get_backup(db_.conn(), id)->status));
+  }
   bool exists(const std::string& file) { return fs::exists(storage_ + "/acme/" + file); }
   // Every backup listed as completed has its file (the invariant a crash must keep).
   void expect_completed_backups_have_files() {
     auto r = db_.conn().exec(
         "SELECT locations->0->>'path' FROM control_plane.backups WHERE status = 'completed'");
-    for (int i = 0; i < r.rows(); ++i) EXPECT_TRUE(fs::exists(storage_ + "/" + r.text(i, 0))) << r.text(i, 0);
+    for (int i = 0; i < r.rows(); ++i)
+      EXPECT_TRUE(fs::exists(storage_ + "/" + r.text(i, 0))) << r.text(i, 0);
   }
 
   tb::test::MigratedDatabase db_{"retention"};
@@ -94,7 +98,8 @@ TEST_F(RetentionTest, ExpiredBackupsLeaveTheDiskAndShowAsExpired) {
   // History keeps the expired row, marked as such (only "deleted" rows are hidden).
   auto page = store::list_backups(db_.conn(), "acme", 10);
   ASSERT_EQ(page.items.size(), 2u);
-  for (const auto& b : page.items) EXPECT_EQ(model::to_string(b.status), b.id == old.id ? "expired" : "completed");
+  for (const auto& b : page.items)
+    EXPECT_EQ(model::to_string(b.status), b.id == old.id ? "expired" : "completed");
   // A second sweep finds nothing more.
   EXPECT_EQ(sweeper.run_once(now_).expired, 0);
   expect_completed_backups_have_files();
@@ -258,7 +263,8 @@ TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {
   };
   auto old_name = "tenant_acme__pre_restore_" + day(now_ - hours(24 * 8));
   auto new_name = "tenant_acme__pre_restore_" + day(now_ - hours(24 * 6));
-  for (const auto& s : {std::string("tenant_acme"), old_name, new_name, std::string("tenant_acme__pre_restore_garbage")}) {
+  for (const auto& s : {std::string("tenant_acme"), old_name, new_name,
+                        std::string("tenant_acme__pre_restore_garbage")}) {
     db_.conn().exec("CREATE SCHEMA \"" + s + "\"");
     db_.conn().exec("CREATE TABLE \"" + s + "\".t (x int)");
   }
@@ -270,7 +276,8 @@ TEST_F(RetentionTest, OldPreRestoreSchemasAreDroppedNewerOnesKept) {
   EXPECT_EQ(left, want);
   EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_20261124T100000Z"),
             SystemTime{sys_days{year{2026} / 11 / 24}} + hours(10));
-  EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_1700000000"), SystemTime{seconds(1700000000)});
+  EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_1700000000"),
+            SystemTime{seconds(1700000000)});
   EXPECT_EQ(pre_restore_schema_time("tenant_x__pre_restore_20261324T100000Z"), std::nullopt);
   EXPECT_EQ(pre_restore_schema_time("public"), std::nullopt);
 }
@@ -303,7 +310,8 @@ TEST_F(RetentionTest, ALiveSchemaThatLooksSetAsideSurvivesTheSweep) {
   store::upsert_project(db_.conn(), "long", long_slug);
   const std::string live = "tenant_acme__pre_restore_20200101_000000";
   const std::string acme_aside = backup::aside_schema_name("tenant_acme", now_ - hours(24 * 30));
-  const std::string long_aside = backup::aside_schema_name("tenant_" + long_slug, now_ - hours(24 * 30));
+  const std::string long_aside =
+      backup::aside_schema_name("tenant_" + long_slug, now_ - hours(24 * 30));
   const std::string stranger = "tenant_gone__pre_restore_20200101_000000";  // no such project
   for (const auto& s : {live, acme_aside, long_aside, stranger}) {
     db_.conn().exec("CREATE SCHEMA \"" + s + "\"");
@@ -335,7 +343,8 @@ TEST_F(RetentionTest, ExpiryNoticeArrivesOnceWithDownloadLinks) {
   auto mails = smtp.wait_for_emails(1);
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_EQ(mails[0].rcpt_to, std::vector<std::string>{"owner@example.com"});
-  EXPECT_NE(mails[0].raw.find("https://backups.example.com/api/backups/" + soon.id + "/download"), std::string::npos);
+  EXPECT_NE(mails[0].raw.find("https://backups.example.com/api/backups/" + soon.id + "/download"),
+            std::string::npos);
   EXPECT_EQ(mails[0].raw.find(later.id), std::string::npos);
   EXPECT_NE(mails[0].raw.find("apply_to_existing"), std::string::npos);
   EXPECT_THROW(smtp.wait_for_emails(2, milliseconds(500)), std::exception);
@@ -409,7 +418,9 @@ TEST_F(RetentionTest, MetricsRenderTheThreeFamilies) {
   EXPECT_NE(text.find("tb_backups{status=\"expired\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("tb_backups{status=\"failed\"} 0"), std::string::npos) << text;
   EXPECT_NE(text.find("tb_backup_bytes{project=\"acme\"} 4096"), std::string::npos) << text;
-  EXPECT_NE(text.find("tb_last_successful_backup_age_seconds{project=\"acme\"} 120"), std::string::npos) << text;
+  EXPECT_NE(text.find("tb_last_successful_backup_age_seconds{project=\"acme\"} 120"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("project=\"beta\""), std::string::npos) << text;  // no backups, no series
 }
 

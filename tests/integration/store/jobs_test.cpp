@@ -1,5 +1,7 @@
 // The job queue's SQL (store/jobs) against a real database: claim, guards,
 // retries with backoff, max_attempts, rescue of lost leases, cancel.
+#include "store/jobs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -8,7 +10,6 @@
 
 #include "core/ids.hpp"
 #include "fixture.hpp"
-#include "store/jobs.hpp"
 
 namespace tb::store::testing {
 namespace {
@@ -69,7 +70,8 @@ TEST_F(Queue, ClaimTakesDueJobsOfTheWantedTypesOnce) {
   EXPECT_EQ(claimed->attempts, 1);
   EXPECT_EQ(claimed->locked_by, "w1");
   ASSERT_TRUE(claimed->locked_until && claimed->started_at);
-  EXPECT_NEAR(std::chrono::duration<double>(*claimed->locked_until - *claimed->started_at).count(), 30.0, 0.01);
+  EXPECT_NEAR(std::chrono::duration<double>(*claimed->locked_until - *claimed->started_at).count(),
+              30.0, 0.01);
   EXPECT_FALSE(claim_job(conn(), "w2", 30s).has_value());
 }
 
@@ -118,16 +120,18 @@ TEST_F(Queue, FailRetriesWithExponentialBackoffThenFails) {
   auto delay = [&] {
     return std::stod(value("SELECT extract(epoch FROM run_at - now()) FROM control_plane.jobs"));
   };
-  EXPECT_NEAR(delay(), 2.0, 0.5);  // base 2 s * 2^0
+  EXPECT_NEAR(delay(), 2.0, 0.5);                          // base 2 s * 2^0
   EXPECT_FALSE(claim_job(conn(), "w1", 30s).has_value());  // not due yet
   // Make it due, claim again: the second failure waits 4 s.
   conn().exec("UPDATE control_plane.jobs SET run_at = now()");
   ASSERT_TRUE(claim_job(conn(), "w1", 30s));
-  EXPECT_EQ(fail_job(conn(), j.id, "w1", 2, "again", true, RetryPolicy{}, kMiddle), JobStatus::kPending);
+  EXPECT_EQ(fail_job(conn(), j.id, "w1", 2, "again", true, RetryPolicy{}, kMiddle),
+            JobStatus::kPending);
   EXPECT_NEAR(delay(), 4.0, 0.5);
   conn().exec("UPDATE control_plane.jobs SET run_at = now()");
   ASSERT_TRUE(claim_job(conn(), "w1", 30s));
-  EXPECT_EQ(fail_job(conn(), j.id, "w1", 3, "third time", true, RetryPolicy{}, kMiddle), JobStatus::kFailed);
+  EXPECT_EQ(fail_job(conn(), j.id, "w1", 3, "third time", true, RetryPolicy{}, kMiddle),
+            JobStatus::kFailed);
   auto f = get_job(conn(), j.id);
   EXPECT_EQ(f->status, JobStatus::kFailed);
   EXPECT_EQ(f->attempts, 3);

@@ -36,7 +36,8 @@ TEST_F(Store, BackupInsertGetAndJson) {
   b.project_id = "p1";
   b.size_bytes = 1234;
   b.sha256 = std::string(64, 'a');
-  b.locations = boost::json::array{boost::json::object{{"type", "local"}, {"path", "p1/x.sql.zst"}}};
+  b.locations =
+      boost::json::array{boost::json::object{{"type", "local"}, {"path", "p1/x.sql.zst"}}};
   auto stored = insert_backup(conn(), b);
   EXPECT_TRUE(is_uuid(stored.id));
   ASSERT_TRUE(stored.created_at.has_value());

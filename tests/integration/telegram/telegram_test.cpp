@@ -117,7 +117,8 @@ TEST_F(TelegramTest, UploadsPartsThatConcatenateToTheBackupAndFetchesThemBack) {
   auto bot = api(1000ms);
   std::vector<std::size_t> reported;
   auto t0 = std::chrono::steady_clock::now();
-  auto location = telegram::upload_file(bot, spec, {}, [&](const auto& parts) { reported.push_back(parts.size()); });
+  auto location = telegram::upload_file(
+      bot, spec, {}, [&](const auto& parts) { reported.push_back(parts.size()); });
   auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(elapsed, 1900ms) << "at most one message per second per chat";
   EXPECT_EQ(reported, (std::vector<std::size_t>{1, 2, 3}));
@@ -200,7 +201,8 @@ TEST_F(TelegramTest, GivesUpAfterBoundedAttempts) {
 
 TEST_F(TelegramTest, PermanentErrorsCarryTelegramsDescriptionAndNeverTheToken) {
   auto spec = spec_for(100, 1 << 20);
-  fake_->fault("sendDocument", "400", 1, json::object{{"description", "Bad Request: chat not found"}});
+  fake_->fault("sendDocument", "400", 1,
+               json::object{{"description", "Bad Request: chat not found"}});
   auto bot = api();
   try {
     telegram::upload_file(bot, spec, {});
@@ -260,7 +262,8 @@ TEST_F(TelegramTest, ConfirmedPartsAreNotSentAgain) {
   ASSERT_EQ(saved.size(), 2u);
   auto location = telegram::upload_file(bot, spec, saved);
   auto st = fake_->state();
-  EXPECT_EQ(st.at("messages").as_array().size(), 3u) << "2 from the first attempt, 1 from the retry";
+  EXPECT_EQ(st.at("messages").as_array().size(), 3u)
+      << "2 from the first attempt, 1 from the retry";
   const auto& parts = location.at("parts").as_array();
   EXPECT_EQ(telegram::part_from_json(parts[0]).message_id, saved[0].message_id);
   EXPECT_EQ(telegram::part_from_json(parts[1]).message_id, saved[1].message_id);
@@ -283,7 +286,8 @@ TEST_F(TelegramTest, FetchRefusesADamagedPartAndLeavesNoFile) {
     EXPECT_NE(e.message().find("part 1"), std::string::npos);
   }
   EXPECT_FALSE(fs::exists(back));
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "no temporary left";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1)
+      << "no temporary left";
   // A truncated download is retried and then verified.
   fake_->fault("file", "truncate", 1);
   telegram::fetch_file(bot, location, spec.sha256, back);

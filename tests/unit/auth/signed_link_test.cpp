@@ -1,11 +1,12 @@
 #include "auth/signed_link.hpp"
-#include "core/error.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace tb::auth {
 namespace {
@@ -17,8 +18,10 @@ const std::string kBackup = "6f1c2d4e-0000-4000-8000-000000000001";
 
 TEST(SignedLink, ValidUntilItExpires) {
   std::string token = sign_link(kKey, kBackup, kNow + seconds(300));
-  EXPECT_EQ(token.find_first_not_of("0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
-            std::string::npos) << "not URL-safe: " << token;
+  EXPECT_EQ(
+      token.find_first_not_of("0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+      std::string::npos)
+      << "not URL-safe: " << token;
   EXPECT_TRUE(verify_link(kKey, kBackup, token, kNow));
   EXPECT_TRUE(verify_link(kKey, kBackup, token, kNow + seconds(299)));
   EXPECT_FALSE(verify_link(kKey, kBackup, token, kNow + seconds(300)));
@@ -43,8 +46,9 @@ TEST(SignedLink, TamperedTokensAreRefused) {
   std::string flipped = token;
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
   EXPECT_FALSE(verify_link(kKey, kBackup, flipped, kNow));
-  for (const std::string& bad : std::vector<std::string>{"", ".", "123", token.substr(dot), token.substr(0, dot + 1), "-5" + token.substr(dot),
-                          token + "x", std::string(300, '1')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "123", token.substr(dot), token.substr(0, dot + 1),
+                                "-5" + token.substr(dot), token + "x", std::string(300, '1')}) {
     EXPECT_FALSE(verify_link(kKey, kBackup, bad, kNow)) << bad;
   }
 }
@@ -70,7 +74,8 @@ TEST(DownloadLinkKey, IsTheSameInEveryProcessBuiltFromOneConfiguration) {
 
   config::Config rotated = rs256;
   rotated.download_link_secret = "another-link-secret-0123456789abcdef";
-  EXPECT_FALSE(verify_link(download_link_key(rotated), kBackup, sign_link(a, kBackup, kNow + seconds(300)), kNow));
+  EXPECT_FALSE(verify_link(download_link_key(rotated), kBackup,
+                           sign_link(a, kBackup, kNow + seconds(300)), kNow));
 }
 
 TEST(DownloadLinkKey, Hs256DerivesOneFromJwtSecretButNeverUsesItAsIs) {

@@ -39,14 +39,19 @@ TEST(Config, ShortSecretIsRefusedNamingTheVariable) {
 }
 
 TEST(Config, BadValuesNameTheirVariable) {
-  const std::map<std::string, std::string> bad = {
-      {"LISTEN", "nowhere"},          {"WORKER_CONCURRENCY", "0"},
-      {"WORKER_CONCURRENCY", "two"},  {"LOG_FORMAT", "xml"},
-      {"TELEGRAM_PART_SIZE", "60MiB"}, {"TELEGRAM_API_URL", "ftp://x"},
-      {"SMTP_URL", "mail.example"},   {"JWT_ALGORITHM", "none"},
-      {"RATE_LIMIT_PER_MINUTE", "-1"}, {"DATABASE_URL", "mysql://x"},
-      {"METRICS_TOKEN", "short"},      {"METRICS_LISTEN", "nowhere"},
-      {"DOWNLOAD_LINK_SECRET", "short"}};
+  const std::map<std::string, std::string> bad = {{"LISTEN", "nowhere"},
+                                                  {"WORKER_CONCURRENCY", "0"},
+                                                  {"WORKER_CONCURRENCY", "two"},
+                                                  {"LOG_FORMAT", "xml"},
+                                                  {"TELEGRAM_PART_SIZE", "60MiB"},
+                                                  {"TELEGRAM_API_URL", "ftp://x"},
+                                                  {"SMTP_URL", "mail.example"},
+                                                  {"JWT_ALGORITHM", "none"},
+                                                  {"RATE_LIMIT_PER_MINUTE", "-1"},
+                                                  {"DATABASE_URL", "mysql://x"},
+                                                  {"METRICS_TOKEN", "short"},
+                                                  {"METRICS_LISTEN", "nowhere"},
+                                                  {"DOWNLOAD_LINK_SECRET", "short"}};
   for (const auto& [name, value] : bad) {
     try {
       load(from({{"JWT_SECRET", kSecret}, {name, value}}));
@@ -84,8 +89,9 @@ TEST(Config, MetricsTokenAndListener) {
   EXPECT_EQ(c.metrics_token, "scrape-token-0123456789");
   EXPECT_EQ(c.metrics_host, "::1");
   EXPECT_EQ(c.metrics_port, 9464);
-  for (const auto& [name, value] : std::map<std::string, std::string>{
-           {"METRICS_TOKEN", "has a space in it 0123456789"}, {"METRICS_LISTEN", "127.0.0.1:8080"}}) {
+  for (const auto& [name, value] :
+       std::map<std::string, std::string>{{"METRICS_TOKEN", "has a space in it 0123456789"},
+                                          {"METRICS_LISTEN", "127.0.0.1:8080"}}) {
     try {
       load(from({{"JWT_SECRET", kSecret}, {name, value}}));
       ADD_FAILURE() << name << "=" << value << " accepted";
@@ -105,10 +111,13 @@ TEST(Config, PublicKeyDeploymentsNeedADownloadLinkSecret) {
     EXPECT_EQ(e.variable(), "DOWNLOAD_LINK_SECRET");
     EXPECT_NE(std::string(e.what()).find("every process"), std::string::npos) << e.what();
   }
-  EXPECT_NO_THROW(load(from({{"JWT_PUBLIC_KEY_FILE", key_file}}), false));  // worker, migrate: no links
-  auto c = load(from({{"JWT_PUBLIC_KEY_FILE", key_file}, {"DOWNLOAD_LINK_SECRET", std::string(32, 'd')}}));
+  EXPECT_NO_THROW(
+      load(from({{"JWT_PUBLIC_KEY_FILE", key_file}}), false));  // worker, migrate: no links
+  auto c = load(
+      from({{"JWT_PUBLIC_KEY_FILE", key_file}, {"DOWNLOAD_LINK_SECRET", std::string(32, 'd')}}));
   EXPECT_EQ(c.download_link_secret, std::string(32, 'd'));
-  EXPECT_TRUE(load(from({{"JWT_SECRET", kSecret}})).download_link_secret.empty());  // HS256 derives one
+  EXPECT_TRUE(
+      load(from({{"JWT_SECRET", kSecret}})).download_link_secret.empty());  // HS256 derives one
 }
 
 // The S3 destination: configured by a bucket and both keys.
@@ -224,13 +233,35 @@ TEST(Config, S3SecretsAreMarkedSecretAndNeverInAnError) {
 
 TEST(Config, EveryVariableIsDocumented) {
   auto md = variables_markdown();
-  for (const char* name : {"DATABASE_URL", "LISTEN", "STORAGE_DIR", "JWT_SECRET", "JWT_PUBLIC_KEY_FILE",
-                           "JWT_ISSUER", "JWT_AUDIENCE", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL",
-                           "TELEGRAM_PART_SIZE", "SMTP_URL", "SMTP_FROM", "WORKER_CONCURRENCY",
-                           "RATE_LIMIT_PER_MINUTE", "READ_RATE_LIMIT_PER_MINUTE", "TRUSTED_PROXIES",
-                           "LOG_FORMAT", "METRICS_TOKEN", "METRICS_LISTEN", "DOWNLOAD_LINK_SECRET", "S3_ENDPOINT",
-                           "S3_BUCKET", "S3_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                           "AWS_SESSION_TOKEN", "AWS_REGION", "S3_PART_SIZE", "S3_FORCE_PATH_STYLE"}) {
+  for (const char* name : {"DATABASE_URL",
+                           "LISTEN",
+                           "STORAGE_DIR",
+                           "JWT_SECRET",
+                           "JWT_PUBLIC_KEY_FILE",
+                           "JWT_ISSUER",
+                           "JWT_AUDIENCE",
+                           "TELEGRAM_BOT_TOKEN",
+                           "TELEGRAM_API_URL",
+                           "TELEGRAM_PART_SIZE",
+                           "SMTP_URL",
+                           "SMTP_FROM",
+                           "WORKER_CONCURRENCY",
+                           "RATE_LIMIT_PER_MINUTE",
+                           "READ_RATE_LIMIT_PER_MINUTE",
+                           "TRUSTED_PROXIES",
+                           "LOG_FORMAT",
+                           "METRICS_TOKEN",
+                           "METRICS_LISTEN",
+                           "DOWNLOAD_LINK_SECRET",
+                           "S3_ENDPOINT",
+                           "S3_BUCKET",
+                           "S3_PREFIX",
+                           "AWS_ACCESS_KEY_ID",
+                           "AWS_SECRET_ACCESS_KEY",
+                           "AWS_SESSION_TOKEN",
+                           "AWS_REGION",
+                           "S3_PART_SIZE",
+                           "S3_FORCE_PATH_STYLE"}) {
     EXPECT_NE(md.find(std::string("`") + name + "`"), std::string::npos) << name;
   }
 }

@@ -38,8 +38,11 @@ TEST(Conninfo, SplitPasswordLeavesEverythingButThePassword) {
   EXPECT_EQ(split.conninfo.find("s3cret"), std::string::npos);
   auto rest = parse_conninfo(split.conninfo);
   std::sort(rest.begin(), rest.end());
-  ConninfoOptions want{{"dbname", "platform"}, {"host", "db.example"}, {"port", "6432"},
-                       {"sslmode", "require"}, {"user", "app"}};
+  ConninfoOptions want{{"dbname", "platform"},
+                       {"host", "db.example"},
+                       {"port", "6432"},
+                       {"sslmode", "require"},
+                       {"user", "app"}};
   EXPECT_EQ(rest, want);
   EXPECT_EQ(split_password("host=/tmp dbname=x").password, "");
 }

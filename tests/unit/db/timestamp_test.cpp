@@ -14,7 +14,8 @@ TEST(Timestamp, ParsesPostgresOutputToTheMicrosecond) {
 }
 
 TEST(Timestamp, AppliesOffsetsAndShortFractions) {
-  EXPECT_EQ(parse_timestamp("2026-11-24 12:30:00.5+02:30"), parse_timestamp("2026-11-24 10:00:00.500000+00"));
+  EXPECT_EQ(parse_timestamp("2026-11-24 12:30:00.5+02:30"),
+            parse_timestamp("2026-11-24 10:00:00.500000+00"));
   EXPECT_EQ(parse_timestamp("2026-11-24 10:00:00-01"), parse_timestamp("2026-11-24 11:00:00+00"));
   EXPECT_EQ(parse_timestamp("1970-01-01 00:00:00+00"), SystemTime{});
 }

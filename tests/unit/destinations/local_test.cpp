@@ -1,7 +1,8 @@
 // LocalDestination writes atomically (temp name, fsync, rename) and leaves
 // nothing behind on failure; storage paths cannot escape STORAGE_DIR.
-#include <gtest/gtest.h>
+#include "destinations/local.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "destinations/local.hpp"
 #include "io/sink.hpp"
 #include "support/pg_cluster.hpp"
 
@@ -61,9 +61,10 @@ TEST(StoragePath, AcceptsPlainRelativePaths) {
 }
 
 TEST(StoragePath, RefusesTraversalAbsoluteAndOddSegments) {
-  for (const std::string& bad : std::vector<std::string>{"", "/etc", "../x", "a/../../b", "..", "a//b", "a/", ".", "./a", "a/.hidden", "a\\b",
-                          std::string("a\nb"), std::string("a\x01") + "b", std::string("a\0b", 3),
-                          std::string(2000, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "/etc", "../x", "a/../../b", "..", "a//b", "a/", ".", "./a", "a/.hidden", "a\\b",
+           std::string("a\nb"), std::string("a\x01") + "b", std::string("a\0b", 3),
+           std::string(2000, 'a')}) {
     expect_validation([&] { validate_storage_path(bad); }, bad);
   }
 }
@@ -77,8 +78,10 @@ TEST(StoragePath, RefusesSymlinksThatEscapeTheStorage) {
   expect_validation([&] { resolve_storage_path(storage.path, "evil/deeper/x"); }, "evil/deeper/x");
   expect_validation([&] { LocalDestination d(storage.path, "evil"); }, "LocalDestination evil");
   // A symlink that stays inside is fine.
-  EXPECT_EQ(resolve_storage_path(storage.path, "alias/x"), fs::weakly_canonical(storage.path).string() + "/alias/x");
-  EXPECT_EQ(resolve_storage_path(storage.path, "new/folder"), fs::weakly_canonical(storage.path).string() + "/new/folder");
+  EXPECT_EQ(resolve_storage_path(storage.path, "alias/x"),
+            fs::weakly_canonical(storage.path).string() + "/alias/x");
+  EXPECT_EQ(resolve_storage_path(storage.path, "new/folder"),
+            fs::weakly_canonical(storage.path).string() + "/new/folder");
 }
 
 TEST(LocalDestination, CommitLeavesExactlyTheFinalFile) {
@@ -87,7 +90,8 @@ TEST(LocalDestination, CommitLeavesExactlyTheFinalFile) {
   d.begin({"acme", "acme-2026-11-24T10-00-00Z.sql.zst", "application/zstd"});
   std::string tmp = d.temp_path();
   EXPECT_TRUE(fs::exists(tmp));
-  EXPECT_EQ(fs::path(tmp).filename().string().rfind(".acme-2026-11-24T10-00-00Z.sql.zst.tmp-", 0), 0u);
+  EXPECT_EQ(fs::path(tmp).filename().string().rfind(".acme-2026-11-24T10-00-00Z.sql.zst.tmp-", 0),
+            0u);
   EXPECT_FALSE(fs::exists(storage.path + "/acme/manual/acme-2026-11-24T10-00-00Z.sql.zst"));
   d.write(io::as_bytes("hello "));
   d.write(io::as_bytes("world"));
@@ -95,7 +99,8 @@ TEST(LocalDestination, CommitLeavesExactlyTheFinalFile) {
   EXPECT_EQ(loc.at("type").as_string(), "local");
   EXPECT_EQ(loc.at("path").as_string(), "acme/manual/acme-2026-11-24T10-00-00Z.sql.zst");
   EXPECT_EQ(loc.at("size").to_number<std::uint64_t>(), 11u);
-  EXPECT_EQ(tree(storage.path), std::vector<std::string>{"acme/manual/acme-2026-11-24T10-00-00Z.sql.zst"});
+  EXPECT_EQ(tree(storage.path),
+            std::vector<std::string>{"acme/manual/acme-2026-11-24T10-00-00Z.sql.zst"});
   EXPECT_EQ(load(local_file_path(storage.path, loc.at("path").as_string())), "hello world");
   d.abort();  // after commit: a no-op
   EXPECT_EQ(tree(storage.path).size(), 1u);

@@ -1,5 +1,3 @@
-#include "metrics/registry.hpp"
-
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -7,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "metrics/registry.hpp"
 
 namespace tb::metrics {
 namespace {
@@ -15,7 +14,8 @@ TEST(Metrics, CounterExposition) {
   Registry r;
   r.counter("tb_jobs_total", "Jobs by outcome.", {{"status", "ok"}, {"kind", "export"}}).inc();
   r.counter("tb_jobs_total", "Jobs by outcome.", {{"kind", "export"}, {"status", "ok"}}).inc(2);
-  r.counter("tb_jobs_total", "Jobs by outcome.", {{"kind", "restore"}, {"status", "fail\"ed\n"}}).inc();
+  r.counter("tb_jobs_total", "Jobs by outcome.", {{"kind", "restore"}, {"status", "fail\"ed\n"}})
+      .inc();
   EXPECT_EQ(r.render(),
             "# HELP tb_jobs_total Jobs by outcome.\n"
             "# TYPE tb_jobs_total counter\n"
@@ -48,12 +48,12 @@ TEST(Metrics, GaugesSetAndCollectedAtScrapeTime) {
     ++scrapes;
     return std::vector<Sample>{{{{"status", "completed"}}, 4}, {{{"status", "failed"}}, 1}};
   });
-  r.add_gauge_collector("tb_broken", "Broken collector.", []() -> std::vector<Sample> {
-    throw std::runtime_error("db down");
-  });
+  r.add_gauge_collector("tb_broken", "Broken collector.",
+                        []() -> std::vector<Sample> { throw std::runtime_error("db down"); });
   auto text = r.render();
   EXPECT_EQ(scrapes, 1);
-  EXPECT_NE(text.find("# TYPE tb_backups gauge\ntb_backups{status=\"completed\"} 4\ntb_backups{status=\"failed\"} 1\n"),
+  EXPECT_NE(text.find("# TYPE tb_backups gauge\ntb_backups{status=\"completed\"} "
+                      "4\ntb_backups{status=\"failed\"} 1\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE tb_up gauge\ntb_up 1\n"), std::string::npos) << text;

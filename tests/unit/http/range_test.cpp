@@ -6,8 +6,9 @@ namespace tb::http {
 namespace {
 
 TEST(Range, AbsentOrIgnorableGivesWholeFile) {
-  for (const char* h : {"", "items=0-5", "bytes=", "bytes=abc", "bytes=5", "bytes=0-1,5-6", "bytes=9-3",
-                        "bytes=-", "bytes=+1-2", "bytes=1-2x", "bytes=99999999999999999999-"}) {
+  for (const char* h :
+       {"", "items=0-5", "bytes=", "bytes=abc", "bytes=5", "bytes=0-1,5-6", "bytes=9-3", "bytes=-",
+        "bytes=+1-2", "bytes=1-2x", "bytes=99999999999999999999-"}) {
     EXPECT_EQ(parse_range(h, 1000).kind, ByteRange::kNone) << h;
   }
 }

@@ -5,7 +5,9 @@
 namespace tb::http {
 namespace {
 
-Response ok(Request&) { return {}; }
+Response ok(Request&) {
+  return {};
+}
 
 Router make_router() {
   return Router({
@@ -51,7 +53,8 @@ TEST(Router, LiteralBeatsParameterWhateverTheOrder) {
 
 TEST(Router, UnknownPathIsNotFound) {
   auto r = make_router();
-  for (const char* p : {"/api/jobs", "/api/jobs/", "/api/jobs/1/2", "/nope", "/api/jobs/1/cancel/x"}) {
+  for (const char* p :
+       {"/api/jobs", "/api/jobs/", "/api/jobs/1/2", "/nope", "/api/jobs/1/cancel/x"}) {
     auto m = r.match("GET", p);
     EXPECT_EQ(m.route, nullptr) << p;
     EXPECT_TRUE(m.allow.empty()) << p;
@@ -86,7 +89,8 @@ TEST(Router, CatchAllTakesTheRest) {
 }
 
 TEST(Router, RejectsBadTables) {
-  EXPECT_THROW(Router({{"GET", "/a", RateClass::kNone, ok}, {"GET", "/a", RateClass::kNone, ok}}), Error);
+  EXPECT_THROW(Router({{"GET", "/a", RateClass::kNone, ok}, {"GET", "/a", RateClass::kNone, ok}}),
+               Error);
   EXPECT_THROW(Router({{"GET", "a", RateClass::kNone, ok}}), Error);
   EXPECT_THROW(Router({{"GET", "/a/{*rest}/b", RateClass::kNone, ok}}), Error);
   EXPECT_THROW(Router({{"GET", "/a/{}", RateClass::kNone, ok}}), Error);

@@ -53,7 +53,8 @@ TEST(TrustedProxies, OddPrefixLengths) {
 }
 
 TEST(TrustedProxies, RejectsBadEntriesNamingThem) {
-  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "nope", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x"}) {
+  for (const char* bad :
+       {"10.0.0.0/33", "fd00::/129", "nope", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x"}) {
     try {
       TrustedProxies p({bad});
       ADD_FAILURE() << bad;

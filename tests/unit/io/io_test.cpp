@@ -1,9 +1,8 @@
 // Filters on a buffer-size matrix (1, 7, 4096, 1 MiB writes), round-tripped
 // through the real zstd/gzip CLIs and through our own decompressors; SHA-256
 // checked against sha256sum.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -33,7 +32,8 @@ std::string sample_data(std::size_t size, unsigned seed = 42) {
     if (rng() % 50 == 0) {
       for (int i = 0; i < 300; ++i) s += static_cast<char>(rng() & 0xFF);
     } else {
-      s += "INSERT INTO \"Mixed Case\" VALUES (" + std::to_string(rng() % 100000) + ", 'text é ü', NULL);\n";
+      s += "INSERT INTO \"Mixed Case\" VALUES (" + std::to_string(rng() % 100000) +
+           ", 'text é ü', NULL);\n";
     }
   }
   s.resize(size);
@@ -73,7 +73,8 @@ struct Case {
 
 class FilterMatrix : public ::testing::TestWithParam<Case> {};
 
-const Case kCases[] = {{1, 20000}, {7, 300000}, {4096, 3 * 1024 * 1024 + 17}, {1024 * 1024, 5 * 1024 * 1024 + 3}};
+const Case kCases[] = {
+    {1, 20000}, {7, 300000}, {4096, 3 * 1024 * 1024 + 17}, {1024 * 1024, 5 * 1024 * 1024 + 3}};
 
 TEST_P(FilterMatrix, ZstdRoundTripsThroughRealCliAndOurDecompressor) {
   auto [chunk, size] = GetParam();
@@ -267,13 +268,15 @@ TEST(Filters, DownstreamFailurePropagatesFromEveryPosition) {
 
 // What pg_dump's COPY sections look like: tab-separated rows.
 std::string copy_rows(std::size_t size) {
-  static const char* kWords[] = {"alpha", "customer", "invoice", "paid", "pending", "Berlin", "São Paulo", "\\N"};
+  static const char* kWords[] = {"alpha",   "customer", "invoice",   "paid",
+                                 "pending", "Berlin",   "São Paulo", "\\N"};
   std::mt19937 rng(5);
   std::string s;
   for (int i = 0; s.size() < size; ++i) {
-    s += std::to_string(i) + "\t" + kWords[rng() % 8] + " " + kWords[rng() % 8] + "\t" + std::to_string(rng() % 100000) +
-         "." + std::to_string(rng() % 100) + "\t2026-0" + std::to_string(1 + rng() % 9) + "-1" + std::to_string(rng() % 10) +
-         " 10:0" + std::to_string(rng() % 10) + ":00+00\t{\"k\": " + std::to_string(rng() % 1000) + "}\n";
+    s += std::to_string(i) + "\t" + kWords[rng() % 8] + " " + kWords[rng() % 8] + "\t" +
+         std::to_string(rng() % 100000) + "." + std::to_string(rng() % 100) + "\t2026-0" +
+         std::to_string(1 + rng() % 9) + "-1" + std::to_string(rng() % 10) + " 10:0" +
+         std::to_string(rng() % 10) + ":00+00\t{\"k\": " + std::to_string(rng() % 1000) + "}\n";
   }
   s.resize(size);
   return s;

@@ -44,43 +44,66 @@ TEST(ExportRequest, ReadsEveryField) {
 
 TEST(ExportRequest, RefusalsNameTheirField) {
   EXPECT_EQ(refused_field([] { parse_export_request(R"({})"); }), "project_id");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a;rm -rf /"})"); }), "project_id");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"x' OR 1=1--"})"); }), "project_id");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":")" + std::string(101, 'a') + "\"}"); }),
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a;rm -rf /"})"); }),
             "project_id");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","format":"custom"})"); }), "format");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","compress":"yes"})"); }), "compress");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","compression":"lz4"})"); }), "compression");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","compress":false,"compression":"gzip"})"); }),
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"x' OR 1=1--"})"); }),
+            "project_id");
+  EXPECT_EQ(refused_field(
+                [] { parse_export_request(R"({"project_id":")" + std::string(101, 'a') + "\"}"); }),
+            "project_id");
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","format":"custom"})"); }),
+            "format");
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","compress":"yes"})"); }),
+            "compress");
+  EXPECT_EQ(
+      refused_field([] { parse_export_request(R"({"project_id":"a","compression":"lz4"})"); }),
+      "compression");
+  EXPECT_EQ(refused_field([] {
+              parse_export_request(R"({"project_id":"a","compress":false,"compression":"gzip"})");
+            }),
             "compression");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","destinations":["s3"]})"); }), "destinations");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","destinations":[]})"); }), "destinations");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","notify_email":"a@b.c\r\nBcc: x@y.z"})"); }),
+  EXPECT_EQ(
+      refused_field([] { parse_export_request(R"({"project_id":"a","destinations":["s3"]})"); }),
+      "destinations");
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","destinations":[]})"); }),
+            "destinations");
+  EXPECT_EQ(refused_field([] {
+              parse_export_request(R"({"project_id":"a","notify_email":"a@b.c\r\nBcc: x@y.z"})");
+            }),
             "notify_email");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","notify_email":"not an email"})"); }),
+  EXPECT_EQ(refused_field([] {
+              parse_export_request(R"({"project_id":"a","notify_email":"not an email"})");
+            }),
             "notify_email");
   for (const char* path : {"../etc", "/abs", "a/../../b", "a//b", ".hidden", "a/$(id)", "a b"}) {
-    EXPECT_EQ(refused_field([&] {
-                parse_export_request(std::string(R"({"project_id":"a","storage_path":")") + path + "\"}");
-              }),
-              "storage_path")
+    EXPECT_EQ(
+        refused_field([&] {
+          parse_export_request(std::string(R"({"project_id":"a","storage_path":")") + path + "\"}");
+        }),
+        "storage_path")
         << path;
   }
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","extra":1})"); }), "extra");
+  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","extra":1})"); }),
+            "extra");
 }
 
 TEST(JsonBody, RefusesMalformedBodies) {
   EXPECT_EQ(refused_field([] { parse_json_object("not json"); }), "body");
   EXPECT_EQ(refused_field([] { parse_json_object("[1,2]"); }), "body");
   EXPECT_EQ(refused_field([] { parse_json_object("{\"a\":\"\xff\xfe\"}"); }), "body");
-  EXPECT_EQ(refused_field([] { parse_json_object(std::string(40, '[') + std::string(40, ']')); }), "body");
-  EXPECT_EQ(refused_field([] { parse_json_object(R"({"project_id":"a","project_id":"b"})"); }), "project_id");
-  EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","compress":true,"compress":false})"); }),
+  EXPECT_EQ(refused_field([] { parse_json_object(std::string(40, '[') + std::string(40, ']')); }),
+            "body");
+  EXPECT_EQ(refused_field([] { parse_json_object(R"({"project_id":"a","project_id":"b"})"); }),
+            "project_id");
+  EXPECT_EQ(refused_field([] {
+              parse_export_request(R"({"project_id":"a","compress":true,"compress":false})");
+            }),
             "compress");
 }
 
 TEST(JsonBody, HugeNumbersAreRangeErrors) {
-  auto obj = parse_json_object(R"({"n": 99999999999999999999, "m": 18446744073709551615, "f": 1.5})");
+  auto obj =
+      parse_json_object(R"({"n": 99999999999999999999, "m": 18446744073709551615, "f": 1.5})");
   FieldReader r(obj);
   EXPECT_EQ(refused_field([&] { r.integer("n", 1, 10); }), "n");
   EXPECT_EQ(refused_field([&] { r.integer("m", 1, 10); }), "m");
@@ -89,32 +112,46 @@ TEST(JsonBody, HugeNumbersAreRangeErrors) {
 
 TEST(Settings, UpdateKeepsAbsentFieldsAndValidates) {
   BackupSettings current;
-  auto s = parse_settings_update(R"({"retention_days":7,"schedule":{"kind":"daily","time":"02:30"}})", current);
+  auto s = parse_settings_update(
+      R"({"retention_days":7,"schedule":{"kind":"daily","time":"02:30"}})", current);
   EXPECT_EQ(s.retention_days, 7);
   EXPECT_EQ(s.schedule.kind, "daily");
   EXPECT_EQ(s.schedule.time, "02:30");
   EXPECT_EQ(s.format, "sql");
-  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"retention_days":0})", current); }), "retention_days");
-  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"schedule":{"kind":"daily","time":"25:00"}})", current); }),
+  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"retention_days":0})", current); }),
+            "retention_days");
+  EXPECT_EQ(refused_field([&] {
+              parse_settings_update(R"({"schedule":{"kind":"daily","time":"25:00"}})", current);
+            }),
             "schedule.time");
-  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"schedule":{"kind":"weekly","time":"01:00","day":"xyz"}})", current); }),
+  EXPECT_EQ(refused_field([&] {
+              parse_settings_update(R"({"schedule":{"kind":"weekly","time":"01:00","day":"xyz"}})",
+                                    current);
+            }),
             "schedule.day");
-  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"schedule":{"kind":"cron","expr":"; drop"}})", current); }),
+  EXPECT_EQ(refused_field([&] {
+              parse_settings_update(R"({"schedule":{"kind":"cron","expr":"; drop"}})", current);
+            }),
             "schedule.expr");
-  EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"destinations":["local","telegram"]})", current); }),
+  EXPECT_EQ(refused_field([&] {
+              parse_settings_update(R"({"destinations":["local","telegram"]})", current);
+            }),
             "telegram_chat_id");
   EXPECT_EQ(refused_field([&] { parse_settings_update(R"({"telegram_chat_id":"abc"})", current); }),
             "telegram_chat_id");
-  auto t = parse_settings_update(R"({"destinations":["local","telegram"],"telegram_chat_id":"-100123"})", current);
+  auto t = parse_settings_update(
+      R"({"destinations":["local","telegram"],"telegram_chat_id":"-100123"})", current);
   EXPECT_EQ(t.telegram_chat_id.value(), "-100123");
-  auto w = parse_settings_update(R"({"schedule":{"kind":"cron","expr":"*/15 2 * * 1-5"}})", current);
+  auto w =
+      parse_settings_update(R"({"schedule":{"kind":"cron","expr":"*/15 2 * * 1-5"}})", current);
   EXPECT_EQ(w.schedule.expr, "*/15 2 * * 1-5");
 }
 
 TEST(Restore, NeedsABackupId) {
   EXPECT_EQ(refused_field([] { parse_restore_request(R"({"backup_id":"x"})"); }), "backup_id");
-  EXPECT_EQ(parse_restore_request(R"({"backup_id":"123e4567-e89b-42d3-a456-426614174000"})").backup_id,
-            "123e4567-e89b-42d3-a456-426614174000");
+  EXPECT_EQ(
+      parse_restore_request(R"({"backup_id":"123e4567-e89b-42d3-a456-426614174000"})").backup_id,
+      "123e4567-e89b-42d3-a456-426614174000");
 }
 
 }  // namespace

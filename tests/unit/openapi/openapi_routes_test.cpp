@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <set>
 #include <string>
 
@@ -22,7 +21,8 @@ namespace {
 
 // The router writes a catch-all segment as {*name}; OpenAPI has only {name}.
 std::string openapi_path(std::string pattern) {
-  for (auto pos = pattern.find("{*"); pos != std::string::npos; pos = pattern.find("{*")) pattern.erase(pos + 1, 1);
+  for (auto pos = pattern.find("{*"); pos != std::string::npos; pos = pattern.find("{*"))
+    pattern.erase(pos + 1, 1);
   return pattern;
 }
 
@@ -40,7 +40,8 @@ std::set<std::string> router_operations() {
   metrics::Registry registry;
   ApiContext ctx{cfg, pool, verifier, RealClock::instance(), registry, "link-key"};
   std::set<std::string> ops;
-  for (const auto& r : build_routes(ctx)) ops.insert(lower(r.method) + " " + openapi_path(r.pattern));
+  for (const auto& r : build_routes(ctx))
+    ops.insert(lower(r.method) + " " + openapi_path(r.pattern));
   return ops;
 }
 
@@ -62,7 +63,8 @@ TEST(OpenApi, EveryRouteOfTheRouterIsDescribed) {
   const auto routes = router_operations();
   const auto described = described_operations();
   ASSERT_GE(routes.size(), 15u);
-  for (const auto& op : routes) EXPECT_TRUE(described.contains(op)) << "not in web/openapi.json: " << op;
+  for (const auto& op : routes)
+    EXPECT_TRUE(described.contains(op)) << "not in web/openapi.json: " << op;
 }
 
 }  // namespace

@@ -2,11 +2,12 @@
 // shell), timeouts and cancellation kill, stderr is a bounded tail, children
 // are always reaped, no descriptor leaks and only allow-listed environment
 // variables are inherited.
-#include <gtest/gtest.h>
+#include "process/child.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,7 +17,6 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "process/child.hpp"
 
 namespace tb::process {
 namespace {
@@ -40,12 +40,14 @@ Spec make(std::string program, std::vector<std::string> args = {}) {
 std::string read_all(Child& c) {
   std::string out;
   std::array<std::byte, 4096> buf{};
-  while (std::size_t n = c.read_stdout(buf)) out.append(reinterpret_cast<const char*>(buf.data()), n);
+  while (std::size_t n = c.read_stdout(buf))
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
   return out;
 }
 
 TEST(Child, ArgumentsWithShellMetacharactersArePassedLiterally) {
-  std::vector<std::string> args = {"$(touch /tmp/tb-pwned)", "; rm -rf /", "`id`", "a b", "*", "'\"", "\\n"};
+  std::vector<std::string> args = {
+      "$(touch /tmp/tb-pwned)", "; rm -rf /", "`id`", "a b", "*", "'\"", "\\n"};
   Child c = Child::spawn(make("/bin/echo", args));
   std::string out = read_all(c);
   auto e = c.wait();
@@ -74,11 +76,16 @@ TEST(Child, EnvironmentIsAddedAndRemoved) {
 TEST(Child, OnlyAllowListedVariablesReachTheChild) {
   // The service's own settings, set the way a deployment sets them.
   const std::vector<std::pair<std::string, std::string>> ours = {
-      {"JWT_SECRET", "jwt-SENTINEL"},          {"TELEGRAM_BOT_TOKEN", "1:bot-SENTINEL"},
-      {"SMTP_URL", "smtp://u:smtp-SENTINEL@x"}, {"DOWNLOAD_LINK_SECRET", "link-SENTINEL"},
-      {"METRICS_TOKEN", "metrics-SENTINEL"},  {"PGPASSWORD", "inherited-pg-SENTINEL"},
-      {"PGOPTIONS", "-c role=SENTINEL"},       {"AWS_SECRET_ACCESS_KEY", "aws-SENTINEL"},
-      {"PGHOST", "/run/tb-test"},             {"PGSSLMODE", "verify-full"},
+      {"JWT_SECRET", "jwt-SENTINEL"},
+      {"TELEGRAM_BOT_TOKEN", "1:bot-SENTINEL"},
+      {"SMTP_URL", "smtp://u:smtp-SENTINEL@x"},
+      {"DOWNLOAD_LINK_SECRET", "link-SENTINEL"},
+      {"METRICS_TOKEN", "metrics-SENTINEL"},
+      {"PGPASSWORD", "inherited-pg-SENTINEL"},
+      {"PGOPTIONS", "-c role=SENTINEL"},
+      {"AWS_SECRET_ACCESS_KEY", "aws-SENTINEL"},
+      {"PGHOST", "/run/tb-test"},
+      {"PGSSLMODE", "verify-full"},
       {"LC_TIME", "C.UTF-8"}};
   for (const auto& [k, v] : ours) ::setenv(k.c_str(), v.c_str(), 1);
   Child c = Child::spawn([] {
@@ -109,8 +116,9 @@ TEST(Child, OnlyAllowListedVariablesReachTheChild) {
 }
 
 TEST(Child, ExitCodeAndStderrTailAreBounded) {
-  Child c = Child::spawn(
-      make("/bin/sh", {"-c", "head -c 100000 /dev/zero | tr '\\0' a >&2; echo 'pg_dump: error: END' >&2; exit 3"}));
+  Child c = Child::spawn(make(
+      "/bin/sh",
+      {"-c", "head -c 100000 /dev/zero | tr '\\0' a >&2; echo 'pg_dump: error: END' >&2; exit 3"}));
   std::string out = read_all(c);
   auto e = c.wait();
   EXPECT_EQ(out, "");
@@ -119,7 +127,8 @@ TEST(Child, ExitCodeAndStderrTailAreBounded) {
   EXPECT_FALSE(e.ok());
   EXPECT_LE(e.stderr_tail.size(), kStderrTail);
   EXPECT_GE(e.stderr_tail.size(), kStderrTail - 100);
-  EXPECT_TRUE(e.stderr_tail.ends_with("aaapg_dump: error: END\n")) << e.stderr_tail.substr(e.stderr_tail.size() - 40);
+  EXPECT_TRUE(e.stderr_tail.ends_with("aaapg_dump: error: END\n"))
+      << e.stderr_tail.substr(e.stderr_tail.size() - 40);
 }
 
 TEST(Child, TimeoutTerminatesTheChild) {
@@ -205,7 +214,8 @@ TEST(Child, WritingToAChildThatExitedReportsItsStatusNotSigpipe) {
   }());
   std::string chunk(1024 * 1024, 'x');
   bool ok = true;
-  for (int i = 0; i < 10 && ok; ++i) ok = c.write_stdin({reinterpret_cast<const std::byte*>(chunk.data()), chunk.size()});
+  for (int i = 0; i < 10 && ok; ++i)
+    ok = c.write_stdin({reinterpret_cast<const std::byte*>(chunk.data()), chunk.size()});
   EXPECT_FALSE(ok);
   auto e = c.wait();
   EXPECT_EQ(e.code, 2);
@@ -252,7 +262,8 @@ TEST(Child, NoFdLeaksAndNoZombies) {
     std::set<std::string> seen;
     for (int attempt = 0; attempt < 100; ++attempt) {
       seen.clear();
-      for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(running_pid) + "/fd")) {
+      for (const auto& e :
+           std::filesystem::directory_iterator("/proc/" + std::to_string(running_pid) + "/fd")) {
         seen.insert(e.path().filename().string());
       }
       if (seen == expected) break;

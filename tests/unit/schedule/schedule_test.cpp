@@ -1,13 +1,14 @@
 // The schedule domain: stored text round trip, the 5-field cron evaluator
 // and "latest due slot" for daily / weekly / cron at day, week, month and
 // year boundaries (all UTC).
+#include "model/schedule.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 
 #include "core/error.hpp"
 #include "model/requests.hpp"
-#include "model/schedule.hpp"
 
 namespace tb::model {
 namespace {
@@ -62,7 +63,8 @@ TEST(Cron, EveryFifteenMinutes) {
   EXPECT_EQ(c.latest_at_or_before(at(2026, 3, 4, 10, 45)), at(2026, 3, 4, 10, 45));
   // Across midnight and a year boundary.
   EXPECT_EQ(c.latest_at_or_before(at(2026, 1, 1, 0, 14)), at(2026, 1, 1, 0, 0));
-  EXPECT_EQ(CronExpr::parse("30 23 * * *").latest_at_or_before(at(2026, 1, 1, 0, 14)), at(2025, 12, 31, 23, 30));
+  EXPECT_EQ(CronExpr::parse("30 23 * * *").latest_at_or_before(at(2026, 1, 1, 0, 14)),
+            at(2025, 12, 31, 23, 30));
 }
 
 TEST(Cron, RangesListsAndSteps) {
@@ -98,14 +100,15 @@ TEST(Cron, DayOfWeekAndTheOrRule) {
 }
 
 TEST(Cron, LeapDayAndImpossibleDates) {
-  EXPECT_EQ(CronExpr::parse("0 12 29 2 *").latest_at_or_before(at(2027, 6, 1)), at(2024, 2, 29, 12, 0));
+  EXPECT_EQ(CronExpr::parse("0 12 29 2 *").latest_at_or_before(at(2027, 6, 1)),
+            at(2024, 2, 29, 12, 0));
   EXPECT_EQ(CronExpr::parse("0 0 30 2 *").latest_at_or_before(at(2026, 3, 4)), std::nullopt);
 }
 
 TEST(Cron, RefusesBadExpressionsNamingTheField) {
-  for (const char* bad : {"* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *",
-                          "* * * * 8", "*/0 * * * *", "5-1 * * * *", "1,,2 * * * *", "a * * * *", "-1 * * * *",
-                          "", "* * * * mon"}) {
+  for (const char* bad : {"* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *",
+                          "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "1,,2 * * * *",
+                          "a * * * *", "-1 * * * *", "", "* * * * mon"}) {
     try {
       CronExpr::parse(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
@@ -137,7 +140,8 @@ TEST(Slots, WeeklyDayBoundaries) {
 
 TEST(Slots, SettingsUpdateRefusesBadCronAndReadsApplyToExisting) {
   BackupSettings current;
-  EXPECT_THROW(parse_settings_update(R"({"schedule":{"kind":"cron","expr":"61 * * * *"}})", current), Error);
+  EXPECT_THROW(
+      parse_settings_update(R"({"schedule":{"kind":"cron","expr":"61 * * * *"}})", current), Error);
   auto ok = parse_settings_update(R"({"schedule":{"kind":"cron","expr":"*/15 * * * *"}})", current);
   EXPECT_EQ(ok.schedule.expr, "*/15 * * * *");
   EXPECT_FALSE(ok.apply_to_existing);

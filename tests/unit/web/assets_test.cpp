@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -74,7 +73,8 @@ TEST(WebAssets, EveryFileUnderWebIsEmbeddedByteForByte) {
     const Asset* a = find_asset(rel);
     ASSERT_NE(a, nullptr) << rel << " is not embedded (rebuild after adding files?)";
     // EXPECT_TRUE, not EXPECT_EQ: a mismatch names the file instead of printing it whole.
-    EXPECT_TRUE(a->data == read_file(entry.path())) << rel << " differs from the embedded copy (stale build?)";
+    EXPECT_TRUE(a->data == read_file(entry.path()))
+        << rel << " differs from the embedded copy (stale build?)";
   }
   std::set<std::string> embedded;
   for (const auto& a : all_assets()) embedded.insert(std::string(a.path));
@@ -114,7 +114,8 @@ TEST(WebAssets, PagesUseNoInlineScriptOrStyle) {
     }
     // Works offline: nothing is loaded from another origin.
     for (const char* external : {"src=\"http", "href=\"http", "src=\"//", "href=\"//"}) {
-      EXPECT_EQ(html.find(external), std::string::npos) << a.path << ": external resource " << external;
+      EXPECT_EQ(html.find(external), std::string::npos)
+          << a.path << ": external resource " << external;
     }
   }
 }
@@ -125,7 +126,8 @@ TEST(WebAssets, ElementIdsAreUniqueInEachPage) {
     if (!a.path.ends_with(".html")) continue;
     std::set<std::string> ids;
     const std::string html(a.data);
-    for (std::size_t pos = html.find(" id=\""); pos != std::string::npos; pos = html.find(" id=\"", pos + 1)) {
+    for (std::size_t pos = html.find(" id=\""); pos != std::string::npos;
+         pos = html.find(" id=\"", pos + 1)) {
       const auto start = pos + 5;
       const auto id = html.substr(start, html.find('"', start) - start);
       EXPECT_TRUE(ids.insert(id).second) << a.path << ": duplicate id \"" << id << "\"";
