@@ -18,21 +18,21 @@ tb_module(io      DEPS tb_core PkgConfig::ZSTD PkgConfig::DEFLATE ZLIB::ZLIB Ope
 # age: age v1 files (X25519 recipients) as io filters, keys and identity files (OpenSSL 3).
 tb_module(age     DEPS tb_core tb_io OpenSSL::Crypto)
 tb_module(process DEPS tb_core Threads::Threads)
-tb_module(destinations DEPS tb_core Boost::json)
+# s3: an S3 client (libcurl SigV4, pugixml for the XML replies) for the s3 destination.
+pkg_check_modules(PUGIXML REQUIRED IMPORTED_TARGET pugixml)
+tb_module(s3      DEPS tb_core CURL::libcurl OpenSSL::Crypto PkgConfig::PUGIXML Boost::url Boost::json Threads::Threads)
+tb_module(destinations DEPS tb_core tb_s3 Boost::json)
 tb_module(backup  DEPS tb_core tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto
                        PostgreSQL::PostgreSQL spdlog::spdlog Threads::Threads)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
-# s3: an S3 client (libcurl SigV4, pugixml for the XML replies) for the s3 destination.
-pkg_check_modules(PUGIXML REQUIRED IMPORTED_TARGET pugixml)
-tb_module(s3      DEPS tb_core CURL::libcurl OpenSSL::Crypto PkgConfig::PUGIXML Boost::url Boost::json Threads::Threads)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
 tb_module(telegram DEPS tb_core tb_io CURL::libcurl Boost::json spdlog::spdlog)
 tb_module(workflows DEPS tb_core tb_db tb_store tb_model tb_jobs tb_backup tb_destinations tb_notify tb_io
-                         tb_telegram tb_metrics Boost::json spdlog::spdlog)
+                         tb_telegram tb_s3 tb_metrics Boost::json spdlog::spdlog)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
 tb_module(schedule DEPS tb_core tb_db tb_store tb_model tb_metrics Boost::json spdlog::spdlog Threads::Threads)
 tb_module(api     DEPS tb_core tb_config tb_db tb_http tb_auth tb_store tb_model tb_web tb_workflows
-                       tb_destinations tb_metrics Boost::json spdlog::spdlog)
+                       tb_destinations tb_s3 tb_metrics Boost::json spdlog::spdlog)
 tb_module(app     DEPS tb_core tb_config tb_db tb_store tb_model tb_metrics tb_api tb_workflows tb_schedule
                        tb_jobs tb_auth tb_http Boost::json CLI11::CLI11 spdlog::spdlog Threads::Threads)

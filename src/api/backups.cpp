@@ -26,6 +26,7 @@
 #include "store/projects.hpp"
 #include "store/settings.hpp"
 #include "workflows/files.hpp"
+#include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 #include "workflows/telegram_jobs.hpp"
 #include "workflows/verified_files.hpp"
@@ -74,6 +75,9 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
       throw_validation("telegram_chat_id",
                        "set the project's Telegram chat id in its backup settings first");
     }
+  }
+  if (contains(destinations, "s3") && !ctx.s3.configured) {
+    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
   }
   if (body.storage_path) {
     // Inside the project's own folder, checked on the real filesystem now
@@ -137,15 +141,18 @@ std::string downloadable_path(const ApiContext& ctx, const store::Backup& backup
   std::error_code ec;
   auto path = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path, ec)) return *path;
-  if (!workflows::telegram_location_of(backup.locations)) {
+  const bool in_s3 = workflows::live_s3_key(backup.locations).has_value();
+  if (!in_s3 && !workflows::telegram_location_of(backup.locations)) {
     throw Error(ErrorCode::kNotFound, "the local copy of this backup is gone");
   }
   auto cached = workflows::telegram_cache_path(ctx.config.storage_dir, backup);
   if (std::filesystem::exists(cached, ec)) return cached;
   throw_conflict(
-      "the local copy of this backup is gone and its copy in Telegram has not been fetched yet: "
-      "POST /api/backups/" +
-      backup.id + "/fetch starts a job that fetches it, then download it");
+      std::string(in_s3 ? "this backup is kept in S3 and has not been fetched yet"
+                        : "the local copy of this backup is gone and its copy in "
+                          "Telegram has not been fetched yet") +
+      ": POST /api/backups/" + backup.id +
+      "/fetch starts a job that fetches it (verified against its SHA-256), then download it");
 }
 
 // An audit entry written from the file pool, after the handler returned: a
@@ -221,9 +228,12 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
   if (backup.status != model::BackupStatus::kCompleted)
     throw_conflict("backup is " + std::string(model::to_string(backup.status)) +
                    ", it cannot be fetched");
-  if (!workflows::telegram_location_of(backup.locations))
-    throw_conflict("this backup has no copy in Telegram");
-  if (ctx.config.telegram_bot_token.empty()) {
+  const bool in_s3 = workflows::live_s3_key(backup.locations).has_value();
+  if (!in_s3 && !workflows::telegram_location_of(backup.locations))
+    throw_conflict("this backup has no copy in Telegram or S3");
+  if (in_s3 && !ctx.s3.configured)
+    throw_conflict("S3 is not configured on this server (S3_BUCKET is unset)");
+  if (!in_s3 && ctx.config.telegram_bot_token.empty()) {
     throw_conflict("Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
   }
   std::error_code ec;
@@ -247,7 +257,9 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
 }
 
 // DELETE /api/backups/{id}: the row first, then the files; the Telegram
-// messages are deleted by a job enqueued in the same transaction.
+// messages are deleted by a job enqueued in the same transaction. The S3
+// object and its sidecar are deleted here, with one try each: a refusal is
+// recorded ("remote_remains") and the retention sweep retries it.
 http::Response delete_backup(ApiContext& ctx, http::Request& req) {
   auto who = authenticate(ctx, req);
   auto id = require_uuid_param(req, "id", "backup");
@@ -265,8 +277,15 @@ http::Response delete_backup(ApiContext& ctx, http::Request& req) {
   }
   workflows::remove_local_files(ctx.config.storage_dir, backup.locations);
   workflows::remove_telegram_cache(ctx.config.storage_dir, id);
-  record_audit(*conn, req, who, backup.project_id, "backup.delete", id,
-               telegram_job ? "ok: Telegram messages are deleted by job " + *telegram_job : "ok");
+  std::string outcome =
+      telegram_job ? "ok: Telegram messages are deleted by job " + *telegram_job : "ok";
+  if (workflows::live_s3_key(backup.locations)) {
+    auto locations = workflows::delete_s3_copies(ctx.s3, backup.locations, /*attempts=*/1);
+    store::update_backup_locations(*conn, id, locations);
+    if (workflows::live_s3_key(locations))
+      outcome += "; the S3 object remains (retried by the sweep)";
+  }
+  record_audit(*conn, req, who, backup.project_id, "backup.delete", id, outcome);
   auto out = store::to_json(*store::get_backup(*conn, id));
   if (telegram_job) out["telegram_delete_job_id"] = *telegram_job;
   return http::json_data(std::move(out));

@@ -16,6 +16,7 @@
 #include "db/pool.hpp"
 #include "http/types.hpp"
 #include "metrics/registry.hpp"
+#include "workflows/options.hpp"
 
 namespace tb::api {
 
@@ -25,7 +26,8 @@ struct ApiContext {
   const auth::JwtVerifier& verifier;
   const Clock& clock;
   metrics::Registry& metrics;
-  std::string link_key;  // HMAC key of signed download links
+  std::string link_key;       // HMAC key of signed download links
+  workflows::S3Options s3{};  // the s3 destination (s3.configured: S3_BUCKET set)
 };
 
 // 401 unless the request carries a valid bearer token.

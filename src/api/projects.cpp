@@ -2,6 +2,7 @@
 // GET /api/projects/{id}/audit.
 #include "store/projects.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
@@ -101,6 +102,12 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto project = require_project(*conn, who, req.params["id"]);
          auto current = store::get_backup_settings(*conn, project.id);
          auto updated = model::parse_settings_update(req.body, to_model(current));
+         if (std::find(updated.destinations.begin(), updated.destinations.end(), "s3") !=
+                 updated.destinations.end() &&
+             !ctx.s3.configured) {
+           throw_validation("destinations",
+                            "S3 is not configured on this server (S3_BUCKET is unset)");
+         }
          // Settings and the recomputed expiry dates change together or not at all.
          db::Transaction tx(*conn);
          auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));

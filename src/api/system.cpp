@@ -1,4 +1,5 @@
-// Liveness, readiness, metrics, the UI's files and the OpenAPI description.
+// Liveness, readiness, metrics, the UI's files, the OpenAPI description, and
+// GET /api/system (what this server offers the UI).
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
@@ -99,6 +100,15 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
        [](Request& req) { return serve_asset("/assets/" + req.params["path"]); }},
       {"GET", "/api/openapi.json", RateClass::kNone,
        [](Request&) { return serve_asset("/openapi.json"); }},
+      // What this server can do, for the UI: the destinations it may offer.
+      {"GET", "/api/system", RateClass::kRead,
+       [&ctx](Request& req) {
+         authenticate(ctx, req);
+         boost::json::array destinations{"local"};
+         if (!ctx.config.telegram_bot_token.empty()) destinations.push_back("telegram");
+         if (ctx.s3.configured) destinations.push_back("s3");
+         return http::json_data(boost::json::object{{"destinations", std::move(destinations)}});
+       }},
   };
   // With METRICS_LISTEN, /metrics is served on that listener only.
   if (!ctx.config.metrics_port) routes.push_back(metrics_route(ctx));

@@ -21,6 +21,9 @@ std::optional<config::Config> load_config(bool require_auth) {
               cfg.log_level);
     if (!cfg.jwt_secret.empty()) log::register_secret(cfg.jwt_secret);
     if (!cfg.telegram_bot_token.empty()) log::register_secret(cfg.telegram_bot_token);
+    for (const auto* secret : {&cfg.aws_secret_access_key, &cfg.aws_session_token}) {
+      if (!secret->empty()) log::register_secret(*secret);
+    }
     return cfg;
   } catch (const config::ConfigError& e) {
     std::cerr << "tenant-backup: " << e.what() << "\n";

@@ -26,6 +26,7 @@
 #include "schedule/scheduler.hpp"
 #include "workflows/handlers.hpp"
 #include "workflows/retention.hpp"
+#include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 #include "workflows/telegram_jobs.hpp"
 
@@ -61,6 +62,10 @@ int migrate(const config::Config& config) {
 int serve(const config::Config& config, const ServeOptions& options) {
   auto signals = block_shutdown_signals();
   for (const auto* secret : {&config.metrics_token, &config.download_link_secret}) {
+    if (!secret->empty()) log::register_secret(*secret);
+  }
+  // Also registered by the CLI's configuration loader; here for callers of serve() alone.
+  for (const auto* secret : {&config.aws_secret_access_key, &config.aws_session_token}) {
     if (!secret->empty()) log::register_secret(*secret);
   }
   std::filesystem::create_directories(config.storage_dir);
@@ -113,9 +118,19 @@ int serve(const config::Config& config, const ServeOptions& options) {
     ret.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
     // Telegram messages of expired backups, where the Bot API still allows
     // it: a job does it, so the sweep never waits for Telegram.
-    ret.delete_remote_copies = [&config](db::Connection& c, const store::Backup& b) {
+    // The S3 object and its sidecar go at once; a refusal is recorded
+    // ("remote_remains") and retried by the next sweeps.
+    ret.delete_remote_copies = [&config, &s3 = workflow_opts.s3](db::Connection& c,
+                                                                 const store::Backup& b) {
       workflows::remove_telegram_cache(config.storage_dir, b.id);
       workflows::enqueue_telegram_delete(c, b, config.job_max_attempts);
+      if (workflows::live_s3_key(b.locations))
+        store::update_backup_locations(c, b.id, workflows::delete_s3_copies(s3, b.locations));
+    };
+    ret.sweep_remote = [&s3 = workflow_opts.s3](db::Connection& c, SystemTime now) {
+      if (int n = workflows::retry_s3_remains(c, s3))
+        spdlog::info("retention: {} S3 object(s) deleted on a retry", n);
+      workflows::abort_stale_s3_uploads(s3, now);
     };
     sweeper = std::make_unique<workflows::RetentionSweeper>(config.database_url, ret);
     loops.push_back(std::make_unique<schedule::PeriodicTask>(
@@ -134,8 +149,9 @@ int serve(const config::Config& config, const ServeOptions& options) {
   std::unique_ptr<http::Server> metrics_server;
   if (options.api) {
     verifier = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::from_config(config));
-    api_ctx = std::make_unique<api::ApiContext>(api::ApiContext{
-        config, pool, *verifier, RealClock::instance(), registry, auth::download_link_key(config)});
+    api_ctx = std::make_unique<api::ApiContext>(
+        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry,
+                        auth::download_link_key(config), workflow_opts.s3});
     http::ServerOptions sopts;
     sopts.host = config.listen_host;
     sopts.port = config.listen_port;

@@ -15,6 +15,17 @@ workflows::Options workflow_options(const config::Config& config) {
   o.telegram.api_url = config.telegram_api_url;
   o.telegram.bot_token = config.telegram_bot_token;
   o.telegram.part_size = config.telegram_part_size;
+  o.s3.configured = config.s3_configured();
+  o.s3.client.endpoint = config.s3_endpoint;
+  o.s3.client.bucket = config.s3_bucket;
+  o.s3.client.region = config.aws_region;
+  o.s3.client.access_key_id = config.aws_access_key_id;
+  o.s3.client.secret_access_key = config.aws_secret_access_key;
+  o.s3.client.session_token = config.aws_session_token;
+  o.s3.client.path_style = config.s3_force_path_style;
+  o.s3.client.part_size = config.s3_part_size;
+  o.s3.prefix = config.s3_prefix;
+  o.s3.stale_upload_grace = config.pg_dump_timeout + std::chrono::hours(1);
   return o;
 }
 

@@ -83,8 +83,12 @@ BackupStatus parse_backup_status(std::string_view text) {
               "unknown backup status '" + std::string(text) + "'");
 }
 
+bool ExportPayload::wants(std::string_view destination) const {
+  return std::find(destinations.begin(), destinations.end(), destination) != destinations.end();
+}
+
 bool ExportPayload::wants_telegram() const {
-  return std::find(destinations.begin(), destinations.end(), "telegram") != destinations.end();
+  return wants("telegram");
 }
 
 json::object to_json(const ExportPayload& p) {
@@ -133,7 +137,8 @@ ExportPayload from_json<ExportPayload>(const json::object& payload) {
     p.compression = *compression;
   }
   if (auto destinations = r.string_array("destinations", 16, 16)) {
-    for (const auto& d : *destinations) require_one_of("destinations", d, {"local", "telegram"});
+    for (const auto& d : *destinations)
+      require_one_of("destinations", d, {"local", "telegram", "s3"});
     p.destinations = std::move(*destinations);
   }
   p.notify_email = optional_text(r, "notify_email", 254);

@@ -47,12 +47,15 @@ struct ExportPayload {
   std::string kind = "manual";  // manual | scheduled
   std::string format{kDefaultFormat};
   std::string compression{kDefaultCompression};
-  std::vector<std::string> destinations;  // local | telegram; the local copy is always made
+  // local | telegram | s3. Telegram sends a local file: without "local" that
+  // file is temporary (removed when the job ends). "s3" alone keeps no local copy.
+  std::vector<std::string> destinations;
   std::optional<std::string> notify_email;
   std::optional<std::string> storage_path;  // a folder under the project's; default the project's
   std::optional<std::string> telegram_chat_id;  // default: the project's settings when the job runs
   std::optional<std::string> slot;              // scheduled: the slot (RFC 3339) it was made for
 
+  bool wants(std::string_view destination) const;
   bool wants_telegram() const;
 };
 

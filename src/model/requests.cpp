@@ -130,14 +130,17 @@ std::vector<std::string> validate_destinations(const std::string& field,
   std::vector<std::string> out;
   if (in.empty()) throw_validation(field, "'" + field + "' must name at least one destination");
   for (const auto& d : in) {
-    require_one_of(field, d, {"local", "telegram"});
+    require_one_of(field, d, {"local", "telegram", "s3"});
     if (std::find(out.begin(), out.end(), d) != out.end()) {
       throw_validation(field, "'" + field + "' names '" + d + "' twice");
     }
     out.push_back(d);
   }
-  // The local copy is the source of every other destination: always kept.
-  if (std::find(out.begin(), out.end(), "local") == out.end()) out.insert(out.begin(), "local");
+  // Telegram sends parts of a local file: with Telegram alone that file is the
+  // local copy (kept). With "s3" the object is the copy; a Telegram upload
+  // next to it then works from a temporary local file.
+  auto has = [&](const char* d) { return std::find(out.begin(), out.end(), d) != out.end(); };
+  if (!has("local") && !has("s3")) out.insert(out.begin(), "local");
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "core/public_text.hpp"
 #include "core/units.hpp"
 #include "destinations/local.hpp"
+#include "destinations/s3.hpp"
 #include "notify/email.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
@@ -19,6 +20,7 @@
 #include "workflows/export_copy.hpp"
 #include "workflows/files.hpp"
 #include "workflows/project_lock.hpp"
+#include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 
 namespace tb::workflows {
@@ -31,6 +33,11 @@ struct ExportPlan {
   store::BackupSettings settings;
   std::string session;  // the attempt's session name: its lock and its pg_dump
   std::string chat_id;  // where Telegram parts go (payload.wants_telegram())
+  bool to_s3 = false;
+  // A local file is written for "local", and for Telegram (which sends it in
+  // parts); without "local" (s3 + telegram) it is removed when the job ends.
+  bool local_file = true;
+  bool local_temporary = false;
   std::chrono::steady_clock::time_point started;
 };
 
@@ -58,7 +65,15 @@ store::Project project_of_job(jobs::JobContext& ctx) {
 // retry, so it fails for good.
 ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
                        model::ExportPayload payload, store::Project project) {
-  ExportPlan plan{std::move(payload), std::move(project), {}, job_session_name(ctx.job()), {}, {}};
+  ExportPlan plan{std::move(payload),
+                  std::move(project),
+                  {},
+                  job_session_name(ctx.job()),
+                  {},
+                  false,
+                  true,
+                  false,
+                  {}};
   plan.settings = store::get_backup_settings(ctx.db(), plan.project.id);
   plan.chat_id =
       plan.payload.telegram_chat_id.value_or(plan.settings.telegram_chat_id.value_or(""));
@@ -67,6 +82,12 @@ ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
     throw_conflict(
         "telegram destination failed: Telegram is not configured (bot token or chat id missing)");
   }
+  plan.to_s3 = plan.payload.wants("s3");
+  if (plan.to_s3 && !deps.options.s3.configured) {
+    throw_conflict("s3 destination failed: S3 is not configured (S3_BUCKET is unset)");
+  }
+  plan.local_file = !plan.to_s3 || plan.payload.wants("local") || plan.payload.wants_telegram();
+  plan.local_temporary = plan.local_file && !plan.payload.wants("local") && plan.to_s3;
   plan.started = std::chrono::steady_clock::now();
   return plan;
 }
@@ -83,20 +104,39 @@ std::optional<LocalCopy> reuse_earlier_copy(const Dependencies& deps, jobs::JobC
   return copy;
 }
 
-// pg_dump → compression → SHA-256 → an atomic file in the project's folder.
-// LocalDestination re-checks the folder against the real filesystem: it may
-// have changed (a symlink planted) since the request was accepted. A
-// storage_path outside the project's folder (a job queued before that rule)
-// is refused for good.
-LocalCopy dump_to_local_copy(const Dependencies& deps, jobs::JobContext& ctx,
-                             const ExportPlan& plan) {
+// pg_dump → compression → SHA-256 → the destinations, in one pass: the S3
+// multipart upload (streamed while the dump runs) and/or an atomic file in
+// the project's folder. LocalDestination re-checks the folder against the
+// real filesystem: it may have changed (a symlink planted) since the request
+// was accepted. A storage_path outside the project's folder (a job queued
+// before that rule) is refused for good. S3 commits first: when the local
+// commit then fails, the object is at a key the next attempt removes.
+LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const ExportPlan& plan) {
   const auto& o = deps.options;
   const auto storage_path = plan.payload.storage_path.value_or("");
-  if (!storage_path.empty()) {
+  if (!storage_path.empty() && plan.local_file) {
     destinations::resolve_project_storage_path(o.storage_dir, plan.project.id, storage_path);
   }
-  destinations::LocalDestination local(o.storage_dir,
-                                       storage_path.empty() ? plan.project.id : storage_path);
+  // Every progress report carries the S3 upload once it began, so that the
+  // next attempt can abort it if this one dies.
+  boost::json::object base;
+  std::optional<s3::Client> client;
+  std::optional<destinations::S3Destination> to_s3;
+  std::optional<destinations::LocalDestination> local;
+  std::vector<destinations::Destination*> dests;
+  if (plan.to_s3) {
+    client.emplace(o.s3.client);
+    to_s3.emplace(*client, o.s3.prefix, &ctx.cancel_flag(),
+                  [&](const std::string& key, const std::string& upload_id) {
+                    base["s3_upload"] = s3_upload_record(key, upload_id);
+                    ctx.save_progress_now(base);
+                  });
+    dests.push_back(&*to_s3);
+  }
+  if (plan.local_file) {
+    local.emplace(o.storage_dir, storage_path.empty() ? plan.project.id : storage_path);
+    dests.push_back(&*local);
+  }
   backup::DumpSource source{o.pg_bin_dir, with_application_name(o.database_url, plan.session),
                             "tenant_" + plan.project.slug};
   backup::ExportOptions options;
@@ -109,10 +149,14 @@ LocalCopy dump_to_local_copy(const Dependencies& deps, jobs::JobContext& ctx,
       backup::file_name_for(plan.project.slug, created, options.format, options.compression,
                             ctx.job().id.substr(0, 8)),
       backup::content_type_for(options.format, options.compression)};
-  auto result = backup::run_export(
-      source, options, {&local}, info,
+  // What S3 refuses (credentials, bucket, access: FORBIDDEN, NOT_FOUND) is
+  // not retried; its message says why.
+  const auto result = backup::run_export(
+      source, options, dests, info,
       [&](std::uint64_t dump_bytes) {
-        ctx.report_progress(boost::json::object{{"dump_bytes", dump_bytes}});
+        auto progress = base;
+        progress["dump_bytes"] = dump_bytes;
+        ctx.report_progress(std::move(progress));
       },
       ctx.cancel_flag());
   LocalCopy c;
@@ -124,6 +168,16 @@ LocalCopy dump_to_local_copy(const Dependencies& deps, jobs::JobContext& ctx,
   c.locations = result.locations;
   c.path = local_file_of(o.storage_dir, c.locations).value_or("");
   return c;
+}
+
+// Removes what an attempt stored that no backup will list: its local file
+// (unless `keep_local`) and its S3 object.
+void discard_copy(const Dependencies& deps, const LocalCopy& copy, bool keep_local) {
+  if (!keep_local && !copy.path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(copy.path, ec);
+  }
+  delete_s3_copies(deps.options.s3, copy.locations);
 }
 
 // The copy's locations, plus its Telegram parts when asked. The local copy is
@@ -144,16 +198,26 @@ boost::json::array upload_copy(const Dependencies& deps, jobs::JobContext& ctx,
 // An attempt whose lock was broken (judged stale while frozen) records
 // nothing, even if its lease guard would still pass: the project's next job
 // already runs. The file it made would be listed by no backup.
-void ensure_lock_still_held(ProjectLock& lock, const ExportPlan& plan, const LocalCopy& copy) {
+void ensure_lock_still_held(const Dependencies& deps, ProjectLock& lock, const ExportPlan& plan,
+                            const LocalCopy& copy) {
   try {
     lock.ensure_held();
   } catch (const std::exception&) {
-    if (!plan.payload.wants_telegram() && !copy.path.empty()) {
-      std::error_code ec;
-      std::filesystem::remove(copy.path, ec);
-    }
+    // With Telegram, the next attempt reuses the copy (and its S3 object).
+    if (!plan.payload.wants_telegram()) discard_copy(deps, copy, false);
     throw;
   }
+}
+
+// The row lists no temporary local file (s3 + telegram without "local").
+boost::json::array without_temporary_file(const ExportPlan& plan, boost::json::array locations) {
+  if (!plan.local_temporary) return locations;
+  boost::json::array out;
+  for (auto& loc : locations) {
+    const auto* type = loc.is_object() ? loc.as_object().if_contains("type") : nullptr;
+    if (!(type && type->is_string() && type->as_string() == "local")) out.push_back(std::move(loc));
+  }
+  return out;
 }
 
 // The backups row is inserted by the transaction that completes the job: the
@@ -173,7 +237,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   row.status = model::BackupStatus::kCompleted;
   row.size_bytes = static_cast<std::int64_t>(copy.size_bytes);
   row.sha256 = copy.sha256;
-  row.locations = locations;
+  row.locations = without_temporary_file(plan, locations);
   row.created_at = copy.created_at;
   row.expires_at = copy.created_at + std::chrono::hours(24) * plan.settings.retention_days;
   // Who owns the schema: a later restore into a schema that no longer exists
@@ -187,9 +251,16 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
       {"sha256", copy.sha256}, {"locations", locations},        {"file_name", copy.file_name},
       {"seconds", seconds}};
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
+  outcome.result.as_object()["locations"] = row.locations;
   outcome.after_commit = [&deps, email = plan.payload.notify_email.value_or(""),
                           project = plan.project, row, file_name = copy.file_name,
-                          size = copy.size_bytes]() {
+                          size = copy.size_bytes,
+                          temporary = plan.local_temporary ? copy.path : std::string()]() {
+    // A process that dies before this leaves an unlisted file: the orphan sweep removes it.
+    if (!temporary.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(temporary, ec);
+    }
     notify_by_email(deps, email, "Backup of " + project.id + " completed",
                     "The backup of project " + project.id + " (schema tenant_" + project.slug +
                         ") completed.\n\n" + "File:    " + file_name +
@@ -200,9 +271,9 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   return outcome;
 }
 
-// `committed_path` is set once a local copy awaiting its Telegram upload exists.
+// `committed` is set once a copy awaiting its Telegram upload exists.
 jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
-                                std::string& committed_path) {
+                                std::optional<LocalCopy>& committed) {
   auto payload = jobs::payload_of<model::ExportPayload>(ctx);
   auto project = project_of_job(ctx);
   // A restore of the same project replaces the schema: the dump waits for it
@@ -210,10 +281,14 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
   auto lock = lock_project_for_job(deps, ctx, project.id);
   const auto plan = plan_export(deps, ctx, std::move(payload), std::move(project));
   auto copy = reuse_earlier_copy(deps, ctx, plan);
-  if (!copy) copy = dump_to_local_copy(deps, ctx, plan);
-  if (plan.payload.wants_telegram()) committed_path = copy->path;
+  // An earlier attempt that died mid-upload left an unfinished upload (or an
+  // object no backup lists): abort and remove it, keeping a reused copy's.
+  discard_earlier_upload(deps.options.s3, ctx.job().progress,
+                         copy ? live_s3_key(copy->locations).value_or("") : std::string());
+  if (!copy) copy = dump_backup(deps, ctx, plan);
+  if (plan.payload.wants_telegram()) committed = copy;
   auto locations = upload_copy(deps, ctx, plan, *copy);
-  ensure_lock_still_held(lock, plan, *copy);
+  ensure_lock_still_held(deps, lock, plan, *copy);
   return complete_export(deps, ctx, plan, *copy, std::move(locations));
 }
 
@@ -229,12 +304,9 @@ std::string notice_address(const jobs::JobContext& ctx) {
 // No attempt is left: no backup will list the local copy made for this job,
 // and the failure notice goes out (once).
 void give_up(const Dependencies& deps, const jobs::JobContext& ctx,
-             const std::string& committed_path, const std::string& reason) {
+             const std::optional<LocalCopy>& committed, const std::string& reason) {
   const auto& job = ctx.job();
-  if (!committed_path.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(committed_path, ec);
-  }
+  if (committed) discard_copy(deps, *committed, false);
   notify_by_email(deps, notice_address(ctx), "Backup of " + job.project_id.value_or("") + " FAILED",
                   "The backup of project " + job.project_id.value_or("") + " failed after " +
                       std::to_string(job.attempts) + " attempt(s):\n\n" + reason + "\n");
@@ -243,18 +315,18 @@ void give_up(const Dependencies& deps, const jobs::JobContext& ctx,
 }  // namespace
 
 jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobContext& ctx) {
-  std::string committed_path;
+  std::optional<LocalCopy> committed;
   const bool last_attempt = ctx.job().attempts >= ctx.job().max_attempts;
   try {
-    return run_export_job(deps, ctx, committed_path);
+    return run_export_job(deps, ctx, committed);
   } catch (const Error& e) {
     // The worker retries by the same rule (the code), so this is the attempt
     // that ends the job when it is the last or its error is not retryable.
     if (last_attempt || !is_retryable(e.code()))
-      give_up(deps, ctx, committed_path, hide_internals(e.message()));
+      give_up(deps, ctx, committed, hide_internals(e.message()));
     throw;
   } catch (const std::exception&) {
-    if (last_attempt) give_up(deps, ctx, committed_path, "internal error");
+    if (last_attempt) give_up(deps, ctx, committed, "internal error");
     throw;
   }
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "notify/email.hpp"
+#include "s3/options.hpp"
 
 namespace tb::workflows {
 
@@ -15,6 +16,16 @@ struct TelegramOptions {
   std::string api_url = "https://api.telegram.org";
   std::string bot_token;  // empty: Telegram is not configured on this server
   std::uint64_t part_size = 19ull * 1024 * 1024;
+};
+
+struct S3Options {
+  bool configured = false;  // S3_BUCKET set: the "s3" destination works
+  s3::Options client;
+  std::string prefix;  // "" or ends with '/'; keys are PREFIX + project + "/" + file name
+  // An unfinished multipart upload under the prefix older than this is
+  // aborted by the sweep (its export died with its worker): longer than any
+  // export may run.
+  std::chrono::seconds stale_upload_grace{7 * 3600};
 };
 
 struct Options {
@@ -28,6 +39,7 @@ struct Options {
   std::chrono::hours restore_keep{24 * 7};           // how long a set-aside schema is kept
   notify::SmtpOptions smtp;                          // url empty: no notice e-mails
   TelegramOptions telegram;
+  S3Options s3;
 };
 
 }  // namespace tb::workflows

@@ -9,24 +9,58 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <utility>
 
 #include "backup/restore.hpp"
 #include "store/audit.hpp"
 #include "store/job_queries.hpp"
 #include "store/projects.hpp"
 #include "workflows/files.hpp"
+#include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 
 namespace tb::workflows {
 namespace {
 
+// A file fetched for this restore only: its folder is removed when the job ends.
+class FetchedFile {
+ public:
+  FetchedFile() = default;
+  ~FetchedFile() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(std::filesystem::path(path_).parent_path(), ec);
+  }
+  FetchedFile(const FetchedFile&) = delete;
+  FetchedFile& operator=(const FetchedFile&) = delete;
+  void set(std::string path) { path_ = std::move(path); }
+
+ private:
+  std::string path_;
+};
+
 // Where the stored bytes are: the local copy, or, when it is gone, a copy
-// fetched back from the Telegram parts (each part and the whole file verified
-// against their SHA-256 on the way).
+// fetched back from S3 (the whole object verified against the backup's
+// SHA-256 before it gets its name; removed after the restore, via `fetched`)
+// or from the Telegram parts (each part and the whole file verified).
 std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup,
-                               const std::atomic<bool>& cancel) {
+                               const std::atomic<bool>& cancel, FetchedFile& fetched) {
   auto path = local_file_of(deps.options.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path)) return *path;
+  if (live_s3_key(backup.locations)) {
+    auto dir = std::filesystem::path(deps.options.storage_dir) / ".cache" / "s3" /
+               ("restore-" + backup.id);
+    std::filesystem::create_directories(dir);
+    auto file = (dir / ("restore-" + backup.id)).string();
+    fetched.set(file);
+    try {
+      return fetch_backup_from_s3(deps.options.s3, backup, file, &cancel);
+    } catch (const Error& e) {
+      // A damaged object (CONFLICT) or one S3 refuses or lacks fails at once
+      // (the code decides); the message says the schema was not touched.
+      if (e.code() == ErrorCode::kCancelled || is_retryable(e.code())) throw;
+      throw Error(e.code(), e.message() + "; nothing was restored", e.detail());
+    }
+  }
   if (telegram_location_of(backup.locations)) {
     auto cached = (std::filesystem::path(deps.options.storage_dir) / ".cache" / "telegram" /
                    backup.id / ("restore-" + backup.id))
@@ -203,7 +237,8 @@ jobs::JobOutcome complete_restore(const Dependencies& deps, jobs::JobContext& ct
 jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx) {
   const auto payload = jobs::payload_of<model::RestorePayload>(ctx);
   const auto subject = load_subject(deps, ctx, payload);
-  const auto path = locate_backup_file(deps, subject.backup, ctx.cancel_flag());
+  FetchedFile fetched;
+  const auto path = locate_backup_file(deps, subject.backup, ctx.cancel_flag(), fetched);
   auto lock = lock_project_for_job(deps, ctx, subject.project.id);
   const auto started = std::chrono::steady_clock::now();
   ReplayLogin login(deps, ctx, subject);

@@ -391,6 +391,8 @@ SweepReport RetentionSweeper::run_once(SystemTime now) {
   });
   step("orphan files",
        [&](db::Connection& c) { report.orphans_removed = remove_orphan_files(c, options_, now); });
+  if (options_.sweep_remote)
+    step("remote copies", [&](db::Connection& c) { options_.sweep_remote(c, now); });
   return report;
 }
 

@@ -62,6 +62,9 @@ struct RetentionOptions {
   // deleting them): called after the row is marked expired. Errors are logged;
   // the expiry stands.
   std::function<void(db::Connection&, const store::Backup&)> delete_remote_copies;
+  // Seam for remote stores' own clean-up, once per sweep (S3: deletes it
+  // refused before, uploads a dead export left). Errors are logged.
+  std::function<void(db::Connection&, SystemTime)> sweep_remote;
 };
 
 struct SweepReport {

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "workflows/files.hpp"
+#include "workflows/s3_copies.hpp"
 
 namespace tb::workflows {
 namespace {
@@ -60,6 +61,9 @@ std::string telegram_cache_path(const std::string& storage_dir, const store::Bac
         n && n->is_string() && !n->as_string().empty()) {
       name = std::string(n->as_string());
     }
+  } else if (auto key = live_s3_key(backup.locations)) {
+    // An S3 backup fetched for a download shares this cache.
+    name = key->substr(key->rfind('/') + 1);
   }
   if (name.find('/') != std::string::npos || name.starts_with(".")) name = "backup";
   return cache_dir(storage_dir, backup.id) + "/" + name;

@@ -9,6 +9,7 @@
 #include "store/jobs.hpp"
 #include "telegram/parts.hpp"
 #include "workflows/files.hpp"
+#include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 
 namespace tb::workflows {
@@ -51,15 +52,20 @@ jobs::JobOutcome run_telegram_fetch_job(const Dependencies& deps, jobs::JobConte
     fs::create_directories(fs::path(path).parent_path(), ec);
     if (ec)
       throw Error(ErrorCode::kInternal, "cannot prepare the download", path + ": " + ec.message());
-    // A damaged copy (CONFLICT), a missing bot token (NOT_FOUND) or Telegram's
-    // refusal will not heal by retrying: their codes fail the job at once.
-    fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
-                               [&](int index, int count, std::uint64_t bytes) {
-                                 ctx.report_progress(json::object{{"stage", "telegram_fetch"},
-                                                                  {"part", index},
-                                                                  {"part_count", count},
-                                                                  {"fetched_bytes", bytes}});
-                               });
+    // A damaged copy (CONFLICT), a missing bot token or S3 bucket (NOT_FOUND)
+    // or a refusal will not heal by retrying: their codes fail the job at once.
+    // The S3 copy when there is one (one object, no Bot API limits).
+    if (live_s3_key(backup.locations)) {
+      fetch_backup_from_s3(deps.options.s3, backup, path, &ctx.cancel_flag());
+    } else {
+      fetch_backup_from_telegram(deps.options.telegram, backup, path, &ctx.cancel_flag(),
+                                 [&](int index, int count, std::uint64_t bytes) {
+                                   ctx.report_progress(json::object{{"stage", "telegram_fetch"},
+                                                                    {"part", index},
+                                                                    {"part_count", count},
+                                                                    {"fetched_bytes", bytes}});
+                                 });
+    }
     fetched = true;
   }
   // Deleted or expired meanwhile: its cache went with it, and so does this copy.

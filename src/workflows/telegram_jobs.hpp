@@ -7,7 +7,9 @@
 //   cache (telegram_cache_path), which GET /api/backups/{id}/download then
 //   serves. A cached copy that is still intact is kept, not fetched again.
 //   A damaged copy in Telegram fails the job for good (kConflict); a backup
-//   deleted meanwhile leaves no cached copy behind.
+//   deleted meanwhile leaves no cached copy behind. A backup with an S3 copy
+//   is fetched from the bucket instead (workflows/s3_copies.hpp), into the
+//   same cache.
 // - "telegram_delete" {backup_id} (DELETE /api/backups/{id} and retention):
 //   deleteMessage for every part not yet deleted. Each attempt stores what it
 //   achieved; parts Telegram could not be reached for make the attempt fail
