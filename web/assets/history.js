@@ -71,6 +71,10 @@ function destinationChips(locations) {
     else if (loc.type === 'telegram') {
       const n = Array.isArray(loc.parts) ? loc.parts.length : 0;
       chips.push(h('span', { class: 'chip chip-telegram' }, `Telegram · ${n} ${n === 1 ? 'part' : 'parts'}`));
+    } else if (loc.type === 's3') {
+      const where = `s3://${loc.bucket || ''}/${loc.key || ''}`;
+      const text = loc.remote_remains ? 'S3 · delete pending' : loc.deleted ? 'S3 · deleted' : 'S3';
+      chips.push(h('span', { class: 'chip chip-s3', title: where }, text));
     } else chips.push(h('span', { class: 'chip' }, String(loc.type)));
   }
   return chips.length ? chips : [h('span', { class: 'muted' }, '—')];
@@ -130,6 +134,7 @@ export function showNewerPage() {
 }
 
 const inTelegram = (b) => (b.locations || []).some((loc) => loc.type === 'telegram');
+const inS3 = (b) => (b.locations || []).some((loc) => loc.type === 's3' && !loc.deleted);
 
 async function downloadBackup(b, button) {
   button.disabled = true;
@@ -143,9 +148,9 @@ async function downloadBackup(b, button) {
     a.click();
     a.remove();
   } catch (e) {
-    // The local copy is gone but Telegram has the backup: a job fetches it
+    // No local copy but S3 or Telegram has the backup: a job fetches it
     // (this can take minutes), and the download starts when it is done.
-    if (e.status === 409 && inTelegram(b)) await fetchThenDownload(b, button);
+    if (e.status === 409 && (inS3(b) || inTelegram(b))) await fetchThenDownload(b, button);
     else if (e.status !== 401) notice($('history-error'), `The download could not start: ${e.message}`);
   } finally {
     button.disabled = false;
@@ -158,9 +163,10 @@ async function fetchThenDownload(b, button) {
     trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, shortDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_FETCH, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
       { onCompleted: () => downloadBackup(b, button) });
-    toast('The local copy is gone: fetching the backup from Telegram. The download starts when it is ready.');
+    const from = inS3(b) ? 'S3' : 'Telegram';
+    toast(`No local copy: fetching the backup from ${from}. The download starts when it is ready.`);
   } catch (e) {
-    if (e.status !== 401) notice($('history-error'), `The backup could not be fetched from Telegram: ${e.message}`);
+    if (e.status !== 401) notice($('history-error'), `The backup could not be fetched: ${e.message}`);
   }
 }
 

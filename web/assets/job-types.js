@@ -52,7 +52,7 @@ const TYPES = {
     },
   },
   [JobType.TELEGRAM_FETCH]: {
-    title: (detail) => `Fetch from Telegram · ${detail}`,
+    title: (detail) => `Fetch for download · ${detail}`,
     meta: (job, active) => {
       const p = job.progress || {};
       if (active && p.part_count) return `Fetching part ${p.part} of ${p.part_count} from Telegram`;

@@ -23,6 +23,16 @@ export async function startExport(format) {
   const compression = $('export-compression').value;
   const body = { project_id: project.id, format, compress: compression !== 'none' };
   if (compression !== 'none') body.compression = compression;
+  // "Also store in S3": the project's destinations, and S3 for this export.
+  if ($('export-s3').checked) {
+    try {
+      const s = await api('GET', `/api/projects/${encodeURIComponent(project.id)}/backup-settings`);
+      body.destinations = [...new Set([...((s && s.destinations) || ['local']), 's3'])];
+    } catch (e) {
+      if (e.status !== 401) notice($('export-error'), `The backup could not be started: ${e.message}`);
+      return;
+    }
+  }
   const buttons = [$('export-sql'), $('export-tar')];
   buttons.forEach((b) => { b.disabled = true; });
   notice($('export-error'), '');

@@ -6,6 +6,7 @@
 import { api, ApiError, clearToken, setToken } from './api.js';
 import { $, h, show, notice, setFieldError } from './dom.js';
 import { loadAudit } from './activity.js';
+import { loadCapabilities } from './capabilities.js';
 import { loadHistory, resetHistory } from './history.js';
 import { resumeJobs, stopAllJobs } from './jobs.js';
 import { loadSettings } from './settings.js';
@@ -63,6 +64,7 @@ export async function signIn(token, { fresh }) {
     return;
   }
   setToken(token);
+  loadCapabilities();
   state.projects = Array.isArray(projects) ? projects : [];
   if (state.projects.length === 0) {
     showView('noproject');

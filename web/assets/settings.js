@@ -57,6 +57,7 @@ function fillSettings(s) {
   const dest = new Set(s.destinations || ['local']);
   $('s-dest-local').checked = dest.has('local');
   $('s-dest-telegram').checked = dest.has('telegram');
+  $('s-dest-s3').checked = dest.has('s3');
   $('s-chat').value = s.telegram_chat_id || '';
   $('s-email').value = s.notify_email || '';
   $('s-format').value = s.format || 'sql';
@@ -110,6 +111,7 @@ function readSettingsForm() {
   const destinations = [];
   if ($('s-dest-local').checked) destinations.push('local');
   if ($('s-dest-telegram').checked) destinations.push('telegram');
+  if ($('s-dest-s3').checked) destinations.push('s3');
   if (destinations.length === 0) errors['err-destinations'] = 'Choose at least one destination.';
   const chat = $('s-chat').value.trim();
   if (destinations.includes('telegram')) {
