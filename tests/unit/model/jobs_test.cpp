@@ -88,7 +88,8 @@ TEST(ExportPayload, UnknownFieldsAreIgnoredKnownOnesChecked) {
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"compression":7})")), "compression");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"kind":"weekly"})")), "kind");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"destinations":"telegram"})")), "destinations");
-  EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"destinations":["s3"]})")), "destinations");
+  EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"destinations":["ftp"]})")), "destinations");
+  EXPECT_TRUE(from_json<ExportPayload>(obj(R"({"destinations":["s3"]})")).wants("s3"));
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"storage_path":["a"]})")), "storage_path");
 }
 

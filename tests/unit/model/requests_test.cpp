@@ -42,6 +42,21 @@ TEST(ExportRequest, ReadsEveryField) {
   EXPECT_EQ(parse_export_request(R"({"project_id":"a","compress":false})").compression, "none");
 }
 
+// S3 is a copy of its own: with it, no local copy is added; Telegram alone still gets one.
+TEST(ExportRequest, S3KeepsNoLocalCopyUnlessAsked) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(parse_export_request(R"({"project_id":"a","destinations":["s3"]})").destinations,
+            V{"s3"});
+  EXPECT_EQ(
+      parse_export_request(R"({"project_id":"a","destinations":["s3","telegram"]})").destinations,
+      (V{"s3", "telegram"}));
+  EXPECT_EQ(
+      parse_export_request(R"({"project_id":"a","destinations":["local","s3"]})").destinations,
+      (V{"local", "s3"}));
+  EXPECT_EQ(parse_export_request(R"({"project_id":"a","destinations":["telegram"]})").destinations,
+            (V{"local", "telegram"}));
+}
+
 TEST(ExportRequest, RefusalsNameTheirField) {
   EXPECT_EQ(refused_field([] { parse_export_request(R"({})"); }), "project_id");
   EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a;rm -rf /"})"); }),
@@ -63,8 +78,11 @@ TEST(ExportRequest, RefusalsNameTheirField) {
             }),
             "compression");
   EXPECT_EQ(
-      refused_field([] { parse_export_request(R"({"project_id":"a","destinations":["s3"]})"); }),
+      refused_field([] { parse_export_request(R"({"project_id":"a","destinations":["ftp"]})"); }),
       "destinations");
+  EXPECT_EQ(refused_field(
+                [] { parse_export_request(R"({"project_id":"a","destinations":["s3","s3"]})"); }),
+            "destinations");
   EXPECT_EQ(refused_field([] { parse_export_request(R"({"project_id":"a","destinations":[]})"); }),
             "destinations");
   EXPECT_EQ(refused_field([] {
