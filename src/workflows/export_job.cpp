@@ -65,15 +65,10 @@ store::Project project_of_job(jobs::JobContext& ctx) {
 // retry, so it fails for good.
 ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
                        model::ExportPayload payload, store::Project project) {
-  ExportPlan plan{std::move(payload),
-                  std::move(project),
-                  {},
-                  job_session_name(ctx.job()),
-                  {},
-                  false,
-                  true,
-                  false,
-                  {}};
+  ExportPlan plan;
+  plan.payload = std::move(payload);
+  plan.project = std::move(project);
+  plan.session = job_session_name(ctx.job());
   plan.settings = store::get_backup_settings(ctx.db(), plan.project.id);
   plan.chat_id =
       plan.payload.telegram_chat_id.value_or(plan.settings.telegram_chat_id.value_or(""));
