@@ -100,6 +100,10 @@ export TELEGRAM_API_URL="http://127.0.0.1:$telegram_port"
 # Small parts, so the demo backups go to Telegram in several messages.
 export TELEGRAM_PART_SIZE=4KiB
 
+# S3 configured, so the page offers it; no test here uploads (nothing listens there).
+export S3_ENDPOINT="http://127.0.0.1:9" S3_BUCKET=ui-test S3_FORCE_PATH_STYLE=true
+export AWS_ACCESS_KEY_ID=ui-test AWS_SECRET_ACCESS_KEY=ui-test-secret
+
 port="$(free_port)"
 export LISTEN="127.0.0.1:$port"
 export JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"

@@ -564,6 +564,45 @@ test('docs: explains backups to a project owner and renders every operation of /
   assertNoProblems(page);
 });
 
+test('S3: offered only when the server has it; chosen in the settings it persists', async () => {
+  const page = await openPage();
+  await signInWithLink(page, TOKEN_DEMO);
+  // This server has S3: the export card and the settings offer it.
+  await page.locator('#export-s3-label').waitFor({ state: 'visible' });
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
+  const s3 = page.getByLabel('S3', { exact: true });
+  await s3.waitFor({ state: 'visible' });
+  await s3.check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.locator('#settings-status').filter({ hasText: 'Saved.' }).waitFor();
+  assert.match(psql("SELECT destinations::text FROM control_plane.backup_settings WHERE project_id = 'demo'"), /"s3"/);
+  await page.reload();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
+  assert.equal(await page.getByLabel('S3', { exact: true }).isChecked(), true);
+  await shot(page, 'settings-s3-1440');
+  await page.getByLabel('S3', { exact: true }).uncheck();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.locator('#settings-status').filter({ hasText: 'Saved.' }).waitFor();
+  assert.doesNotMatch(psql("SELECT destinations::text FROM control_plane.backup_settings WHERE project_id = 'demo'"), /"s3"/);
+  assertNoProblems(page);
+
+  // A server without S3 (its GET /api/system says so): neither is shown.
+  const plain = await openPage();
+  await plain.route('**/api/system', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ data: { destinations: ['local', 'telegram'] } }) }));
+  const answered = plain.waitForResponse((r) => r.url().endsWith('/api/system'));
+  await signInWithLink(plain, TOKEN_DEMO);
+  await answered;
+  await plain.getByRole('tab', { name: 'Settings' }).click();
+  await plain.locator('#settings-loading').waitFor({ state: 'hidden' });
+  assert.equal(await plain.locator('#s-dest-s3-label').isVisible(), false);
+  assert.equal(await plain.locator('#export-s3-label').isVisible(), false);
+  assertNoProblems(plain);
+});
+
 test('sign-in page at 1440 px', async () => {
   const page = await openPage();
   await page.goto(`${URL}/`);
