@@ -1,6 +1,8 @@
 // The s3 destination end to end through the real binary against a real S3
 // server (radosgw), read back with boto3: an export to S3 alone streams into
-// the bucket and keeps no local file; S3 next to local; an S3-only backup
+// the bucket and keeps no local file; S3 next to local; S3 and Telegram
+// without local (the file Telegram sends from is gone after the job); an
+// S3-only backup
 // downloads (through a verified fetch) and restores; DELETE and retention
 // remove the object and its sidecar; a server without S3 refuses the
 // destination naming the field.
@@ -11,7 +13,9 @@
 #include <fstream>
 
 #include "s3_e2e_fixture.hpp"
+#include "support/child_process.hpp"
 #include "support/deployed_suite.hpp"
+#include "support/fake_telegram.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
@@ -28,11 +32,21 @@ const std::string kDigest = "tenant_acme.items";
 class S3E2e : public DeployedSuite<S3E2e> {
  protected:
   static void SetUpTestSuite() {
+    fake_ = new FakeTelegram();
     auto o = served_options("e2e_s3");
     o.env = s3_env(kPrefix);
     o.env["RETENTION_SWEEP_SECONDS"] = "1";
+    o.env["TELEGRAM_BOT_TOKEN"] = fake_->token();
+    o.env["TELEGRAM_API_URL"] = fake_->url();
+    o.env["TELEGRAM_PART_SIZE"] = "256KiB";
     deploy(o);
   }
+  static void TearDownTestSuite() {
+    DeployedSuite::TearDownTestSuite();
+    delete fake_;
+    fake_ = nullptr;
+  }
+  static inline FakeTelegram* fake_ = nullptr;
 
   json::object export_and_wait(const std::string& body) {
     auto r = http_post_json(url("/api/backup/export"), body, token_);
@@ -99,6 +113,34 @@ TEST_F(S3E2e, S3AndLocalHoldTheSameBytes) {
   ASSERT_EQ(del.status, 200) << del.body;
   EXPECT_FALSE(fs::exists(local));
   EXPECT_TRUE(s3_tool().head(key_of(b)).is_null());
+}
+
+// Telegram sends parts of a file: with s3 + telegram (no "local") that file
+// exists only while the job runs.
+TEST_F(S3E2e, S3AndTelegramWithoutLocalKeepNoLocalFile) {
+  exec(
+      "INSERT INTO control_plane.backup_settings (project_id, telegram_chat_id) VALUES ('acme', "
+      "'-100777') "
+      "ON CONFLICT (project_id) DO UPDATE SET telegram_chat_id = '-100777'");
+  fake_->reset();
+  auto job = export_and_wait(R"({"project_id":"acme","destinations":["s3","telegram"]})");
+  ASSERT_EQ(job.at("status"), "completed") << json::serialize(job) << server_->log();
+  auto b = backup(std::string(job.at("result").at("backup_id").as_string()));
+  std::vector<std::string> types;
+  for (const auto& l : b.at("locations").as_array()) types.emplace_back(l.at("type").as_string());
+  EXPECT_EQ(types, (std::vector<std::string>{"s3", "telegram"})) << json::serialize(b);
+  expect_object_matches(b);
+  std::string joined;
+  const auto chat = fake_->state();
+  for (const auto& m : chat.at("messages").as_array())
+    joined += read_text_file(std::string(m.at("path").as_string()));
+  EXPECT_EQ(joined.size(), static_cast<std::size_t>(b.at("size_bytes").as_int64()));
+  auto parts = make_temp_dir("tb-e2e-s3-tg") + "/joined";
+  std::ofstream(parts, std::ios::binary) << joined;
+  EXPECT_EQ(sha256_of_file(parts), std::string(b.at("sha256").as_string()));
+  EXPECT_TRUE(stored_files(storage_).empty())
+      << "a local file was kept: " << stored_files(storage_)[0];
+  exec("DELETE FROM control_plane.backup_settings WHERE project_id = 'acme'");
 }
 
 TEST_F(S3E2e, AnS3OnlyBackupDownloadsRestoresAndIsDeletedWithItsObject) {
@@ -205,9 +247,11 @@ TEST_F(S3E2e, AServerWithoutS3RefusesTheDestinationNamingTheField) {
   // What each server offers the UI.
   auto plain_system = http_get(plain.base_url() + "/api/system", token_);
   ASSERT_EQ(plain_system.status, 200) << plain_system.body;
-  EXPECT_EQ(json::serialize(plain_system.json().at("data").at("destinations")), R"(["local"])");
+  EXPECT_EQ(json::serialize(plain_system.json().at("data").at("destinations")),
+            R"(["local","telegram"])");
   auto system = http_get(url("/api/system"), token_);
-  EXPECT_EQ(json::serialize(system.json().at("data").at("destinations")), R"(["local","s3"])");
+  EXPECT_EQ(json::serialize(system.json().at("data").at("destinations")),
+            R"(["local","telegram","s3"])");
 }
 
 }  // namespace
