@@ -14,6 +14,7 @@
 #include "s3/multipart.hpp"
 #include "s3/request.hpp"
 #include "support/rgw_server.hpp"
+#include "workflows/s3_copies.hpp"
 
 namespace tb::s3 {
 namespace {
@@ -288,6 +289,61 @@ TEST(S3, ListAndAbortLeftoverUploads) {
   EXPECT_TRUE(tool.uploads("sweep/").empty());
   EXPECT_NO_THROW(client.abort_multipart_upload("sweep/a.bin", id1))
       << "aborting twice is not an error";
+}
+
+// What the service's sweep does with the bucket (workflows/s3_copies).
+workflows::S3Options service_options(const std::string& prefix) {
+  workflows::S3Options o;
+  o.configured = true;
+  o.client = options_for(server().endpoint());
+  o.prefix = prefix;
+  o.stale_upload_grace = std::chrono::hours(1);
+  return o;
+}
+
+TEST(S3Sweep, AnUploadOlderThanTheGraceIsAbortedAYoungOneKept) {
+  const auto o = service_options("sweep/");
+  Client client(o.client);
+  S3Tool tool(server());
+  MultipartUpload up(client, "sweep/acme/dead-export.sql.zst");
+  up.begin();
+  MultipartUpload other(client, "elsewhere/acme/x.sql.zst");  // another prefix: never touched
+  other.begin();
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_EQ(workflows::abort_stale_s3_uploads(o, now), 0);
+  EXPECT_EQ(tool.uploads("sweep/").size(), 1u);
+  EXPECT_EQ(workflows::abort_stale_s3_uploads(o, now + std::chrono::hours(2)), 1);
+  EXPECT_TRUE(tool.uploads("sweep/").empty());
+  EXPECT_EQ(tool.uploads("elsewhere/").size(), 1u);
+}
+
+TEST(S3Sweep, ARefusedDeleteIsRecordedAndTheRetryRemovesObjectAndSidecar) {
+  const auto o = service_options("delete/");
+  Client client(o.client);
+  S3Tool tool(server());
+  const std::string key = "delete/acme/b.sql.zst";
+  client.put(key, bytes(std::string("dump")), "application/zstd");
+  client.put(sha256_sidecar_key(key), bytes(std::string("x  b.sql.zst\n")), "text/plain");
+  const boost::json::value locations = boost::json::array{
+      boost::json::object{{"type", "local"}, {"path", "acme/b.sql.zst"}},
+      boost::json::object{{"type", "s3"}, {"bucket", server().bucket()}, {"key", key}}};
+  auto refusing = o;
+  refusing.client.secret_access_key = "wrong-secret-0123456789";
+  auto kept = workflows::delete_s3_copies(refusing, locations, 1);
+  auto loc = workflows::s3_location_of(kept);
+  ASSERT_TRUE(loc);
+  EXPECT_TRUE(loc->at("remote_remains").as_bool()) << boost::json::serialize(kept);
+  EXPECT_FALSE(tool.head(key).is_null());
+  EXPECT_EQ(kept.as_array()[0], locations.as_array()[0]) << "other locations are left alone";
+
+  auto gone = workflows::delete_s3_copies(o, kept);
+  loc = workflows::s3_location_of(gone);
+  ASSERT_TRUE(loc);
+  EXPECT_TRUE(loc->at("deleted").as_bool());
+  EXPECT_EQ(loc->if_contains("remote_remains"), nullptr);
+  EXPECT_FALSE(workflows::live_s3_key(gone));
+  EXPECT_TRUE(tool.head(key).is_null());
+  EXPECT_TRUE(tool.head(sha256_sidecar_key(key)).is_null());
 }
 
 }  // namespace
