@@ -46,11 +46,13 @@ std::string locate_backup_file(const Dependencies& deps, const store::Backup& ba
                                const std::atomic<bool>& cancel, FetchedFile& fetched) {
   auto path = local_file_of(deps.options.storage_dir, backup.locations);
   if (path && std::filesystem::exists(*path)) return *path;
-  if (live_s3_key(backup.locations)) {
+  if (auto key = live_s3_key(backup.locations)) {
     auto dir = std::filesystem::path(deps.options.storage_dir) / ".cache" / "s3" /
                ("restore-" + backup.id);
     std::filesystem::create_directories(dir);
-    auto file = (dir / ("restore-" + backup.id)).string();
+    // Named like the backup: should a crash leave it, the orphan sweep knows
+    // its extension (reading an open file survives its unlink).
+    auto file = (dir / std::filesystem::path(*key).filename()).string();
     fetched.set(file);
     try {
       return fetch_backup_from_s3(deps.options.s3, backup, file, &cancel);
