@@ -196,10 +196,9 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     result.dump_bytes = dumped.count();
     result.size_bytes = stored.count();
     result.sha256_hex = sha.hex();
-    for (std::size_t i = 0; i < dests.size(); ++i) {
-      boost::json::object loc = dests[i]->commit(result.sha256_hex, result.size_bytes);
-      result.locations.push_back(std::move(loc));
-      dests[i] = nullptr;  // committed: not aborted below
+    for (auto& dest : dests) {
+      result.locations.push_back(dest->commit(result.sha256_hex, result.size_bytes));
+      dest = nullptr;  // committed: not aborted below
     }
   } catch (...) {
     // The Child (if any) is already terminated and reaped by its destructor.

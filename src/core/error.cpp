@@ -51,7 +51,6 @@ int http_status(ErrorCode code) {
     case ErrorCode::kMethodNotAllowed:
       return 405;
     case ErrorCode::kConflict:
-      return 409;
     case ErrorCode::kProjectBusy:
       return 409;
     case ErrorCode::kPayloadTooLarge:

@@ -6,7 +6,7 @@
 
 namespace tb::http {
 
-void LogFailure::operator()(std::exception_ptr e) const {
+void LogFailure::operator()(const std::exception_ptr& e) const {
   if (!e) return;
   try {
     std::rethrow_exception(e);

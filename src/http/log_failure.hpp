@@ -10,7 +10,7 @@ namespace tb::http {
 
 struct LogFailure {
   std::string_view what;  // "http session": names the coroutine in the log line
-  void operator()(std::exception_ptr e) const;
+  void operator()(const std::exception_ptr& e) const;
 };
 
 }  // namespace tb::http

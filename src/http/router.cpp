@@ -116,7 +116,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       allowed.push_back(route.method);
     }
   }
-  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) allowed.push_back("HEAD");
+  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end())
+    allowed.emplace_back("HEAD");
   std::sort(allowed.begin(), allowed.end());
   for (auto a : allowed) {
     if (!m.allow.empty()) m.allow += ", ";

@@ -98,9 +98,17 @@ struct Server::Impl {
 Server::Server(ServerOptions options, Router router, metrics::Registry& registry)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(router), registry)) {}
 
+// A destructor must not throw: a failure to stop is logged (the threads are
+// joined by their own destructors either way).
 Server::~Server() {
-  stop();
-  wait();
+  try {
+    stop();
+    wait();
+  } catch (const std::exception& e) {
+    spdlog::error("http server: stopping failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("http server: stopping failed with an exception that is not a std::exception");
+  }
 }
 
 void Server::start() {
