@@ -18,7 +18,9 @@
 # export through /proc/PID/clear_refs); 3 many tenants (every tenant through the
 # queue vs the sum of separate pg_dump -n runs / WORKER_CONCURRENCY, and one
 # tenant's pg_dump time as the number of schemas grows); 4 API reads under wrk;
-# 5 the job queue (bench/queue_bench.cpp) with 1 and 2 worker processes.
+# 5 the job queue (bench/queue_bench.cpp) with 1 and 2 worker processes;
+# 6 (with case 1, first scale) the export to local + s3 against local alone, on
+# a throwaway radosgw (tests/support/s3; BENCH_S3=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -51,8 +53,10 @@ chmod 755 "$work"
 results=$work/results.tsv
 : >"$results"
 serve_pid=""
+rgw_dir=""
 cleanup() {
   if [[ -n $serve_pid ]]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+  if [[ -n $rgw_dir ]]; then CEPH_DIR=$rgw_dir "$root/tests/support/s3/rgw-down.sh" || true; fi
   "$root/scripts/pg-embedded.sh" stop "$work/pg" || true
   if [[ ${BENCH_KEEP:-0} != 1 ]]; then rm -rf "$work"; else echo "kept $work"; fi
 }
@@ -120,10 +124,12 @@ stop_serve() {
   if [[ -n $serve_pid ]]; then kill "$serve_pid"; wait "$serve_pid" || true; serve_pid=""; fi
 }
 
-# export_once COMPRESSION: one export through the API and the job queue; prints
-# "seconds size_bytes peak_rss_kb". Seconds are the job's created_at ->
-# completed_at in the database (the POST, queueing, claim, dump, compression,
-# hash, fsync, rename and the completion transaction with the backups row).
+# export_once COMPRESSION [DESTINATIONS_JSON]: one export through the API and
+# the job queue; prints "seconds size_bytes peak_rss_kb rss_before_kb". Seconds
+# are the job's created_at -> completed_at in the database (the POST, queueing,
+# claim, dump, compression, hash, fsync, rename, the S3 upload's completion when
+# asked, and the completion transaction with the backups row). An export that
+# went to S3 is deleted afterwards (the radosgw keeps objects in memory).
 export_once() {
   rm -rf "${STORAGE_DIR:?}"/*
   echo 5 >"/proc/$serve_pid/clear_refs"  # resets VmHWM: this export's own peak
@@ -131,7 +137,7 @@ export_once() {
   rss0=$(awk '/VmRSS/{print $2}' "/proc/$serve_pid/status")
   local id status
   id=$(curl -sf -X POST "$url/api/backup/export" "${auth[@]}" -H 'Content-Type: application/json' \
-         -d "{\"project_id\":\"bench\",\"compression\":\"$1\"}" |
+         -d "{\"project_id\":\"bench\",\"compression\":\"$1\"${2:+,\"destinations\":$2}}" |
        python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["job_id"])')
   while :; do
     status=$(psql "$db" -Atc "SELECT status FROM control_plane.jobs WHERE id = '$id'")
@@ -144,6 +150,11 @@ export_once() {
   psql "$db" -Atc "SELECT extract(epoch FROM completed_at - created_at), result->>'size_bytes'
                    FROM control_plane.jobs WHERE id = '$id'" | tr '|' ' ' | tr -d '\n'
   echo " $rss $rss0"
+  if [[ ${2:-} == *s3* ]]; then
+    local backup
+    backup=$(psql "$db" -Atc "SELECT result->>'backup_id' FROM control_plane.jobs WHERE id = '$id'")
+    curl -sf -X DELETE "$url/api/backups/$backup" "${auth[@]}" >/dev/null || echo "delete $backup failed" >&2
+  fi
 }
 dump() { "$pgbin/pg_dump" --format=plain --no-owner --strict-names --schema="$1" --dbname="$db"; }
 # timed NAME COMMAND...: runs a shell pipeline, prints "seconds"
@@ -153,6 +164,22 @@ timed() {
   elapsed "$t0" "$t1"
 }
 export -f dump; export pgbin db
+
+# ---------------------------------------------------------------- case 6: S3
+# One radosgw (memory store) on loopback; serve gets S3 through its variables.
+s3=0
+if [[ ${BENCH_S3:-1} == 1 ]] && command -v radosgw >/dev/null; then
+  rgw_dir=$work/rgw
+  echo "== starting radosgw for the s3 case"
+  if endpoint=$(CEPH_DIR=$rgw_dir RGW_PORT=$((50000 + RANDOM % 5000)) MON_PORT=$((55000 + RANDOM % 5000)) \
+                RGW_BUCKET=bench "$root/tests/support/s3/rgw-up.sh"); then
+    export S3_ENDPOINT=$endpoint S3_BUCKET=bench S3_FORCE_PATH_STYLE=true \
+           AWS_ACCESS_KEY_ID=TBACCESS AWS_SECRET_ACCESS_KEY=TBSECRETKEY0123456789
+    s3=1
+  else
+    echo "   radosgw did not start: the s3 case is skipped" >&2
+  fi
+fi
 
 # ---------------------------------------------------------------- cases 1 and 2
 first=1
@@ -175,6 +202,10 @@ for scale in $scales; do
       rm -f "$work/base.gz" "$work/base.zst"
     fi
     read -r s b m m0 < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m" "$m0"
+    if [[ $first == 1 && $s3 == 1 ]]; then
+      read -r s b m m0 < <(export_once zstd '["local","s3"]')
+      rec export "export_zstd_s3@$scale" "$s" "$b" "$m" "$m0"
+    fi
   done
   if [[ $first == 1 ]]; then
     # ------------------------------------------------------------ case 4: API reads
@@ -312,7 +343,8 @@ for scale in scales:
     print(f"  {'variant':<30}{'median s':>10}{'min-max s':>18}{'MB/s plain':>12}{'output MB':>11}{'peak RSS MB':>13}")
     for name, label in [("export_zstd", "export zstd (API+queue)"), ("pg_dump_null", "pg_dump > /dev/null"),
                         ("pg_dump_gzip6", "pg_dump | gzip -6"), ("pg_dump_zstd3", "pg_dump | zstd -3 -T2"),
-                        ("export_gzip", "export gzip (API+queue)")]:
+                        ("export_gzip", "export gzip (API+queue)"),
+                        ("export_zstd_s3", "export zstd to local + s3")]:
         v = col("export", f"{name}@{scale}")
         if not v: continue
         size = med("export", f"{name}@{scale}", 1)
@@ -330,6 +362,12 @@ for scale in scales:
         print(f"  export size / gzip-6 size    {zs / gs:6.3f}  (target <= 1: {verdict(zs / gs <= 1)})")
         print(f"  gzip-6/gzip-export           {g6 / eg:6.2f}  (target >= 2: {verdict(g6 / eg >= 2)}); "
               f"size ratio {egs / gs:.3f} (target <= 1: {verdict(egs / gs <= 1)})")
+    es3 = col("export", f"export_zstd_s3@{scale}")
+    if es3:
+        r = st.median(es3) / ez
+        rss3 = col("export", f"export_zstd_s3@{scale}", 2)
+        print(f"  local+s3 / local export      {r:6.2f}  (target <= 1.1: {verdict(r <= 1.1)}); peak RSS "
+              f"{max(rss3) / 1024:.1f} MB (target < 64: {verdict(max(rss3) / 1024 < 64)})")
     if rss:
         idle = col("export", f"export_zstd@{scale}", 3) + col("export", f"export_gzip@{scale}", 3)
         print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)}); "
