@@ -227,9 +227,9 @@ const std::vector<Variable>& table() {
          detail::check_region(v);
          c.aws_region = v;
        }},
-      {{"S3_PART_SIZE", "16MiB",
-        "multipart part size, 5MiB-5GiB; an object has at most 10000 parts, so this caps a "
-        "backup's size"},
+      {{"S3_PART_SIZE", "8MiB",
+        "multipart part size, 5MiB-5GiB; memory per upload is 4 parts; an object has at most "
+        "10000 parts, so this caps a backup's size (8MiB: 78 GiB)"},
        [](Config& c, const std::string& v) {
          c.s3_part_size = parse_size("S3_PART_SIZE", v, 5ull * 1024 * 1024 * 1024);
          if (c.s3_part_size < 5ull * 1024 * 1024)

@@ -55,7 +55,7 @@ struct Config {
   std::string aws_secret_access_key;
   std::string aws_session_token;
   std::string aws_region = "us-east-1";
-  std::uint64_t s3_part_size = 16ull * 1024 * 1024;
+  std::uint64_t s3_part_size = 8ull * 1024 * 1024;
   bool s3_force_path_style = false;
   bool s3_configured() const { return !s3_bucket.empty(); }
 

@@ -28,7 +28,7 @@ struct Options {
   // true: ENDPOINT/BUCKET/KEY; false: BUCKET.HOST/KEY (AWS's default).
   bool path_style = false;
 
-  std::uint64_t part_size = 16ull * 1024 * 1024;
+  std::uint64_t part_size = 8ull * 1024 * 1024;
   // Parts uploaded at once; memory of an upload is at most (parallel_parts + 1) × part_size.
   int parallel_parts = 3;
 

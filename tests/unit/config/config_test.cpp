@@ -135,7 +135,7 @@ TEST(Config, S3DefaultsAndAFullConfiguration) {
   auto none = load(from({{"JWT_SECRET", kSecret}}));
   EXPECT_FALSE(none.s3_configured());
   EXPECT_EQ(none.aws_region, "us-east-1");
-  EXPECT_EQ(none.s3_part_size, 16u * 1024 * 1024);
+  EXPECT_EQ(none.s3_part_size, 8u * 1024 * 1024);
   EXPECT_FALSE(none.s3_force_path_style);
 
   auto c = load(from(s3_env({{"S3_ENDPOINT", "http://127.0.0.1:7480/"},
