@@ -188,7 +188,11 @@ TEST_F(LogLines, JsonModeWritesOneJsonObjectPerLine) {
       }
     }
     if (msg.find("header alg 'HS256\n" + kForged) != std::string::npos) saw_alg_refusal = true;
-    if (msg.find("attempt 1 failed: pg_dump failed") != std::string::npos) saw_failed_job = true;
+    // "job …: attempt 1 handler failed (INTERNAL): pg_dump failed: …"
+    if (msg.find("attempt 1 handler failed") != std::string::npos &&
+        msg.find("pg_dump failed") != std::string::npos) {
+      saw_failed_job = true;
+    }
   }
   EXPECT_GE(parsed, 15) << log;
   EXPECT_GE(requests, 8) << log;
