@@ -140,5 +140,7 @@ export TB_TMP="$tmp"
 mkdir -p "$TB_ARTIFACTS"
 
 cd "$here"
-# Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests.
-node --test --test-concurrency=1 "$@" ui.test.mjs
+# Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests. The files
+# run in name order (ui.test.mjs first: its exports make the backups the
+# layout tests show).
+node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs
