@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "destinations/local.hpp"
+#include "support/format_combos.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace tb::backup {
@@ -107,10 +108,7 @@ std::string load(const std::string& path) {
   return ss.str();
 }
 
-struct Combo {
-  Format format;
-  Compression compression;
-};
+using Combo = test::FormatCombo;
 
 class ExportRoundTrip : public ExportTest, public ::testing::WithParamInterface<Combo> {};
 
@@ -192,17 +190,8 @@ TEST_P(ExportRoundTrip, RestoresIntoAFreshDatabaseWithIdenticalData) {
   fs::remove_all(work);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ExportRoundTrip,
-                         ::testing::Values(Combo{Format::kSql, Compression::kZstd},
-                                           Combo{Format::kSql, Compression::kGzip},
-                                           Combo{Format::kSql, Compression::kNone},
-                                           Combo{Format::kTar, Compression::kZstd},
-                                           Combo{Format::kTar, Compression::kGzip},
-                                           Combo{Format::kTar, Compression::kNone}),
-                         [](const auto& p) {
-                           return std::string(to_string(p.param.format)) + "_" +
-                                  std::string(to_string(p.param.compression));
-                         });
+INSTANTIATE_TEST_SUITE_P(Formats, ExportRoundTrip, test::all_format_combos(),
+                         test::format_combo_name);
 
 TEST_F(ExportTest, MissingSchemaFailsWithPgDumpsReasonAndNoFile) {
   destinations::LocalDestination local(storage_, "acme");

@@ -5,14 +5,12 @@
 // outside its schema, a dump cut inside a COPY, a cancelled and a killed
 // replay all leave the schema exactly as it was.
 #include "restore_fixture.hpp"
+#include "support/format_combos.hpp"
 
 namespace tb::backup {
 namespace {
 
-struct Combo {
-  Format format;
-  Compression compression;
-};
+using Combo = test::FormatCombo;
 
 class RestoreRoundTrip : public RestoreTest, public ::testing::WithParamInterface<Combo> {};
 
@@ -81,17 +79,8 @@ TEST_P(RestoreRoundTrip, BringsBackTheBackupAndKeepsTheChangedSchemaAside) {
       "f");
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFormats, RestoreRoundTrip,
-                         ::testing::Values(Combo{Format::kSql, Compression::kZstd},
-                                           Combo{Format::kSql, Compression::kGzip},
-                                           Combo{Format::kSql, Compression::kNone},
-                                           Combo{Format::kTar, Compression::kZstd},
-                                           Combo{Format::kTar, Compression::kGzip},
-                                           Combo{Format::kTar, Compression::kNone}),
-                         [](const auto& p) {
-                           return std::string(to_string(p.param.format)) + "_" +
-                                  std::string(to_string(p.param.compression));
-                         });
+INSTANTIATE_TEST_SUITE_P(AllFormats, RestoreRoundTrip, test::all_format_combos(),
+                         test::format_combo_name);
 
 TEST_F(RestoreTest, IntoAMissingSchemaSetsNothingAside) {
   const std::string at_backup = digest("tenant_acme");
