@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "db/connection.hpp"
@@ -51,6 +53,21 @@ class WorkerTest : public ::testing::Test {
     o.retry = store::RetryPolicy{1ms, 1ms, 0.0};
     o.stop_timeout = 5s;
     return o;
+  }
+  // A worker whose "t" handler sets `started`, waits (up to two minutes) until
+  // the job's cancel reaches it, then ends the way `end` says. Lease renewals,
+  // which carry the cancel, come every 100 ms.
+  std::unique_ptr<Worker> cancellable_worker(std::atomic<bool>& started, Handler end) {
+    auto o = options();
+    o.lease = 300ms;
+    return std::make_unique<Worker>(
+        o, std::map<std::string, Handler>{
+               {"t", [&started, end = std::move(end)](JobContext& ctx) -> JobOutcome {
+                  started = true;
+                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i)
+                    std::this_thread::sleep_for(10ms);
+                  return end(ctx);
+                }}});
   }
   // Polls until `pred` or the deadline; returns pred().
   template <typename P>
@@ -168,20 +185,14 @@ TEST_F(WorkerTest, AnErrorsCodeDecidesWhetherTheJobIsRetried) {
 TEST_F(WorkerTest, ACancelledHandlerIsRecordedAsCancelled) {
   auto job = enqueue();
   std::atomic<bool> started{false};
-  auto o = options();
-  o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
-  Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
-                  started = true;
-                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i)
-                    std::this_thread::sleep_for(10ms);
-                  throw Cancelled("the export was cancelled");
-                }}});
-  w.start();
+  auto w = cancellable_worker(
+      started, [](JobContext&) -> JobOutcome { throw Cancelled("the export was cancelled"); });
+  w->start();
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   store::cancel_job(conn(), job.id);
   ASSERT_TRUE(eventually(
       [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
-  w.stop();
+  w->stop();
   auto j = store::get_job(conn(), job.id);
   ASSERT_EQ(j->errors.size(), 1u);
   EXPECT_EQ(j->errors[0].as_object().at("code").as_string(), "CANCELLED");
@@ -192,23 +203,18 @@ TEST_F(WorkerTest, CancelStopsARunningHandlerAndEndsCancelled) {
   auto job = enqueue();
   std::atomic<bool> started{false};
   std::atomic<bool> saw_cancel{false};
-  auto o = options();
-  o.lease = 300ms;  // renewals (which carry the cancel) every 100 ms
-  Worker w(o, {{"t", [&](JobContext& ctx) -> JobOutcome {
-                  started = true;
-                  for (int i = 0; i < 12000 && !ctx.cancel_requested(); ++i)
-                    std::this_thread::sleep_for(10ms);
-                  saw_cancel = ctx.cancel_requested();
-                  throw std::runtime_error("pg_dump killed");
-                }}});
-  w.start();
+  auto w = cancellable_worker(started, [&saw_cancel](JobContext& ctx) -> JobOutcome {
+    saw_cancel = ctx.cancel_requested();
+    throw std::runtime_error("pg_dump killed");
+  });
+  w->start();
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   auto c = store::cancel_job(conn(), job.id);
   EXPECT_TRUE(c->cancel_requested);
   ASSERT_TRUE(eventually(
       [&] { return store::get_job(conn(), job.id)->status == JobStatus::kCancelled; }, 120s));
   EXPECT_TRUE(saw_cancel);
-  w.stop();
+  w->stop();
   EXPECT_EQ(store::get_job(conn(), job.id)->attempts, 1);
 }
 
