@@ -61,9 +61,17 @@ void MultipartUpload::submit_buffer() {
   });
   if (failure_) std::rethrow_exception(failure_);
   queue_.push_back({next_part_++, std::move(buffer_)});
+  // The next buffer is one a worker gave back when there is one: an upload
+  // touches its parallel_parts + 1 buffers once, not a fresh one per part.
+  if (!spare_.empty()) {
+    buffer_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    buffer_ = std::string();
+  }
   lock.unlock();
   changed_.notify_all();
-  buffer_ = std::string();
+  buffer_.clear();
   buffer_.reserve(client_.options().part_size);
 }
 
@@ -86,9 +94,9 @@ void MultipartUpload::worker() {
     } catch (...) {
       error = std::current_exception();
     }
-    part.data = std::string();  // the memory goes back before the writer may fill another buffer
     {
       std::lock_guard lock(mutex_);
+      spare_.push_back(std::move(part.data));  // for the writer's next part
       --in_flight_;
       if (error) {
         if (!failure_) failure_ = error;

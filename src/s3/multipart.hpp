@@ -93,6 +93,7 @@ class MultipartUpload {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Part> queue_;
+  std::vector<std::string> spare_;  // uploaded parts' buffers, kept for reuse
   int in_flight_ = 0;
   bool closing_ = false;  // no more parts: workers exit when the queue is empty
   std::vector<xml::Part> done_;

@@ -30,7 +30,9 @@ struct Options {
 
   std::uint64_t part_size = 8ull * 1024 * 1024;
   // Parts uploaded at once; memory of an upload is at most (parallel_parts + 1) × part_size.
-  int parallel_parts = 3;
+  // Two keep a loopback radosgw and a LAN endpoint busy while the dump fills
+  // the third buffer; a third in flight bought no speed and 8 MiB of memory.
+  int parallel_parts = 2;
 
   // Every request: up to max_attempts tries on 5xx, 429, SlowDown,
   // RequestTimeout, connection errors and stalls; the wait doubles from
