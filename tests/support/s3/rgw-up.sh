@@ -1,6 +1,6 @@
 #!/bin/bash
 # Throwaway single-node Ceph (1 mon, 1 memstore OSD, no mgr) + radosgw (S3) on loopback.
-# Env: CEPH_DIR (default ${TMPDIR:-/tmp}/tb-rgw, WIPED), RGW_PORT (7480), MON_PORT (6799),
+# Env: RGW_MEMSTORE_BYTES (OSD memory, default 1 GiB), CEPH_DIR (default ${TMPDIR:-/tmp}/tb-rgw, WIPED), RGW_PORT (7480), MON_PORT (6799),
 # RGW_BUCKET (a bucket to create), RGW_OWNER_PID (when that process is gone,
 # a watcher stops the daemons and removes CEPH_DIR: a killed test leaves nothing).
 # Prints the S3 endpoint on stdout; PIDs go to $CEPH_DIR/pids. Stop with rgw-down.sh.
@@ -36,7 +36,10 @@ osd pool default min size = 1
 mon allow pool size one = true
 mon warn on pool no redundancy = false
 osd objectstore = memstore
-memstore device bytes = 1073741824
+# RAM the OSD may fill (RGW_MEMSTORE_BYTES; the benchmark raises it). A full
+# OSD makes radosgw stall every write, and a deleted object's parts stay until
+# radosgw's garbage collection frees them (2 h).
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd crush chooseleaf type = 0
 osd pool default pg num = 8
 osd pool default pgp num = 8
@@ -46,6 +49,26 @@ mon max pg per osd = 1000
 paxos propose interval = 0.1
 # don't let the mon shut itself down on a nearly full CI disk (default 5 %)
 mon data avail crit = 0
+# Lean: what is measured is the S3 client, not this throwaway server. No
+# in-memory debug logs (Ceph gathers level-5 entries by default), no wire
+# CRCs on loopback, no op tracking: about half the daemons' CPU per upload.
+debug ms = 0/0
+debug osd = 0/0
+debug rgw = 0/0
+debug objecter = 0/0
+debug rados = 0/0
+debug monc = 0/0
+debug auth = 0/0
+debug filestore = 0/0
+debug optracker = 0/0
+debug asok = 0/0
+debug throttle = 0/0
+debug context = 0/0
+ms crc data = false
+ms crc header = false
+osd enable op tracker = false
+rgw enable ops log = false
+rgw enable usage log = false
 run dir = $D/run
 admin socket = $D/run/\$name.asok
 log file = $D/log/\$name.log
