@@ -20,7 +20,11 @@
 # tenant's pg_dump time as the number of schemas grows); 4 API reads under wrk;
 # 5 the job queue (bench/queue_bench.cpp) with 1 and 2 worker processes;
 # 6 (with case 1, first scale) the export to local + s3 against local alone, on
-# a throwaway radosgw (tests/support/s3; BENCH_S3=0 skips it).
+# a throwaway radosgw (tests/support/s3; BENCH_S3=0 skips it). The radosgw
+# shares the machine's cores, so a second baseline is a local export while
+# curl uploads the same number of bytes to it: what the S3 server's own work
+# costs, with a lean client. CPU seconds of serve (with pg_dump) and of the
+# Ceph daemons are printed for each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -54,6 +58,7 @@ results=$work/results.tsv
 : >"$results"
 serve_pid=""
 rgw_dir=""
+rgw_pids=""
 cleanup() {
   if [[ -n $serve_pid ]]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
   if [[ -n $rgw_dir ]]; then CEPH_DIR=$rgw_dir "$root/tests/support/s3/rgw-down.sh" || true; fi
@@ -65,7 +70,13 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$1" "$2"; }
 # rec CASE NAME SECONDS [BYTES] [RSS_KB] [RSS_BEFORE_KB]: one measurement
-rec() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}" >>"$results"; }
+rec() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}" "${7:-}" "${8:-}" >>"$results"; }
+# cpu_seconds PID...: CPU time so far of the processes and their reaped children
+cpu_seconds() {
+  local p t=0
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat"))); done
+  python3 -c "import os, sys; print(int(sys.argv[1]) / os.sysconf('SC_CLK_TCK'))" "$t"
+}
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/{print int($2/1024)" MB"}' /proc/meminfo); load:$(uptime | sed 's/.*load average//')"
 echo "   work folder $work ($(df -T "$work" | awk 'NR==2{print $2}'))"
@@ -125,7 +136,8 @@ stop_serve() {
 }
 
 # export_once COMPRESSION [DESTINATIONS_JSON]: one export through the API and
-# the job queue; prints "seconds size_bytes peak_rss_kb rss_before_kb". Seconds
+# the job queue; prints "seconds size_bytes peak_rss_kb rss_before_kb
+# serve_cpu_s s3_server_cpu_s" (the last 0 without radosgw). Seconds
 # are the job's created_at -> completed_at in the database (the POST, queueing,
 # claim, dump, compression, hash, fsync, rename, the S3 upload's completion when
 # asked, and the completion transaction with the backups row). An export that
@@ -133,8 +145,10 @@ stop_serve() {
 export_once() {
   rm -rf "${STORAGE_DIR:?}"/*
   echo 5 >"/proc/$serve_pid/clear_refs"  # resets VmHWM: this export's own peak
-  local rss0
+  local rss0 cpu0 rgw_cpu0=0
   rss0=$(awk '/VmRSS/{print $2}' "/proc/$serve_pid/status")
+  cpu0=$(cpu_seconds "$serve_pid")
+  [[ -z $rgw_pids ]] || rgw_cpu0=$(cpu_seconds $rgw_pids)
   local id status
   id=$(curl -sf -X POST "$url/api/backup/export" "${auth[@]}" -H 'Content-Type: application/json' \
          -d "{\"project_id\":\"bench\",\"compression\":\"$1\"${2:+,\"destinations\":$2}}" |
@@ -144,17 +158,37 @@ export_once() {
     case $status in completed | failed | cancelled) break ;; esac
     sleep 0.05
   done
-  local rss
+  local rss cpu rgw_cpu=0
   rss=$(awk '/VmHWM/{print $2}' "/proc/$serve_pid/status")
-  if [[ $status != completed ]]; then echo "export $id $status" >&2; echo "nan 0 $rss $rss0"; return; fi
+  cpu=$(python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.2f}')" "$(cpu_seconds "$serve_pid")" "$cpu0")
+  [[ -z $rgw_pids ]] ||
+    rgw_cpu=$(python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.2f}')" "$(cpu_seconds $rgw_pids)" "$rgw_cpu0")
+  if [[ $status != completed ]]; then echo "export $id $status" >&2; echo "nan 0 $rss $rss0 $cpu $rgw_cpu"; return; fi
   psql "$db" -Atc "SELECT extract(epoch FROM completed_at - created_at), result->>'size_bytes'
                    FROM control_plane.jobs WHERE id = '$id'" | tr '|' ' ' | tr -d '\n'
-  echo " $rss $rss0"
+  echo " $rss $rss0 $cpu $rgw_cpu"
   if [[ ${2:-} == *s3* ]]; then
     local backup
     backup=$(psql "$db" -Atc "SELECT result->>'backup_id' FROM control_plane.jobs WHERE id = '$id'")
     curl -sf -X DELETE "$url/api/backups/$backup" "${auth[@]}" >/dev/null || echo "delete $backup failed" >&2
   fi
+}
+# export_with_reference_upload: export_once zstd to local while curl PUTs
+# $work/s3-reference.bin (as many bytes as an export) to the radosgw; prints
+# export_once's fields, the seconds being the later of the export's end and
+# the upload's.
+export_with_reference_upload() {
+  local t0 fields s rest up
+  t0=$(now)
+  curl -sf -o /dev/null --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" \
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    -T "$work/s3-reference.bin" "$S3_ENDPOINT/$S3_BUCKET/reference-upload" &
+  local curl_pid=$!
+  fields=$(export_once zstd)
+  wait "$curl_pid" || echo "reference upload failed" >&2
+  up=$(elapsed "$t0" "$(now)")
+  read -r s rest <<<"$fields"
+  echo "$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$s" "$up") $rest"
 }
 dump() { "$pgbin/pg_dump" --format=plain --no-owner --strict-names --schema="$1" --dbname="$db"; }
 # timed NAME COMMAND...: runs a shell pipeline, prints "seconds"
@@ -171,11 +205,14 @@ s3=0
 if [[ ${BENCH_S3:-1} == 1 ]] && command -v radosgw >/dev/null; then
   rgw_dir=$work/rgw
   echo "== starting radosgw for the s3 case"
-  if endpoint=$(CEPH_DIR=$rgw_dir RGW_PORT=$((50000 + RANDOM % 5000)) MON_PORT=$((55000 + RANDOM % 5000)) \
+  # Deleted objects stay in the OSD's memory until radosgw's garbage
+  # collection (2 h): room for every round's objects.
+  if endpoint=$(RGW_MEMSTORE_BYTES=$((8 * 1024 * 1024 * 1024)) CEPH_DIR=$rgw_dir RGW_PORT=$((50000 + RANDOM % 5000)) MON_PORT=$((55000 + RANDOM % 5000)) \
                 RGW_BUCKET=bench "$root/tests/support/s3/rgw-up.sh"); then
     export S3_ENDPOINT=$endpoint S3_BUCKET=bench S3_FORCE_PATH_STYLE=true \
            AWS_ACCESS_KEY_ID=TBACCESS AWS_SECRET_ACCESS_KEY=TBSECRETKEY0123456789
     s3=1
+    rgw_pids=$(cat "$rgw_dir/pids")
   else
     echo "   radosgw did not start: the s3 case is skipped" >&2
   fi
@@ -194,17 +231,22 @@ for scale in $scales; do
   n=$reps; [[ $first == 1 ]] || n=${BENCH_REPS2:-2}
   for r in $(seq 1 "$n"); do
     echo "   round $r/$n"
-    read -r s b m m0 < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m" "$m0"
+    read -r s b m m0 c c3 < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
+    if [[ $first == 1 && $s3 == 1 && ! -f $work/s3-reference.bin ]]; then
+      cp "$(find "$STORAGE_DIR" -name '*.zst' | head -1)" "$work/s3-reference.bin"
+    fi
     rec export "pg_dump_null@$scale" "$(timed 'dump tenant_bench >/dev/null')"
     if [[ $first == 1 ]]; then
       s=$(timed "dump tenant_bench | gzip -6 >'$work/base.gz'"); rec export "pg_dump_gzip6@$scale" "$s" "$(stat -c %s "$work/base.gz")"
       s=$(timed "dump tenant_bench | zstd -q -3 -T2 >'$work/base.zst'"); rec export "pg_dump_zstd3@$scale" "$s" "$(stat -c %s "$work/base.zst")"
       rm -f "$work/base.gz" "$work/base.zst"
     fi
-    read -r s b m m0 < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m" "$m0"
+    read -r s b m m0 c c3 < <(export_once gzip); rec export "export_gzip@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
     if [[ $first == 1 && $s3 == 1 ]]; then
-      read -r s b m m0 < <(export_once zstd '["local","s3"]')
-      rec export "export_zstd_s3@$scale" "$s" "$b" "$m" "$m0"
+      read -r s b m m0 c c3 < <(export_once zstd '["local","s3"]')
+      rec export "export_zstd_s3@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
+      read -r s b m m0 c c3 < <(export_with_reference_upload)
+      rec export "export_zstd_curl_s3@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
     fi
   done
   if [[ $first == 1 ]]; then
@@ -344,7 +386,8 @@ for scale in scales:
     for name, label in [("export_zstd", "export zstd (API+queue)"), ("pg_dump_null", "pg_dump > /dev/null"),
                         ("pg_dump_gzip6", "pg_dump | gzip -6"), ("pg_dump_zstd3", "pg_dump | zstd -3 -T2"),
                         ("export_gzip", "export gzip (API+queue)"),
-                        ("export_zstd_s3", "export zstd to local + s3")]:
+                        ("export_zstd_s3", "export zstd to local + s3"),
+                        ("export_zstd_curl_s3", "export zstd ∥ curl PUT to s3")]:
         v = col("export", f"{name}@{scale}")
         if not v: continue
         size = med("export", f"{name}@{scale}", 1)
@@ -368,6 +411,17 @@ for scale in scales:
         rss3 = col("export", f"export_zstd_s3@{scale}", 2)
         print(f"  local+s3 / local export      {r:6.2f}  (target <= 1.1: {verdict(r <= 1.1)}); peak RSS "
               f"{max(rss3) / 1024:.1f} MB (target < 64: {verdict(max(rss3) / 1024 < 64)})")
+        ref = col("export", f"export_zstd_curl_s3@{scale}")
+        if ref:
+            r2 = st.median(es3) / st.median(ref)
+            print(f"  local+s3 / (local ∥ curl)    {r2:6.2f}  (the same upload by curl as the baseline: "
+                  f"target <= 1.1: {verdict(r2 <= 1.1)})")
+        for name, label in [("export_zstd", "local"), ("export_zstd_s3", "local + s3"),
+                            ("export_zstd_curl_s3", "local ∥ curl")]:
+            c, c3 = col("export", f"{name}@{scale}", 4), col("export", f"{name}@{scale}", 5)
+            if c:
+                print(f"  CPU s, {label:<14} serve+pg_dump {st.median(c):6.2f}, radosgw+OSD+mon "
+                      f"{st.median(c3) if c3 else 0:6.2f}")
     if rss:
         idle = col("export", f"export_zstd@{scale}", 3) + col("export", f"export_gzip@{scale}", 3)
         print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)}); "
