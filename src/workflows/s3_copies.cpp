@@ -85,7 +85,12 @@ std::string fetch_backup_from_s3(const S3Options& options, const store::Backup& 
     throw Error(ErrorCode::kNotFound, "the backup's S3 copy cannot be read: S3_BUCKET is unset");
   }
   const s3::Client client(options.client);
-  const std::string temp = dest_path + ".part-" + new_uuid().substr(0, 8);
+  // Named as every temporary file in STORAGE_DIR (".<name>.tmp-<random>"),
+  // so the orphan sweep removes what a crash in the middle leaves behind.
+  const std::filesystem::path dest(dest_path);
+  const std::string temp =
+      (dest.parent_path() / ("." + dest.filename().string() + ".tmp-" + new_uuid().substr(0, 8)))
+          .string();
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (!fd.valid()) io_fail("create", temp);
   struct RemoveTemp {
