@@ -25,6 +25,7 @@
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
+#include "workflows/export_destinations.hpp"
 #include "workflows/files.hpp"
 #include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
@@ -46,10 +47,6 @@ metrics::Counter& hashes_counter(ApiContext& ctx) {
       "Backup files read whole to check their SHA-256 before a download (once per version).");
 }
 
-bool contains(const std::vector<std::string>& v, std::string_view x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
 // A backup the caller may see; another project's backup is "not found".
 store::Backup visible_backup(db::Connection& conn, const auth::Principal& who,
                              const std::string& id) {
@@ -65,20 +62,8 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   auto project = find_project_for(*conn, who, body.project_id);
   auto settings = store::get_backup_settings(*conn, project.id);
 
-  auto destinations = body.destinations.empty() ? settings.destinations : body.destinations;
-  if (contains(destinations, "telegram")) {
-    if (ctx.config.telegram_bot_token.empty()) {
-      throw_validation("destinations",
-                       "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
-    }
-    if (!settings.telegram_chat_id) {
-      throw_validation("telegram_chat_id",
-                       "set the project's Telegram chat id in its backup settings first");
-    }
-  }
-  if (contains(destinations, "s3") && !ctx.s3.configured) {
-    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
-  }
+  auto destinations = workflows::export_destinations(
+      body.destinations, settings, {!ctx.config.telegram_bot_token.empty(), ctx.s3.configured});
   if (body.storage_path) {
     // Inside the project's own folder, checked on the real filesystem now
     // (symlinks included), and again by the job when it writes.

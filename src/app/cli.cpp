@@ -87,6 +87,9 @@ int run_cli(int argc, char** argv) {
   export_cmd->add_option("--format", export_opts.format, "sql or tar")->capture_default_str();
   export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")
       ->capture_default_str();
+  export_cmd->add_option("--destination", export_opts.destinations,
+                         "local, telegram or s3; repeat for several (default: the project's "
+                         "saved destinations)");
   export_cmd->add_flag("--no-wait", export_opts.no_wait, "print the job id and return at once");
 
   RestoreCommandOptions restore_opts;

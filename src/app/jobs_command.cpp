@@ -11,6 +11,8 @@
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
+#include "store/settings.hpp"
+#include "workflows/export_destinations.hpp"
 #include "workflows/restore_job.hpp"
 
 namespace tb::app {
@@ -44,14 +46,22 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
   } else {
     body["compression"] = options.compression;
   }
+  if (!options.destinations.empty()) {
+    body["destinations"] = boost::json::value_from(options.destinations);
+  }
+  // The API's parser and checks: the same names, limits and messages.
   auto request = model::parse_export_request(boost::json::serialize(body));
   auto conn = db::Connection::open(config.database_url);
   auto project = store::get_project(conn, request.project_id);
   if (!project) throw Error(ErrorCode::kNotFound, "project '" + request.project_id + "' not found");
+  auto settings = store::get_backup_settings(conn, project->id);
   model::ExportPayload payload;
   payload.format = request.format;
   payload.compression = request.compression;
-  payload.destinations = {"local"};
+  payload.destinations = workflows::export_destinations(
+      request.destinations, settings, {!config.telegram_bot_token.empty(), config.s3_configured()});
+  payload.notify_email = settings.notify_email;
+  if (payload.wants_telegram()) payload.telegram_chat_id = settings.telegram_chat_id;
   auto created =
       store::enqueue_job(conn, store::new_job(payload, project->id, config.job_max_attempts));
   std::cerr << "queued export job " << created.id << " (a serve or worker process runs it)\n";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "model/jobs.hpp"
@@ -14,6 +15,7 @@ struct ExportCommandOptions {
   std::string project_id;
   std::string format{model::kDefaultFormat};
   std::string compression{model::kDefaultCompression};
+  std::vector<std::string> destinations;  // empty: the project's saved destinations
   bool no_wait = false;
 };
 struct RestoreCommandOptions {

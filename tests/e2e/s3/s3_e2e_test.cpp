@@ -228,6 +228,32 @@ TEST_F(S3E2e, RetentionRemovesTheObject) {
   EXPECT_TRUE(s3_tool().head(key + ".sha256").is_null());
 }
 
+// `tenant-backup export --destination s3` queues the same job as the API
+// (the running server's worker runs it); without S3 configured the command
+// refuses before queueing anything.
+TEST_F(S3E2e, TheCommandLineExportsToTheDestinationsAskedFor) {
+  ChildProcess cli({binary_path(), "export", "--project", "acme", "--destination", "s3"}, env_);
+  ASSERT_EQ(cli.wait(std::chrono::seconds(180)), 0) << cli.output() << server_->log();
+  // stdout's last line is the finished job's JSON.
+  auto out = cli.output();
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  auto job = json::parse(out.substr(out.rfind('\n') + 1)).as_object();
+  EXPECT_EQ(value("SELECT payload->>'destinations' FROM control_plane.jobs WHERE id = '" +
+                  std::string(job.at("id").as_string()) + "'"),
+            R"(["s3"])");
+  auto b = backup(std::string(job.at("result").at("backup_id").as_string()));
+  expect_object_matches(b);
+
+  auto env = env_;
+  for (const auto& [k, v] : s3_env(kPrefix)) env.erase(k);
+  const auto jobs_before = value("SELECT count(*) FROM control_plane.jobs");
+  ChildProcess refused({binary_path(), "export", "--project", "acme", "--destination", "s3"}, env);
+  EXPECT_EQ(refused.wait(), 1) << refused.output();
+  EXPECT_NE(refused.output().find("S3 is not configured on this server"), std::string::npos)
+      << refused.output();
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs"), jobs_before);
+}
+
 TEST_F(S3E2e, AServerWithoutS3RefusesTheDestinationNamingTheField) {
   auto env = env_;
   for (const auto& [k, v] : s3_env(kPrefix)) env.erase(k);

@@ -1,0 +1,26 @@
+// Where an export goes: the destinations asked for (or the project's saved
+// ones), each checked against what this server can serve, before a job is
+// queued. Shared by the API and the command line, so both refuse alike.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/settings.hpp"
+
+namespace tb::workflows {
+
+// What the server is configured to send to.
+struct ServableDestinations {
+  bool telegram = false;  // TELEGRAM_BOT_TOKEN set
+  bool s3 = false;        // S3_BUCKET and both keys set
+};
+
+// `requested` (already validated names) or, when empty, the settings'
+// destinations. Throws VALIDATION_ERROR naming the field: `destinations` for
+// one the server cannot serve, `telegram_chat_id` when Telegram has no chat.
+std::vector<std::string> export_destinations(const std::vector<std::string>& requested,
+                                             const store::BackupSettings& settings,
+                                             const ServableDestinations& server);
+
+}  // namespace tb::workflows
