@@ -30,8 +30,9 @@ struct Options {
 
   std::uint64_t part_size = 8ull * 1024 * 1024;
   // Parts uploaded at once; memory of an upload is at most (parallel_parts + 1) × part_size.
-  // Two keep a loopback radosgw and a LAN endpoint busy while the dump fills
-  // the third buffer; a third in flight bought no speed and 8 MiB of memory.
+  // Two, with the dump filling a third buffer, keep the peak RSS of an
+  // export to local + s3 under 64 MB (8 MiB parts); on loopback the S3
+  // server's CPU, not the number of connections, sets the pace.
   int parallel_parts = 2;
 
   // Every request: up to max_attempts tries on 5xx, 429, SlowDown,
