@@ -30,6 +30,12 @@ struct ApiContext {
   workflows::S3Options s3{};  // the s3 destination (s3.configured: S3_BUCKET set)
 };
 
+// What a project owner is told when they ask for Telegram and this server has
+// no bot (TELEGRAM_BOT_TOKEN unset): what to do, not which variable is missing.
+inline constexpr std::string_view kNoTelegramBot =
+    "this server cannot send to Telegram (no Telegram bot is set up on it): remove Telegram "
+    "from the destinations, or ask the server's administrator to set one up";
+
 // 401 unless the request carries a valid bearer token.
 auth::Principal authenticate(const ApiContext& ctx, const http::Request& req);
 // 403 unless the principal covers the project.
