@@ -124,7 +124,8 @@ TEST_F(ApiTest, SettingsRefuseTelegramWhenTheServerHasNoBot) {
                   {"Content-Type: application/json", "Authorization: Bearer " + token_}};
   auto r = http_call(put);
   ASSERT_EQ(r.status, 400) << r.body;
-  const auto& error = r.json().at("error").as_object();
+  const auto body = r.json();
+  const auto& error = body.at("error").as_object();
   EXPECT_EQ(error.at("code").as_string(), "VALIDATION_ERROR");
   EXPECT_EQ(error.at("field").as_string(), "destinations");
   const auto message = std::string(error.at("message").as_string());
