@@ -11,10 +11,10 @@
 
 import { clearToken, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { loadAudit } from './activity.js';
-import { warnUnservedDestinations } from './capabilities.js';
+import { onCapabilitiesLoaded, warnUnservedDestinations } from './capabilities.js';
 import { $ } from './dom.js';
 import { relativeTime } from './format.js';
-import { historyAction, loadHistory, showNewerPage, showOlderPage } from './history.js';
+import { historyAction, loadHistory, repaintHistory, showNewerPage, showOlderPage } from './history.js';
 import { jobCardAction, onJobEnded, startExport } from './jobs.js';
 import { saveSettings, syncScheduleFields } from './settings.js';
 import { showSignIn, signIn, signOut, submitSignIn, switchProject, takeTokenFromFragment } from './session.js';
@@ -58,6 +58,8 @@ onJobEnded(() => loadHistory({ quiet: true }));
 
 // ---------- history ----------
 
+// Whether a row's Telegram button works depends on what the server can do.
+onCapabilitiesLoaded(repaintHistory);
 $('history-refresh').addEventListener('click', () => loadHistory());
 $('history-older').addEventListener('click', showOlderPage);
 $('history-newer').addEventListener('click', showNewerPage);

@@ -35,6 +35,13 @@ export function syncDestinationChoices() {
   warnUnservedDestinations();
 }
 
+// Called once the capabilities are known (app.js repaints the history rows,
+// whose Telegram buttons depend on them).
+let onLoaded = () => {};
+export function onCapabilitiesLoaded(fn) {
+  onLoaded = fn;
+}
+
 export async function loadCapabilities() {
   try {
     const system = await api('GET', '/api/system');
@@ -43,4 +50,5 @@ export async function loadCapabilities() {
     capabilities.destinations = ['local'];
   }
   syncDestinationChoices();
+  onLoaded();
 }

@@ -58,6 +58,11 @@ export async function loadHistory({ quiet = false } = {}) {
   }
 }
 
+// The rows again, from what was loaded (e.g. when the server's capabilities arrive).
+export function repaintHistory() {
+  if (state.history.loaded) renderHistory();
+}
+
 function renderHistory() {
   const hist = state.history;
   const items = hist.items;
