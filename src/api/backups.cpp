@@ -113,6 +113,10 @@ http::Response history(ApiContext& ctx, http::Request& req) {
   boost::json::object out{{"items", std::move(items)}};
   out["next_cursor"] =
       page.next_cursor ? boost::json::value(*page.next_cursor) : boost::json::value(nullptr);
+  // On every page: a schedule that stopped working shows as an old date here.
+  auto last = store::last_completed_at(*conn, project.id);
+  out["last_successful_backup_at"] =
+      last ? boost::json::value(format_rfc3339(*last)) : boost::json::value(nullptr);
   return http::json_data(std::move(out));
 }
 
@@ -219,7 +223,7 @@ http::Response fetch_from_telegram(ApiContext& ctx, http::Request& req) {
   if (in_s3 && !ctx.s3.configured)
     throw_conflict("S3 is not configured on this server (S3_BUCKET is unset)");
   if (!in_s3 && ctx.config.telegram_bot_token.empty()) {
-    throw_conflict("Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+    throw_conflict(std::string(kNoTelegramBot));
   }
   std::error_code ec;
   auto local = workflows::local_file_of(ctx.config.storage_dir, backup.locations);
@@ -285,8 +289,7 @@ http::Response send_to_telegram(ApiContext& ctx, http::Request& req) {
   auto conn = ctx.pool.acquire();
   auto backup = visible_backup(*conn, who, id);
   if (ctx.config.telegram_bot_token.empty()) {
-    throw_validation("destinations",
-                     "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+    throw_validation("destinations", std::string(kNoTelegramBot));
   }
   auto settings = store::get_backup_settings(*conn, backup.project_id);
   if (!settings.telegram_chat_id) {

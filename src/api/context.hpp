@@ -16,6 +16,7 @@
 #include "db/pool.hpp"
 #include "http/types.hpp"
 #include "metrics/registry.hpp"
+#include "workflows/export_destinations.hpp"
 #include "workflows/options.hpp"
 
 namespace tb::api {
@@ -29,6 +30,8 @@ struct ApiContext {
   std::string link_key;       // HMAC key of signed download links
   workflows::S3Options s3{};  // the s3 destination (s3.configured: S3_BUCKET set)
 };
+
+using workflows::kNoTelegramBot;
 
 // 401 unless the request carries a valid bearer token.
 auth::Principal authenticate(const ApiContext& ctx, const http::Request& req);

@@ -59,6 +59,18 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
   return s;
 }
 
+// Settings this server cannot honour would make every export of the project
+// fail, the scheduled ones included: refused when saved.
+void refuse_unserved_destinations(const ApiContext& ctx, const std::vector<std::string>& wanted) {
+  auto has = [&](std::string_view d) {
+    return std::find(wanted.begin(), wanted.end(), d) != wanted.end();
+  };
+  if (has("telegram") && ctx.config.telegram_bot_token.empty())
+    throw_validation("destinations", std::string(kNoTelegramBot));
+  if (has("s3") && !ctx.s3.configured)
+    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
+}
+
 boost::json::object settings_json(const store::BackupSettings& s) {
   auto o = store::to_json(s);
   o["schedule"] = model::schedule_json(model::schedule_from_text(s.schedule));
@@ -102,12 +114,7 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto project = require_project(*conn, who, req.params["id"]);
          auto current = store::get_backup_settings(*conn, project.id);
          auto updated = model::parse_settings_update(req.body, to_model(current));
-         if (std::find(updated.destinations.begin(), updated.destinations.end(), "s3") !=
-                 updated.destinations.end() &&
-             !ctx.s3.configured) {
-           throw_validation("destinations",
-                            "S3 is not configured on this server (S3_BUCKET is unset)");
-         }
+         refuse_unserved_destinations(ctx, updated.destinations);
          // Settings and the recomputed expiry dates change together or not at all.
          db::Transaction tx(*conn);
          auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));

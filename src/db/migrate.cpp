@@ -225,6 +225,56 @@ ALTER TABLE control_plane.projects ADD CONSTRAINT projects_slug_not_aside
   CHECK (strpos(slug, '__pre_restore') = 0) NOT VALID;
 )SQL";
 
+// Version 6: the history lists runs, not only stored files. An export job
+// that ends `failed` (whichever way: its handler's last attempt, a refusal,
+// or a lease that ran out on the last attempt) leaves, in the same
+// transaction, a backups row in status `failed` with the job's last public
+// reason and its code, and an audit entry, so a failed scheduled run is seen
+// in the history and the activity. Such a row lists no location (no file,
+// nothing to download, restore or send) and is removed by the retention
+// sweep at its expires_at (created_at + the project's retention days). The
+// payload's values are checked here too: a row is written even for a
+// payload that cannot be read.
+const char* kV6 = R"SQL(
+ALTER TABLE control_plane.backups ADD COLUMN error_code text;
+CREATE INDEX backups_failed_expiry_idx ON control_plane.backups (expires_at) WHERE status = 'failed';
+CREATE INDEX backups_completed_idx ON control_plane.backups (project_id, created_at DESC) WHERE status = 'completed';
+
+CREATE FUNCTION control_plane.record_failed_export() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_kind text := NEW.payload->>'kind';
+  v_format text := NEW.payload->>'format';
+  v_compression text := NEW.payload->>'compression';
+  v_reason text := coalesce(nullif(NEW.last_error, ''), 'the backup failed');
+  v_days int;
+BEGIN
+  IF NEW.project_id IS NULL THEN
+    RETURN NEW;
+  END IF;
+  SELECT s.retention_days INTO v_days FROM control_plane.backup_settings s
+   WHERE s.project_id = NEW.project_id;
+  INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, compression, status,
+                                     locations, created_at, expires_at, error, error_code)
+  VALUES (gen_random_uuid(), NEW.project_id, NEW.id,
+          CASE WHEN v_kind IN ('manual', 'scheduled') THEN v_kind ELSE 'manual' END,
+          CASE WHEN v_format IN ('sql', 'tar') THEN v_format ELSE 'sql' END,
+          CASE WHEN v_compression IN ('zstd', 'gzip', 'none') THEN v_compression ELSE 'zstd' END,
+          'failed', '[]', NEW.created_at,
+          NEW.created_at + make_interval(days => coalesce(v_days, 30)),
+          v_reason, NEW.errors -> -1 ->> 'code');
+  INSERT INTO control_plane.audit_log (project_id, actor, action, target, outcome)
+  VALUES (NEW.project_id, CASE WHEN v_kind = 'scheduled' THEN 'schedule' ELSE 'tenant-backup' END,
+          'backup.export', NEW.id::text, 'failed: ' || v_reason);
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER jobs_record_failed_export AFTER UPDATE OF status ON control_plane.jobs
+  FOR EACH ROW WHEN (NEW.type = 'export' AND NEW.status = 'failed'
+                     AND OLD.status IS DISTINCT FROM 'failed')
+  EXECUTE FUNCTION control_plane.record_failed_export();
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -237,6 +287,7 @@ const std::vector<Migration>& migrations() {
        "restore_may_commit",
        kV4},
       {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
+      {6, "failed exports are listed: backups.error_code, record_failed_export trigger", kV6},
   };
   return all;
 }

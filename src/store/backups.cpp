@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
-    "created_at, expires_at, deleted_at, error, schema_owner";
+    "created_at, expires_at, deleted_at, error, schema_owner, error_code";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -28,6 +28,7 @@ Backup backup_from(const db::Result& r, int row) {
   b.deleted_at = r.opt_time(row, 12);
   b.error = r.opt(row, 13);
   b.schema_owner = r.opt(row, 14);
+  b.error_code = r.opt(row, 15);
   return b;
 }
 
@@ -109,6 +110,8 @@ boost::json::object to_json(const Backup& b) {
   o["created_at"] = time_or_null(b.created_at);
   o["expires_at"] = time_or_null(b.expires_at);
   o["deleted_at"] = time_or_null(b.deleted_at);
+  o["error"] = or_null(b.error);
+  o["error_code"] = or_null(b.error_code);
   return o;
 }
 
@@ -183,6 +186,21 @@ BackupPage list_backups(db::Connection& conn, const std::string& project_id, int
     page.next_cursor = encode_backup_cursor(*last.created_at, last.id);
   }
   return page;
+}
+
+std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::string& project_id) {
+  auto r = conn.query(
+      "SELECT max(created_at) FROM control_plane.backups "
+      "WHERE project_id = $1 AND status = 'completed'",
+      project_id);
+  return r.opt_time(0, 0);
+}
+
+int remove_expired_failures(db::Connection& conn, SystemTime now) {
+  return static_cast<int>(
+      conn.query("DELETE FROM control_plane.backups WHERE status = 'failed' AND expires_at <= $1",
+                 now)
+          .affected());
 }
 
 bool mark_backup_deleted(db::Connection& conn, const std::string& id) {

@@ -1,8 +1,10 @@
 // store/backups: the history of backups (control_plane.backups).
 //
 // Statuses: completed (every destination confirmed; normally inserted from the
-// export job's completion transaction), failed (history of a failed attempt,
-// if a caller records one), deleted (by a user; deleted_at set), expired
+// export job's completion transaction), failed (a run that failed for good:
+// written by the database when an export job ends failed, with its reason
+// and code; no location, so nothing to download, restore or send; removed by
+// retention at expires_at), deleted (by a user; deleted_at set), expired
 // (removed by retention). No "partial": a backup that did not reach every
 // destination is not completed.
 //
@@ -39,14 +41,16 @@ struct Backup {
   std::optional<SystemTime> created_at;  // insert: now() when unset
   std::optional<SystemTime> expires_at;
   std::optional<SystemTime> deleted_at;
-  std::optional<std::string> error;
+  std::optional<std::string> error;       // failed: the job's last public reason
+  std::optional<std::string> error_code;  // failed: its stable code (e.g. UNAVAILABLE)
   // The role that owned the tenant schema when it was dumped: who owns a
   // restore into a schema that no longer exists. Internal, not in to_json.
   std::optional<std::string> schema_owner;
 };
 
 // The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
-// size_bytes, sha256, status, locations, created_at, expires_at, deleted_at.
+// size_bytes, sha256, status, locations, created_at, expires_at, deleted_at, error and
+// error_code (null unless failed).
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row
@@ -63,10 +67,16 @@ struct BackupPage {
 BackupPage list_backups(db::Connection& conn, const std::string& project_id, int limit,
                         const std::optional<std::string>& cursor = std::nullopt);
 
+// When the project's newest completed backup was made (nullopt: none).
+std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::string& project_id);
+
 // completed|failed|expired -> deleted. False when absent or already deleted.
 bool mark_backup_deleted(db::Connection& conn, const std::string& id);
 // completed -> expired. False when absent or not completed.
 bool mark_backup_expired(db::Connection& conn, const std::string& id);
+// Removes the rows of failed runs whose expires_at <= now (they hold no
+// file); returns how many.
+int remove_expired_failures(db::Connection& conn, SystemTime now);
 // Completed backups whose expires_at <= now, oldest first.
 std::vector<Backup> list_expired_backups(db::Connection& conn, SystemTime now, int limit = 100);
 bool update_backup_locations(db::Connection& conn, const std::string& id,

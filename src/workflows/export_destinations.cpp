@@ -19,8 +19,7 @@ std::vector<std::string> export_destinations(const std::vector<std::string>& req
   auto destinations = requested.empty() ? settings.destinations : requested;
   if (contains(destinations, "telegram")) {
     if (!server.telegram) {
-      throw_validation("destinations",
-                       "Telegram is not configured on this server (TELEGRAM_BOT_TOKEN is unset)");
+      throw_validation("destinations", std::string(kNoTelegramBot));
     }
     if (!settings.telegram_chat_id) {
       throw_validation("telegram_chat_id",

@@ -4,11 +4,18 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/settings.hpp"
 
 namespace tb::workflows {
+
+// What a project owner is told when they ask for Telegram and this server has
+// no bot (TELEGRAM_BOT_TOKEN unset): what to do, not which variable is missing.
+inline constexpr std::string_view kNoTelegramBot =
+    "this server cannot send to Telegram (no Telegram bot is set up on it): remove Telegram "
+    "from the destinations, or ask the server's administrator to set one up";
 
 // What the server is configured to send to.
 struct ServableDestinations {

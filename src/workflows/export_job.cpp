@@ -72,10 +72,13 @@ ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
   plan.settings = store::get_backup_settings(ctx.db(), plan.project.id);
   plan.chat_id =
       plan.payload.telegram_chat_id.value_or(plan.settings.telegram_chat_id.value_or(""));
-  if (plan.payload.wants_telegram() &&
-      (deps.options.telegram.bot_token.empty() || plan.chat_id.empty())) {
+  if (plan.payload.wants_telegram() && deps.options.telegram.bot_token.empty()) {
     throw_conflict(
-        "telegram destination failed: Telegram is not configured (bot token or chat id missing)");
+        "this server cannot send to Telegram (no Telegram bot is set up on it): remove Telegram "
+        "from the project's destinations, or ask the server's administrator to set one up");
+  }
+  if (plan.payload.wants_telegram() && plan.chat_id.empty()) {
+    throw_conflict("no Telegram chat is set for this project: set its chat id in the settings");
   }
   plan.to_s3 = plan.payload.wants("s3");
   if (plan.to_s3 && !deps.options.s3.configured) {

@@ -122,12 +122,16 @@ int expire_backups(db::Connection& conn, const RetentionOptions& options, System
                    SweepReport* report) {
   auto marked = mark_expired_backups(conn, now, options.batch);
   int files = remove_backup_files(conn, options, marked);
+  // A failed run's entry is kept as long as a backup would be; it has no file.
+  int failures = store::remove_expired_failures(conn, now);
   if (report) {
     report->expired += static_cast<int>(marked.size());
     report->files_removed += files;
+    report->failures_removed += failures;
   }
   if (!marked.empty())
     spdlog::info("retention: {} backup(s) expired, {} file(s) removed", marked.size(), files);
+  if (failures > 0) spdlog::info("retention: {} failed run(s) past their expiry removed", failures);
   return static_cast<int>(marked.size());
 }
 

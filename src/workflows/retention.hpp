@@ -8,7 +8,8 @@
 //   the two leaves an expired row and an unreferenced file, never a listed
 //   completed backup without its file; the orphan sweep removes the file.
 //   History keeps showing expired backups with status "expired" (only
-//   "deleted" rows are hidden by store::list_backups).
+//   "deleted" rows are hidden by store::list_backups). The row of a failed
+//   run (no file) is deleted at its expires_at.
 // - Orphans: a regular file under STORAGE_DIR with a backup file extension
 //   (.sql .tar .zst .gz) that no completed backup refers to, or a temporary
 //   file ".<name>.tmp-<random>" of an interrupted write, older than
@@ -73,6 +74,7 @@ struct SweepReport {
   int notices_sent = 0;
   int schemas_dropped = 0;
   int orphans_removed = 0;
+  int failures_removed = 0;  // rows of failed runs past their expiry
 };
 
 // Step 1: marks completed backups past expires_at expired; returns the rows

@@ -111,7 +111,7 @@ json::value delete_telegram_copies(const TelegramOptions& options, const json::v
 json::object upload_to_telegram(const TelegramOptions& options, jobs::JobContext& ctx,
                                 const TelegramUpload& upload, const json::object& progress_base) {
   if (options.bot_token.empty()) {
-    throw_conflict("telegram destination failed: TELEGRAM_BOT_TOKEN is not set on this server");
+    throw_conflict("this server cannot send to Telegram (no Telegram bot is set up on it)");
   }
   if (upload.chat_id.empty()) {
     throw_conflict("telegram destination failed: the project has no Telegram chat id");

@@ -4,7 +4,8 @@
 #   the demo seed plus a second project "other", `tenant-backup serve` on a free
 #   loopback port, tokens minted by `tenant-backup token` (and one expired token
 #   by python3-jwt), the fake Telegram Bot API of the e2e tests
-#   (tests/support/fake_telegram.py) as its TELEGRAM_API_URL, then `node --test`
+#   (tests/support/fake_telegram.py) as its TELEGRAM_API_URL, a second API-only
+#   `serve` of the same database without a Telegram bot, then `node --test`
 #   driving Debian's chromium.
 # Screenshots land in tests/ui/artifacts/ (gitignored). Everything started here
 # is stopped on exit, pass or fail. TB_KEEP_TMP=1 keeps the temp folder (logs).
@@ -30,10 +31,11 @@ tmp="$(mktemp -d /tmp/tb-ui.XXXXXX)"
 # As root the cluster runs as the user "tenant-backup", which must reach its folder.
 chmod 755 "$tmp"
 server_pid=""
+bare_pid=""
 telegram_pid=""
 cleanup() {
   local status=$?
-  for pid in "$server_pid" "$telegram_pid"; do
+  for pid in "$server_pid" "$bare_pid" "$telegram_pid"; do
     if [[ -n "$pid" ]]; then
       kill "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -79,6 +81,9 @@ INSERT INTO control_plane.projects (id, slug, name) VALUES (
 ON CONFLICT DO NOTHING;
 CREATE SCHEMA IF NOT EXISTS tenant_northwind_regional_logistics_warehousing_nrw_archive_x;
 CREATE TABLE IF NOT EXISTS tenant_northwind_regional_logistics_warehousing_nrw_archive_x.shipments (id serial PRIMARY KEY);
+-- A project whose schema is missing: every export of it fails (pg_dump finds nothing to dump).
+INSERT INTO control_plane.projects (id, slug, name) VALUES ('broken', 'broken', 'Broken project')
+ON CONFLICT DO NOTHING;
 SQL
 
 # The fake Bot API prints "PORT <n>" once it listens.
@@ -109,9 +114,17 @@ export LISTEN="127.0.0.1:$port"
 export JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
 export STORAGE_DIR="$tmp/storage"
 export LOG_FORMAT="${LOG_FORMAT:-text}"
+# Scheduled runs start within a second of their minute (the failing-schedule test).
+export SCHEDULER_TICK_SECONDS=1 SCHEDULE_JITTER_SECONDS=0
 mkdir -p "$STORAGE_DIR"
 "$bin" serve >"$tmp/serve.log" 2>&1 &
 server_pid=$!
+# The same service and database as an API server without a Telegram bot (no
+# worker, no scheduler: the jobs it accepts are run by the server above).
+bare_port="$(free_port)"
+env -u TELEGRAM_BOT_TOKEN LISTEN="127.0.0.1:$bare_port" "$bin" serve --no-worker --no-scheduler \
+  >"$tmp/serve-no-telegram.log" 2>&1 &
+bare_pid=$!
 
 url="http://$LISTEN"
 for _ in $(seq 1 150); do
@@ -123,12 +136,20 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 curl -fsS -o /dev/null "$url/healthz" || { echo "run.sh: $url/healthz never answered" >&2; exit 1; }
+bare_url="http://127.0.0.1:$bare_port"
+for _ in $(seq 1 150); do
+  if curl -fsS -o /dev/null "$bare_url/healthz" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+curl -fsS -o /dev/null "$bare_url/healthz" || { echo "run.sh: $bare_url/healthz never answered" >&2; exit 1; }
 
 export TB_URL="$url"
+export TB_URL_NO_TELEGRAM="$bare_url"
 export TB_TOKEN_DEMO="$("$bin" token --project demo --ttl 1h)"
 export TB_TOKEN_MULTI="$("$bin" token --project demo --project other --ttl 1h)"
 export TB_LONG_PROJECT=northwind_regional_logistics_and_warehousing_division_nordrhein_westfalen_archive
 export TB_TOKEN_LONG="$("$bin" token --project demo --project "$TB_LONG_PROJECT" --ttl 1h)"
+export TB_TOKEN_BROKEN="$("$bin" token --project broken --ttl 1h)"
 # Expired an hour ago (well past the server's leeway); same secret, so only exp is wrong.
 export TB_TOKEN_EXPIRED="$(/usr/bin/python3 -c '
 import jwt, os, time
@@ -142,5 +163,5 @@ mkdir -p "$TB_ARTIFACTS"
 cd "$here"
 # Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests. The files
 # run in name order (ui.test.mjs first: its exports make the backups the
-# layout tests show).
-node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs
+# failure and layout tests use).
+node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs ui_failures.test.mjs

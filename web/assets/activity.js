@@ -5,6 +5,17 @@ import { $, h, show, notice } from './dom.js';
 import { shortDate } from './format.js';
 import { state } from './state.js';
 
+// The colour of an outcome: red only for what really went wrong (a refusal, a
+// failure); green for what is done; blue for what was accepted or requested
+// and goes on as a job (its card and the history say how it ended).
+export function outcomeTone(outcome) {
+  const text = String(outcome || '').toLowerCase();
+  if (/^(refused|failed|failure|error|denied|forbidden)\b/.test(text)) return 'failed';
+  if (/^(ok|success|completed|done)\b/.test(text)) return 'completed';
+  if (/^(accepted|requested|pending|queued)\b/.test(text)) return 'pending';
+  return 'neutral';
+}
+
 export async function loadAudit() {
   const project = state.project;
   if (!project) return;
@@ -23,7 +34,7 @@ export async function loadAudit() {
       h('td', { 'data-label': 'Action' }, a.action || '—'),
       h('td', { 'data-label': 'Target', class: 'mono' }, a.target || '—'),
       h('td', { 'data-label': 'From' }, a.ip || '—'),
-      h('td', { 'data-label': 'Outcome' }, h('span', { class: `badge badge-${a.outcome === 'ok' || a.outcome === 'success' ? 'completed' : 'failed'}` }, a.outcome || '—')),
+      h('td', { 'data-label': 'Outcome' }, h('span', { class: `badge badge-${outcomeTone(a.outcome)}` }, a.outcome || '—')),
     )));
   } catch (e) {
     if (generation === state.generation && e.status !== 401) notice($('audit-error'), `The activity could not be loaded: ${e.message}`);

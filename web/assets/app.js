@@ -11,10 +11,11 @@
 
 import { clearToken, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { loadAudit } from './activity.js';
+import { onCapabilitiesLoaded, warnUnservedDestinations } from './capabilities.js';
 import { $ } from './dom.js';
 import { relativeTime } from './format.js';
-import { historyAction, loadHistory, showNewerPage, showOlderPage } from './history.js';
-import { jobCardAction, onJobCompleted, startExport } from './jobs.js';
+import { historyAction, loadHistory, repaintHistory, showNewerPage, showOlderPage } from './history.js';
+import { jobCardAction, onJobEnded, startExport } from './jobs.js';
 import { saveSettings, syncScheduleFields } from './settings.js';
 import { showSignIn, signIn, signOut, submitSignIn, switchProject, takeTokenFromFragment } from './session.js';
 import { TABS, selectTab, tabKey } from './tabs.js';
@@ -52,11 +53,13 @@ $('jobs').addEventListener('click', (ev) => {
   const button = ev.target.closest('button[data-action]');
   if (button) jobCardAction(button);
 });
-// A completed job may have added, sent or fetched a backup.
-onJobCompleted(() => loadHistory({ quiet: true }));
+// A job that ended may have added, sent or fetched a backup, or failed a run.
+onJobEnded(() => loadHistory({ quiet: true }));
 
 // ---------- history ----------
 
+// Whether a row's Telegram button works depends on what the server can do.
+onCapabilitiesLoaded(repaintHistory);
 $('history-refresh').addEventListener('click', () => loadHistory());
 $('history-older').addEventListener('click', showOlderPage);
 $('history-newer').addEventListener('click', showNewerPage);
@@ -70,6 +73,7 @@ $('history-body').addEventListener('click', (ev) => {
 
 $('s-schedule-kind').addEventListener('change', syncScheduleFields);
 $('s-dest-telegram').addEventListener('change', syncScheduleFields);
+for (const id of ['s-dest-telegram', 's-dest-s3']) $(id).addEventListener('change', warnUnservedDestinations);
 $('settings-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   saveSettings();

@@ -3,7 +3,9 @@
 // data-action; app.js wires their clicks to historyAction().
 
 import { api } from './api.js';
+import { canSendTo } from './capabilities.js';
 import { $, h, show, notice, toast, confirmDialog } from './dom.js';
+import { failureLead, failureReason } from './failures.js';
 import { humanBytes, relativeTime, shortDate } from './format.js';
 import { JobType, jobTitle } from './job-types.js';
 import { trackJob } from './jobs.js';
@@ -11,11 +13,18 @@ import { state, schemaOf } from './state.js';
 import { selectTab } from './tabs.js';
 
 const PAGE_SIZE = 10;
+const COLUMNS = 8;
+
+// A row action's error, shown under its row (where the user clicked) until the
+// next action on that row: backup id → message.
+const rowErrors = new Map();
 
 // A new project's history starts on its first page, empty until loaded.
 export function resetHistory() {
   state.history = { cursors: [null], index: 0, next: null, loaded: false, items: [] };
+  rowErrors.clear();
   $('history-body').replaceChildren();
+  show($('history-last'), false);
   show($('history-wrap'), false);
   show($('history-empty'), false);
   show($('history-pager'), false);
@@ -39,6 +48,7 @@ export async function loadHistory({ quiet = false } = {}) {
     hist.next = page.next_cursor || null;
     hist.items = page.items || [];
     notice($('history-error'), '');
+    renderLastSuccess(page.last_successful_backup_at, hist.index === 0 ? hist.items[0] : null);
     renderHistory();
   } catch (e) {
     if (generation !== state.generation || e.status === 401) return;
@@ -48,18 +58,61 @@ export async function loadHistory({ quiet = false } = {}) {
   }
 }
 
+// The rows again, from what was loaded (e.g. when the server's capabilities arrive).
+export function repaintHistory() {
+  if (state.history.loaded) renderHistory();
+}
+
 function renderHistory() {
   const hist = state.history;
   const items = hist.items;
   const empty = items.length === 0 && hist.index === 0;
   show($('history-empty'), empty);
   show($('history-wrap'), !empty);
-  $('history-body').replaceChildren(...items.map(historyRow));
+  $('history-body').replaceChildren(...items.flatMap((b) => [historyRow(b), errorRow(b)].filter(Boolean)));
   const paged = hist.index > 0 || hist.next;
   show($('history-pager'), Boolean(paged));
   $('history-newer').disabled = hist.index === 0;
   $('history-older').disabled = !hist.next;
   $('history-page').textContent = `Page ${hist.index + 1}`;
+}
+
+// "Last successful backup: 3 hours ago", so that a schedule that stopped
+// working is noticed; a warning when the newest run failed or none succeeded.
+function renderLastSuccess(at, newest) {
+  const el = $('history-last');
+  const failing = Boolean(newest && newest.status === 'failed');
+  el.className = `history-last ${failing || (!at && newest) ? 'history-last-warn' : 'muted'}`;
+  if (at) {
+    el.replaceChildren('Last successful backup: ',
+      h('time', { datetime: at, title: shortDate(at), dataset: { relative: '' } }, relativeTime(at)),
+      failing ? '. The newest run failed (see below).' : '');
+  } else {
+    el.replaceChildren(newest ? 'No backup of this project has succeeded yet.' : '');
+  }
+  show(el, Boolean(at || newest));
+}
+
+function errorRow(b) {
+  const message = rowErrors.get(b.id);
+  if (!message) return null;
+  return h('tr', { class: 'row-error', dataset: { errorFor: b.id } },
+    h('td', { colspan: String(COLUMNS), role: 'alert' }, message));
+}
+
+// Shows the error under the row (re-rendered rows keep it), or clears it.
+function setRowError(b, message) {
+  if (message) rowErrors.set(b.id, message);
+  else rowErrors.delete(b.id);
+  const body = $('history-body');
+  const old = body.querySelector(`tr[data-error-for="${CSS.escape(b.id)}"]`);
+  if (old) old.remove();
+  const row = body.querySelector(`tr[data-backup-id="${CSS.escape(b.id)}"]`);
+  const fresh = errorRow(b);
+  if (row && fresh) {
+    row.after(fresh);
+    fresh.scrollIntoView({ block: 'nearest' });
+  }
 }
 
 const FORMAT_TEXT = { sql: 'SQL', tar: 'tar' };
@@ -80,8 +133,17 @@ function destinationChips(locations) {
   return chips.length ? chips : [h('span', { class: 'muted' }, '—')];
 }
 
+// A failed run: its reason in the status cell; nothing to download, send or
+// restore, so the only action is removing it from the history.
+function failedStatus(b) {
+  return [h('span', { class: 'badge badge-failed' }, 'failed'),
+    h('span', { class: 'run-reason' }, h('strong', {}, failureLead(b.error_code)), ' ', failureReason(b.error))];
+}
+
 function historyRow(b) {
   const usable = b.status === 'completed';
+  const failed = b.status === 'failed';
+  const telegram = canSendTo('telegram');
   const format = `${FORMAT_TEXT[b.format] || b.format}${b.compression && b.compression !== 'none' ? ` · ${b.compression}` : ''}`;
   const when = shortDate(b.created_at);
   const cell = (label, ...content) => h('td', { 'data-label': label }, ...content);
@@ -92,15 +154,19 @@ function historyRow(b) {
     cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when)),
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
     cell('Format', format),
-    h('td', { 'data-label': 'Size', class: 'num' }, humanBytes(b.size_bytes)),
-    cell('Expires', b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
+    h('td', { 'data-label': 'Size', class: 'num' }, failed ? '—' : humanBytes(b.size_bytes)),
+    cell('Expires', failed ? '—' : b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
-    cell('Status', h('span', { class: `badge badge-${b.status}` }, b.status)),
-    h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted') : [
-      action('Download', 'download', { disabled: !usable }),
-      action('Telegram', 'telegram', { disabled: !usable, label: `Send backup from ${when} to Telegram` }),
-      action('Restore', 'restore', { disabled: !usable }),
-      action('Delete', 'delete', { danger: true })])),
+    cell('Status', failed ? failedStatus(b) : h('span', { class: `badge badge-${b.status}` }, b.status)),
+    h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted')
+      : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${when} from the history` }) : [
+        action('Download', 'download', { disabled: !usable }),
+        action('Telegram', 'telegram', {
+          disabled: !usable || !telegram,
+          label: telegram ? `Send backup from ${when} to Telegram` : 'This server cannot send to Telegram',
+        }),
+        action('Restore', 'restore', { disabled: !usable }),
+        action('Delete', 'delete', { danger: true })])),
   );
 }
 
@@ -109,6 +175,7 @@ export function historyAction(button) {
   const tr = button.closest('tr[data-backup-id]');
   const b = tr && state.history.items.find((x) => x.id === tr.dataset.backupId);
   if (!b) return;
+  setRowError(b, '');
   const actions = {
     download: () => downloadBackup(b, button),
     telegram: () => sendToTelegram(b, button),
@@ -138,7 +205,6 @@ const inS3 = (b) => (b.locations || []).some((loc) => loc.type === 's3' && !loc.
 
 async function downloadBackup(b, button) {
   button.disabled = true;
-  notice($('history-error'), '');
   try {
     // A plain navigation cannot carry the bearer header: ask for a signed,
     // short-lived link and follow it.
@@ -151,7 +217,7 @@ async function downloadBackup(b, button) {
     // No local copy but S3 or Telegram has the backup: a job fetches it
     // (this can take minutes), and the download starts when it is done.
     if (e.status === 409 && (inS3(b) || inTelegram(b))) await fetchThenDownload(b, button);
-    else if (e.status !== 401) notice($('history-error'), `The download could not start: ${e.message}`);
+    else if (e.status !== 401) setRowError(b, `The download could not start: ${e.message}`);
   } finally {
     button.disabled = false;
   }
@@ -166,20 +232,19 @@ async function fetchThenDownload(b, button) {
     const from = inS3(b) ? 'S3' : 'Telegram';
     toast(`No local copy: fetching the backup from ${from}. The download starts when it is ready.`);
   } catch (e) {
-    if (e.status !== 401) notice($('history-error'), `The backup could not be fetched: ${e.message}`);
+    if (e.status !== 401) setRowError(b, `The backup could not be fetched: ${e.message}`);
   }
 }
 
 async function sendToTelegram(b, button) {
   button.disabled = true;
-  notice($('history-error'), '');
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
     trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, shortDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_SEND, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     selectTab('backups');
   } catch (e) {
-    if (e.status !== 401) notice($('history-error'), `Could not send to Telegram: ${e.message}`);
+    if (e.status !== 401) setRowError(b, `Could not send to Telegram: ${e.message}`);
   } finally {
     button.disabled = false;
   }
@@ -197,20 +262,23 @@ async function confirmRestore(b) {
     ok: `Replace ${schema}`,
   });
   if (!ok) return;
-  notice($('history-error'), '');
   try {
     const accepted = await api('POST', '/api/backup/restore', { backup_id: b.id });
     trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${shortDate(b.created_at)}`),
       { id: accepted.job_id, type: JobType.RESTORE, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     $('jobs').scrollIntoView({ block: 'nearest' });
   } catch (e) {
-    if (e.status === 409) notice($('history-error'), `A restore of ${schema} is already running. Wait for it to finish.`);
-    else if (e.status !== 401) notice($('history-error'), `The restore could not be started: ${e.message}`);
+    if (e.status !== 401) setRowError(b, `The restore could not be started: ${e.message}`);
   }
 }
 
 async function confirmDelete(b) {
-  const ok = await confirmDialog({
+  const failed = b.status === 'failed';
+  const ok = await confirmDialog(failed ? {
+    title: 'Remove this failed run?',
+    body: [h('p', {}, `The failed run of ${shortDate(b.created_at)} is removed from the history. It stored no backup.`)],
+    ok: 'Remove from history',
+  } : {
     title: 'Delete this backup?',
     body: [h('p', {}, `The backup from ${shortDate(b.created_at)} (${humanBytes(b.size_bytes)}) is deleted from every destination where possible. This cannot be undone.`)],
     ok: 'Delete backup',
@@ -218,13 +286,13 @@ async function confirmDelete(b) {
   if (!ok) return;
   try {
     const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
-    toast('Backup deleted');
+    toast(failed ? 'Failed run removed' : 'Backup deleted');
     if (deleted && deleted.telegram_delete_job_id) {
       trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, shortDate(b.created_at)),
         { id: deleted.telegram_delete_job_id, type: JobType.TELEGRAM_DELETE, status: 'pending', progress: {} });
     }
     await loadHistory({ quiet: true });
   } catch (e) {
-    if (e.status !== 401) notice($('history-error'), `The backup could not be deleted: ${e.message}`);
+    if (e.status !== 401) setRowError(b, `The backup could not be deleted: ${e.message}`);
   }
 }

@@ -11,10 +11,11 @@ import { state } from './state.js';
 const POLL_MS = 1000;
 const jobsKey = (projectId) => `tb.jobs.${projectId}`;
 
-// Called with the job when a tracked job completes (app.js refreshes the history).
-let onAnyCompleted = () => {};
-export function onJobCompleted(fn) {
-  onAnyCompleted = fn;
+// Called with the job when a tracked job completes or fails (app.js refreshes
+// the history: a backup was added, sent or fetched, or a failed run is listed).
+let onAnyEnded = () => {};
+export function onJobEnded(fn) {
+  onAnyEnded = fn;
 }
 
 export async function startExport(format) {
@@ -116,10 +117,15 @@ function buildJobCard(entry) {
 function renderJob(entry) {
   const { job, parts: p } = entry;
   const status = job.status || 'pending';
-  entry.el.dataset.status = status;
-  p.badge.className = `badge badge-${status}`;
-  p.badge.textContent = STATUS_TEXT[status] || status;
   const active = ACTIVE.has(status);
+  // From the click on (or once the server says so) until the job ends: the
+  // worker stops the dump within seconds, and the card says so meanwhile.
+  const cancelling = active && (entry.cancelling || job.cancel_requested === true);
+  entry.el.dataset.status = status;
+  entry.el.dataset.cancelling = cancelling ? 'true' : 'false';
+  p.badge.className = `badge badge-${status}`;
+  p.badge.textContent = cancelling ? 'Cancelling…' : STATUS_TEXT[status] || status;
+  p.cancel.disabled = cancelling;
   p.bar.classList.toggle('progress-indeterminate', active);
   p.bar.classList.toggle('progress-done', status === 'completed');
   p.bar.classList.toggle('progress-failed', status === 'failed' || status === 'cancelled');
@@ -200,8 +206,8 @@ function finishJob(entry, announce) {
   entry.ticker = null;
   renderElapsed(entry);
   saveActiveJobs();
+  if (entry.job.status === 'completed' || entry.job.status === 'failed') onAnyEnded(entry.job);
   if (entry.job.status === 'completed') {
-    onAnyCompleted(entry.job);
     if (announce) toast(`${entry.label}: completed`);
     if (announce && entry.onCompleted) entry.onCompleted(entry.job);
   } else if (announce && entry.job.status === 'failed') {
@@ -219,7 +225,8 @@ export function jobCardAction(button) {
 }
 
 async function cancelJob(entry) {
-  entry.parts.cancel.disabled = true;
+  entry.cancelling = true;
+  renderJob(entry);
   try {
     const job = await api('POST', `/api/jobs/${encodeURIComponent(entry.job.id)}/cancel`);
     if (job && job.status) {
@@ -227,9 +234,10 @@ async function cancelJob(entry) {
       renderJob(entry);
     }
   } catch (e) {
+    // Not cancelled: the card goes back to what the job is doing.
+    entry.cancelling = false;
+    renderJob(entry);
     if (e.status !== 401) toast(`Could not cancel: ${e.message}`);
-  } finally {
-    entry.parts.cancel.disabled = false;
   }
 }
 

@@ -4,6 +4,7 @@
 // shown beside the field they name.
 
 import { api } from './api.js';
+import { syncDestinationChoices } from './capabilities.js';
 import { $, show, notice, setFieldError } from './dom.js';
 import { relativeTime } from './format.js';
 import { state } from './state.js';
@@ -63,6 +64,7 @@ function fillSettings(s) {
   $('s-format').value = s.format || 'sql';
   $('s-compression').value = s.compression || 'zstd';
   syncScheduleFields();
+  syncDestinationChoices();
 }
 
 export async function loadSettings() {

@@ -64,6 +64,9 @@ TEST_F(ApiTest, HistoryShowsBackupsNewestFirstWithThirtyDayExpiry) {
   ASSERT_EQ(page.at("items").as_array().size(), 1u);
   auto newest = page.at("items").as_array()[0].as_object();
   EXPECT_EQ(newest.at("id"), second.at("result").at("backup_id"));
+  EXPECT_TRUE(newest.at("error").is_null());
+  // The newest completed backup's time, on every page.
+  EXPECT_EQ(page.at("last_successful_backup_at"), newest.at("created_at"));
   // expires_at = created_at + 30 days.
   auto created = value(
       "SELECT extract(epoch FROM expires_at - created_at)::bigint FROM control_plane.backups WHERE "
@@ -110,7 +113,34 @@ TEST_F(ApiTest, FailedDumpGivesTheRealReasonAndNoFile) {
   EXPECT_NE(std::string(job.at("last_error").as_string()).find("tenant_ghost"), std::string::npos)
       << json::serialize(job);
   EXPECT_FALSE(fs::exists(storage_ + "/ghost") && !fs::is_empty(storage_ + "/ghost"));
-  EXPECT_EQ(count("SELECT count(*) FROM control_plane.backups WHERE project_id = 'ghost'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM control_plane.backups WHERE project_id = 'ghost' "
+                  "AND status <> 'failed'"),
+            0);
+
+  // The history lists the run, failed, with the job's reason; nothing to download.
+  auto history = http_get(url("/api/backup/history?project_id=ghost"), admin_token_);
+  ASSERT_EQ(history.status, 200) << history.body;
+  auto page = history.json().at("data").as_object();
+  EXPECT_TRUE(page.at("last_successful_backup_at").is_null());
+  ASSERT_EQ(page.at("items").as_array().size(), 1u) << history.body;
+  auto run = page.at("items").as_array()[0].as_object();
+  EXPECT_EQ(run.at("status").as_string(), "failed");
+  EXPECT_EQ(run.at("job_id"), job.at("id"));
+  EXPECT_EQ(run.at("kind").as_string(), "manual");
+  EXPECT_EQ(run.at("error"), job.at("last_error"));
+  EXPECT_FALSE(run.at("error_code").as_string().empty());
+  EXPECT_TRUE(run.at("locations").as_array().empty());
+  auto id = std::string(run.at("id").as_string());
+  EXPECT_EQ(http_get(url("/api/backups/" + id + "/download"), admin_token_).status, 409);
+  EXPECT_EQ(http_post_json(url("/api/backups/" + id + "/download-link"), "", admin_token_).status,
+            409);
+  EXPECT_EQ(
+      http_post_json(url("/api/backup/restore"), R"({"backup_id":")" + id + R"("})", admin_token_)
+          .status,
+      409);
+  // Activity has it as a failure.
+  auto audit = http_get(url("/api/projects/ghost/audit?format=text"), admin_token_);
+  EXPECT_NE(audit.body.find("failed: "), std::string::npos) << audit.body;
 }
 
 TEST_F(ApiTest, NotifyEmailArrivesOnSuccessAndOnFailure) {

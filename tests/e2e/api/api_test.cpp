@@ -112,6 +112,35 @@ TEST_F(ApiTest, SettingsPersistAndRefuseBadFields) {
   EXPECT_NE(audit.body.find("alice"), std::string::npos);
 }
 
+// This server has no Telegram bot: settings that name Telegram would make
+// every export of the project fail, so they are refused when saved, in words
+// for the project's owner.
+TEST_F(ApiTest, SettingsRefuseTelegramWhenTheServerHasNoBot) {
+  auto system = http_get(url("/api/system"), token_).json().at("data").as_object();
+  EXPECT_EQ(json::serialize(system.at("destinations")), R"(["local"])");
+  HttpRequest put{"PUT",
+                  url("/api/projects/acme/backup-settings"),
+                  R"({"destinations":["local","telegram"],"telegram_chat_id":"-1001234567890"})",
+                  {"Content-Type: application/json", "Authorization: Bearer " + token_}};
+  auto r = http_call(put);
+  ASSERT_EQ(r.status, 400) << r.body;
+  const auto body = r.json();
+  const auto& error = body.at("error").as_object();
+  EXPECT_EQ(error.at("code").as_string(), "VALIDATION_ERROR");
+  EXPECT_EQ(error.at("field").as_string(), "destinations");
+  const auto message = std::string(error.at("message").as_string());
+  EXPECT_NE(message.find("this server cannot send to Telegram"), std::string::npos) << message;
+  EXPECT_EQ(message.find("TELEGRAM_BOT_TOKEN"), std::string::npos) << message;
+  EXPECT_EQ(count("SELECT count(*) FROM control_plane.backup_settings "
+                  "WHERE project_id = 'acme' AND destinations ? 'telegram'"),
+            0);
+  // An export that asks for Telegram is refused the same way, before any job.
+  auto e = http_post_json(url("/api/backup/export"),
+                          R"({"project_id":"acme","destinations":["telegram"]})", token_);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.body.find("TELEGRAM_BOT_TOKEN"), std::string::npos) << e.body;
+}
+
 TEST_F(ApiTest, ProjectsListOnlyWhatTheTokenCovers) {
   auto r = http_get(url("/api/projects"), token_);
   ASSERT_EQ(r.status, 200);

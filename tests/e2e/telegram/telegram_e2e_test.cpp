@@ -196,14 +196,18 @@ TEST_F(TelegramE2e, APermanentTelegramErrorFailsTheJobWithItsReason) {
   fake_->reset();
   fake_->fault("sendDocument", "400", 1,
                json::object{{"description", "Bad Request: chat not found"}});
-  auto before = value("SELECT count(*) FROM control_plane.backups");
+  auto before = value("SELECT count(*) FROM control_plane.backups WHERE status = 'completed'");
   auto job = export_and_wait(R"({"project_id":"acme","destinations":["local","telegram"]})");
   ASSERT_EQ(job.at("status"), "failed") << json::serialize(job);
   std::string last_error(job.at("last_error").as_string());
   EXPECT_NE(last_error.find("telegram destination failed: Bad Request: chat not found"),
             std::string::npos)
       << last_error;
-  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups"), before);
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.backups WHERE status = 'completed'"), before);
+  // The run is listed as failed, with the same reason.
+  EXPECT_EQ(value("SELECT error FROM control_plane.backups WHERE job_id = '" +
+                  std::string(job.at("id").as_string()) + "'"),
+            last_error);
   // The local copy made for the failed job is not left behind.
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(storage_)) {

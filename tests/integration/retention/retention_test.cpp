@@ -87,10 +87,21 @@ class RetentionTest : public ::testing::Test {
 TEST_F(RetentionTest, ExpiredBackupsLeaveTheDiskAndShowAsExpired) {
   auto old = backup("old.sql.zst", now_ - hours(1));
   auto young = backup("young.sql.zst", now_ + hours(24 * 10));
+  // A failed run's row (no file) past its expiry is removed; a younger one stays.
+  store::Backup failed;
+  failed.project_id = "acme";
+  failed.status = model::BackupStatus::kFailed;
+  for (auto expires : {now_ - hours(1), now_ + hours(1)}) {
+    failed.expires_at = expires;
+    store::insert_backup(db_.conn(), failed);
+  }
   RetentionSweeper sweeper(db_.conninfo(), options());
   auto report = sweeper.run_once(now_);
   EXPECT_EQ(report.expired, 1);
   EXPECT_EQ(report.files_removed, 1);
+  EXPECT_EQ(report.failures_removed, 1);
+  EXPECT_EQ(db_.value("DELETE FROM control_plane.backups WHERE status = 'failed' RETURNING 1"),
+            "1");
   EXPECT_EQ(status(old.id), "expired");
   EXPECT_FALSE(exists("old.sql.zst"));
   EXPECT_EQ(status(young.id), "completed");
