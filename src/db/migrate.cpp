@@ -225,6 +225,17 @@ ALTER TABLE control_plane.projects ADD CONSTRAINT projects_slug_not_aside
   CHECK (strpos(slug, '__pre_restore') = 0) NOT VALID;
 )SQL";
 
+// Version 6: encryption at rest. A project's settings say whether its new
+// backups are age files and to which of the tenant's own keys (besides the
+// service's); a backup row says whether its stored bytes are one, so a
+// restore knows to decrypt whatever the settings say today.
+const char* kV6 = R"SQL(
+ALTER TABLE control_plane.backup_settings
+  ADD COLUMN encryption_enabled boolean NOT NULL DEFAULT false,
+  ADD COLUMN encryption_recipients jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE control_plane.backups ADD COLUMN encrypted boolean NOT NULL DEFAULT false;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -237,6 +248,7 @@ const std::vector<Migration>& migrations() {
        "restore_may_commit",
        kV4},
       {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
+      {6, "encryption at rest: backup_settings.encryption_*, backups.encrypted", kV6},
   };
   return all;
 }
