@@ -1,7 +1,9 @@
 // Key rotation through restarts of the real binary: backups made with
 // identity A still restore after a new identity B is put first in the key
 // file (and new ones go to B alone); once A is gone from the file, A's
-// backups fail with a message saying the key is no longer held.
+// backups fail with a message saying the key is no longer held; with no key
+// file at all, an encrypting project's export fails instead of writing
+// plaintext.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -31,7 +33,8 @@ class AgeRotation : public ::testing::Test {
     write_key_file(key_file_, {a_});
     DeploymentOptions o;
     o.prefix = "e2e_age_rot";
-    o.env = {{"JOB_MAX_ATTEMPTS", "1"}, {"AGE_IDENTITY_FILE", key_file_}};
+    // Default JOB_MAX_ATTEMPTS (3): a refusal must fail at its first attempt.
+    o.env = {{"AGE_IDENTITY_FILE", key_file_}};
     d_ = std::make_unique<Deployment>(o);
   }
   void TearDown() override {
@@ -41,12 +44,14 @@ class AgeRotation : public ::testing::Test {
   }
 
   // (Re)starts `serve`, which reads the key file once.
-  void restart() {
+  void restart(bool with_key = true) {
     if (service_) {
       service_->signal(SIGTERM);
       ASSERT_EQ(service_->wait(), 0) << service_->log();
     }
-    service_ = std::make_unique<ServiceProcess>(std::vector<std::string>{"serve"}, d_->env);
+    auto env = d_->env;
+    if (!with_key) env.erase("AGE_IDENTITY_FILE");
+    service_ = std::make_unique<ServiceProcess>(std::vector<std::string>{"serve"}, env);
   }
   std::string url(const std::string& path) const { return service_->base_url() + path; }
   json::object run(const std::string& path, const std::string& body) {
@@ -117,6 +122,17 @@ TEST_F(AgeRotation, OldBackupsRestoreAfterANewKeyIsAddedFirst) {
   job = restore(new_id);
   ASSERT_EQ(job.at("status"), "completed") << json::serialize(job) << service_->log();
   EXPECT_EQ(digest(), before);
+
+  // No key file at all, encryption still on in the settings: the export
+  // fails for good rather than write plaintext.
+  restart(/*with_key=*/false);
+  const auto backups = d_->value("SELECT count(*) FROM control_plane.backups");
+  job = run("/api/backup/export", R"({"project_id":"acme"})");
+  ASSERT_EQ(job.at("status"), "failed") << json::serialize(job);
+  EXPECT_EQ(job.at("attempts"), 1) << "retried";
+  const auto why = json::serialize(job.at("errors").as_array().back());
+  EXPECT_TRUE(contains(why, "no unencrypted backup was written")) << why;
+  EXPECT_EQ(d_->value("SELECT count(*) FROM control_plane.backups"), backups);
 }
 
 }  // namespace
