@@ -24,7 +24,10 @@
 # shares the machine's cores, so a second baseline is a local export while
 # curl uploads the same number of bytes to it: what the S3 server's own work
 # costs, with a lean client. CPU seconds of serve (with pg_dump) and of the
-# Ceph daemons are printed for each.
+# Ceph daemons are printed for each. 7 (with case 1, first scale) the zstd
+# export with the project's encryption on (age, to the service's key from
+# age-keygen) against the same export without, alternately (BENCH_AGE=0 skips
+# it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -218,6 +221,20 @@ if [[ ${BENCH_S3:-1} == 1 ]] && command -v radosgw >/dev/null; then
   fi
 fi
 
+# ---------------------------------------------------------------- case 7: age
+# serve holds an age key; the bench project's encryption is turned on for the
+# encrypted export only (set_encryption), so both run on the same data.
+age=0
+if [[ ${BENCH_AGE:-1} == 1 ]] && command -v age-keygen >/dev/null; then
+  age-keygen -o "$work/age.key" 2>/dev/null && chmod 600 "$work/age.key"
+  export AGE_IDENTITY_FILE=$work/age.key
+  age=1
+fi
+set_encryption() {
+  curl -sf -X PUT "$url/api/projects/bench/backup-settings" "${auth[@]}" -H 'Content-Type: application/json' \
+    -d "{\"encryption\":{\"enabled\":$1}}" >/dev/null
+}
+
 # ---------------------------------------------------------------- cases 1 and 2
 first=1
 for scale in $scales; do
@@ -234,6 +251,11 @@ for scale in $scales; do
     read -r s b m m0 c c3 < <(export_once zstd); rec export "export_zstd@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
     if [[ $first == 1 && $s3 == 1 && ! -f $work/s3-reference.bin ]]; then
       cp "$(find "$STORAGE_DIR" -name '*.zst' | head -1)" "$work/s3-reference.bin"
+    fi
+    if [[ $first == 1 && $age == 1 ]]; then
+      set_encryption true
+      read -r s b m m0 c c3 < <(export_once zstd); rec export "export_zstd_age@$scale" "$s" "$b" "$m" "$m0" "$c" "$c3"
+      set_encryption false
     fi
     rec export "pg_dump_null@$scale" "$(timed 'dump tenant_bench >/dev/null')"
     if [[ $first == 1 ]]; then
@@ -387,7 +409,8 @@ for scale in scales:
                         ("pg_dump_gzip6", "pg_dump | gzip -6"), ("pg_dump_zstd3", "pg_dump | zstd -3 -T2"),
                         ("export_gzip", "export gzip (API+queue)"),
                         ("export_zstd_s3", "export zstd to local + s3"),
-                        ("export_zstd_curl_s3", "export zstd ∥ curl PUT to s3")]:
+                        ("export_zstd_curl_s3", "export zstd ∥ curl PUT to s3"),
+                        ("export_zstd_age", "export zstd, encrypted (age)")]:
         v = col("export", f"{name}@{scale}")
         if not v: continue
         size = med("export", f"{name}@{scale}", 1)
@@ -422,6 +445,12 @@ for scale in scales:
             if c:
                 print(f"  CPU s, {label:<14} serve+pg_dump {st.median(c):6.2f}, radosgw+OSD+mon "
                       f"{st.median(c3) if c3 else 0:6.2f}")
+    eage = col("export", f"export_zstd_age@{scale}")
+    if eage:
+        r = st.median(eage) / ez
+        rssa = col("export", f"export_zstd_age@{scale}", 2)
+        print(f"  encrypted / plain export     {r:6.2f}  (target <= 1.05: {verdict(r <= 1.05)}); peak RSS "
+              f"{max(rssa) / 1024:.1f} MB; size ratio {med('export', f'export_zstd_age@{scale}', 1) / zs:.4f}")
     if rss:
         idle = col("export", f"export_zstd@{scale}", 3) + col("export", f"export_gzip@{scale}", 3)
         print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)}); "

@@ -29,6 +29,7 @@ struct ApiContext {
   metrics::Registry& metrics;
   std::string link_key;       // HMAC key of signed download links
   workflows::S3Options s3{};  // the s3 destination (s3.configured: S3_BUCKET set)
+  bool encryption = false;    // the service holds an age identity (AGE_IDENTITY_FILE)
 };
 
 using workflows::kNoTelegramBot;

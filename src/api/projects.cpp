@@ -43,6 +43,7 @@ model::BackupSettings to_model(const store::BackupSettings& s) {
   m.notify_email = s.notify_email;
   m.format = s.format;
   m.compression = s.compression;
+  m.encryption = s.encryption;
   return m;
 }
 
@@ -56,6 +57,7 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
   s.notify_email = m.notify_email;
   s.format = m.format;
   s.compression = m.compression;
+  s.encryption = m.encryption;
   return s;
 }
 
@@ -115,6 +117,13 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto current = store::get_backup_settings(*conn, project.id);
          auto updated = model::parse_settings_update(req.body, to_model(current));
          refuse_unserved_destinations(ctx, updated.destinations);
+         // The service must be able to read what it writes: without an
+         // identity of its own it could not restore an encrypted backup.
+         if (updated.encryption.enabled && !ctx.encryption) {
+           throw_validation("encryption.enabled",
+                            "encryption needs a key of this service, and it has none "
+                            "(AGE_IDENTITY_FILE is unset): ask the operator to configure one");
+         }
          // Settings and the recomputed expiry dates change together or not at all.
          db::Transaction tx(*conn);
          auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));

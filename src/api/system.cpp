@@ -100,14 +100,16 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
        [](Request& req) { return serve_asset("/assets/" + req.params["path"]); }},
       {"GET", "/api/openapi.json", RateClass::kNone,
        [](Request&) { return serve_asset("/openapi.json"); }},
-      // What this server can do, for the UI: the destinations it may offer.
+      // What this server can do, for the UI: the destinations it may offer,
+      // and whether projects may turn encryption on (it holds an age identity).
       {"GET", "/api/system", RateClass::kRead,
        [&ctx](Request& req) {
          authenticate(ctx, req);
          boost::json::array destinations{"local"};
          if (!ctx.config.telegram_bot_token.empty()) destinations.push_back("telegram");
          if (ctx.s3.configured) destinations.push_back("s3");
-         return http::json_data(boost::json::object{{"destinations", std::move(destinations)}});
+         return http::json_data(boost::json::object{{"destinations", std::move(destinations)},
+                                                    {"encryption", ctx.encryption}});
        }},
   };
   // With METRICS_LISTEN, /metrics is served on that listener only.

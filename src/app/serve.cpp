@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "age/keys.hpp"
 #include "api/context.hpp"
 #include "api/routes.hpp"
 #include "app/workflow_options.hpp"
@@ -92,6 +93,16 @@ int serve(const config::Config& config, const ServeOptions& options) {
 
   std::unique_ptr<jobs::Worker> worker;
   const auto workflow_opts = workflow_options(config);
+  // A secret key never reaches a log line, whatever text carries it.
+  for (const auto& id : workflow_opts.age_identities) log::register_secret(age::to_string(id));
+  if (!workflow_opts.age_identities.empty()) {
+    // The public key is what tenants and operators check a backup against.
+    spdlog::info("age: new encrypted backups go to {} (the first of {} identities in {})",
+                 age::to_string(age::recipient_of(workflow_opts.age_identities.front())),
+                 workflow_opts.age_identities.size(), config.age_identity_file);
+  } else {
+    spdlog::info("age: no AGE_IDENTITY_FILE: projects cannot turn encryption on");
+  }
   workflows::Dependencies deps{
       workflow_opts, RealClock::instance(),
       &registry.counter(
@@ -160,9 +171,9 @@ int serve(const config::Config& config, const ServeOptions& options) {
   std::unique_ptr<http::Server> metrics_server;
   if (options.api) {
     verifier = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::from_config(config));
-    api_ctx = std::make_unique<api::ApiContext>(
-        api::ApiContext{config, pool, *verifier, RealClock::instance(), registry,
-                        auth::download_link_key(config), workflow_opts.s3});
+    api_ctx = std::make_unique<api::ApiContext>(api::ApiContext{
+        config, pool, *verifier, RealClock::instance(), registry, auth::download_link_key(config),
+        workflow_opts.s3, !workflow_opts.age_identities.empty()});
     http::ServerOptions sopts;
     sopts.host = config.listen_host;
     sopts.port = config.listen_port;

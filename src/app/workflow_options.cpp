@@ -1,5 +1,7 @@
 #include "app/workflow_options.hpp"
 
+#include "age/keys.hpp"
+
 namespace tb::app {
 
 workflows::Options workflow_options(const config::Config& config) {
@@ -26,6 +28,9 @@ workflows::Options workflow_options(const config::Config& config) {
   o.s3.client.part_size = config.s3_part_size;
   o.s3.prefix = config.s3_prefix;
   o.s3.stale_upload_grace = config.pg_dump_timeout + std::chrono::hours(1);
+  // Read once per process; configuration loading already checked the file.
+  if (!config.age_identity_file.empty())
+    o.age_identities = age::load_identity_file(config.age_identity_file);
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "age/stream.hpp"
 #include "core/log.hpp"
 #include "db/client_errors.hpp"
 #include "db/conninfo.hpp"
@@ -116,7 +117,7 @@ PgDumpCommand pg_dump_command(const DumpSource& source, Format format) {
 }
 
 std::string file_name_for(std::string_view project_slug, SystemTime created, Format format,
-                          Compression compression, std::string_view unique) {
+                          Compression compression, std::string_view unique, bool encrypted) {
   std::time_t t = std::chrono::system_clock::to_time_t(created);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -127,10 +128,12 @@ std::string file_name_for(std::string_view project_slug, SystemTime created, For
   name += format == Format::kTar ? ".tar" : ".sql";
   if (compression == Compression::kZstd) name += ".zst";
   if (compression == Compression::kGzip) name += ".gz";
+  if (encrypted) name += ".age";
   return name;
 }
 
-std::string content_type_for(Format format, Compression compression) {
+std::string content_type_for(Format format, Compression compression, bool encrypted) {
+  if (encrypted) return "application/octet-stream";
   if (compression == Compression::kZstd) return "application/zstd";
   if (compression == Compression::kGzip) return "application/gzip";
   return format == Format::kTar ? "application/x-tar" : "application/sql";
@@ -153,15 +156,19 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     DestinationsSink to_dests(dests);
     io::ByteCounter stored(to_dests);
     io::Sha256 sha(stored);
+    std::unique_ptr<io::Sink> encryptor;
+    if (!options.recipients.empty())
+      encryptor = std::make_unique<age::Encryptor>(sha, options.recipients);
+    io::Sink& compressed = encryptor ? *encryptor : static_cast<io::Sink&>(sha);
     std::unique_ptr<io::Sink> compressor;
     if (options.compression == Compression::kZstd) {
-      compressor = std::make_unique<io::ZstdCompressor>(sha, options.zstd_level,
+      compressor = std::make_unique<io::ZstdCompressor>(compressed, options.zstd_level,
                                                         options.compression_threads);
     } else if (options.compression == Compression::kGzip) {
-      compressor = std::make_unique<io::GzipCompressor>(sha, options.gzip_level,
+      compressor = std::make_unique<io::GzipCompressor>(compressed, options.gzip_level,
                                                         options.compression_threads);
     }
-    io::ByteCounter dumped(compressor ? *compressor : static_cast<io::Sink&>(sha), progress);
+    io::ByteCounter dumped(compressor ? *compressor : compressed, progress);
 
     process::Spec spec;
     spec.program = cmd.program;

@@ -1,8 +1,11 @@
 // The export use case: pg_dump of one tenant schema → compression → SHA-256 →
 // every destination, in one pass with bounded memory:
 //
-//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ Sha256 ─▶ ByteCounter ─▶
-//   destinations
+//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ [age::Encryptor] ─▶
+//   Sha256 ─▶ ByteCounter ─▶ destinations
+//
+// With recipients, no destination ever sees a plaintext byte, and the
+// SHA-256 and size are those of the stored age file.
 //
 // Invariants: pg_dump is started with an argv (no shell); the password never
 // appears on its command line (PGPASSWORD in its environment); the schema is
@@ -30,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "age/keys.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "destinations/destination.hpp"
@@ -64,6 +68,9 @@ struct ExportOptions {
   // gzip -6's size in 79 % of level 6's time (level 6: 0.937; level 4: 0.961).
   int gzip_level = 5;
   int compression_threads = 2;  // zstd workers / gzip pool size
+  // Non-empty: the stored file is one age v1 file encrypted to all of them
+  // (the service's own recipient first, then the project's).
+  std::vector<age::Recipient> recipients;
   std::chrono::seconds timeout{std::chrono::hours(6)};
 };
 
@@ -84,14 +91,17 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                         const std::atomic<bool>& cancel);
 
 // "acme-2026-11-24T10-00-00Z.sql.zst" (UTC; no ':' so it is a safe file
-// name everywhere). Extensions: .sql / .tar, then .zst / .gz.
+// name everywhere). Extensions: .sql / .tar, then .zst / .gz, then .age
+// when `encrypted`.
 // `unique` (e.g. the first 8 characters of the job id) goes after the time, so
 // two exports of a project within the same second get different names:
 // "acme-2026-11-24T10-00-00Z-1a2b3c4d.sql.zst".
 std::string file_name_for(std::string_view project_slug, SystemTime created, Format format,
-                          Compression compression, std::string_view unique = {});
-// "application/zstd", "application/gzip", "application/sql", "application/x-tar".
-std::string content_type_for(Format format, Compression compression);
+                          Compression compression, std::string_view unique = {},
+                          bool encrypted = false);
+// "application/zstd", "application/gzip", "application/sql", "application/x-tar";
+// "application/octet-stream" when `encrypted` (age has no registered type).
+std::string content_type_for(Format format, Compression compression, bool encrypted = false);
 
 // pg_dump's -n takes a pattern: this quotes the exact name so that "*", "?",
 // ".", uppercase and quotes are literal ("tenant_acme" → "\"tenant_acme\"").

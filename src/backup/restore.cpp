@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "age/stream.hpp"
 #include "backup/restore_guard.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -93,16 +94,32 @@ void feed_file(const std::string& path, io::Sink& sink, const std::atomic<bool>&
   sink.finish();
 }
 
-// file → decompressor (if any) → next.
-void feed_decompressed(const std::string& path, Compression compression, io::Sink& next,
+// file → decryptor (if encrypted) → decompressor (if any) → next.
+void feed_decompressed(const std::string& path, const RestoreOptions& options, io::Sink& next,
                        const std::atomic<bool>& stop, const RestoreProgressFn& progress,
                        std::uint64_t& bytes) {
   std::unique_ptr<io::Sink> decompressor;
-  if (compression == Compression::kZstd)
+  if (options.compression == Compression::kZstd)
     decompressor = std::make_unique<io::ZstdDecompressor>(next);
-  if (compression == Compression::kGzip)
+  if (options.compression == Compression::kGzip)
     decompressor = std::make_unique<io::GzipDecompressor>(next);
-  feed_file(path, decompressor ? *decompressor : next, stop, progress, bytes);
+  io::Sink& plain = decompressor ? *decompressor : next;
+  std::unique_ptr<io::Sink> decryptor;
+  if (options.encrypted) decryptor = std::make_unique<age::Decryptor>(plain, options.identities);
+  feed_file(path, decryptor ? *decryptor : plain, stop, progress, bytes);
+}
+
+// What the tenant reads when an encrypted backup cannot be opened.
+NotDecryptable refusal_of(const age::DecryptError& e) {
+  if (e.reason() == age::DecryptError::Reason::kNoMatchingIdentity) {
+    return NotDecryptable(
+        "this backup is encrypted to a key this service no longer holds (the identity that made "
+        "it must be back in AGE_IDENTITY_FILE, after the current one); nothing was restored",
+        e.detail());
+  }
+  return NotDecryptable(
+      "the backup file fails age authentication: it was altered or damaged; nothing was restored",
+      e.detail());
 }
 
 process::Spec spec_for(const std::string& program, std::vector<std::string> args,
@@ -119,7 +136,7 @@ process::Spec spec_for(const std::string& program, std::vector<std::string> args
 // The SQL of a tar archive: a writer thread feeds the decompressed archive to
 // pg_restore's stdin while this thread pumps its stdout into `out`. Only this
 // thread stops pg_restore (its Spec has no cancel), so the two never race.
-void pump_tar(const std::string& bin, const std::string& path, Compression compression,
+void pump_tar(const std::string& bin, const std::string& path, const RestoreOptions& options,
               io::Sink& out, const RestoreProgressFn& progress, std::uint64_t& file_bytes) {
   // pg_restore only turns the archive into SQL here: it connects nowhere.
   auto spec = spec_for(bin + "pg_restore", {"--no-owner", "--file=-"}, {});
@@ -130,7 +147,7 @@ void pump_tar(const std::string& bin, const std::string& path, Compression compr
   std::thread feeder([&] {
     try {
       ChildStdinSink to_restore(pg_restore);
-      feed_decompressed(path, compression, to_restore, stop_feed, progress, file_bytes);
+      feed_decompressed(path, options, to_restore, stop_feed, progress, file_bytes);
     } catch (const StdinClosed&) {
     } catch (...) {
       feed_error = std::current_exception();
@@ -193,6 +210,12 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
                            options.expected_sha256);
   }
   if (cancel.load()) throw cancelled();
+  if (options.encrypted && options.identities.empty()) {
+    throw NotDecryptable(
+        "this backup is encrypted and this service holds no age key (AGE_IDENTITY_FILE is "
+        "unset); nothing was restored",
+        file_path + ": encrypted, no identities");
+  }
 
   // 2. psql, connected as the replay login.
   if (target.identity.owner.empty() || target.identity.conninfo.empty()) {
@@ -224,16 +247,20 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   try {
     to_psql.write(io::as_bytes(restore_prologue(target, guard_table)));
     if (options.format == Format::kSql) {
-      feed_decompressed(file_path, options.compression, sql_counter, cancel, progress,
-                        result.file_bytes);
+      feed_decompressed(file_path, options, sql_counter, cancel, progress, result.file_bytes);
     } else {
-      pump_tar(bin, file_path, options.compression, sql_counter, progress, result.file_bytes);
+      pump_tar(bin, file_path, options, sql_counter, progress, result.file_bytes);
     }
     if (cancel.load()) throw StdinClosed{};
     to_psql.write(io::as_bytes(restore_epilogue(target, guard_table, marker)));
     fed = true;
   } catch (const StdinClosed&) {
     // psql ended (or we were cancelled): wait() below says why.
+  } catch (const age::DecryptError& e) {
+    // No COMMIT was written: killing psql rolls back what the chunks that
+    // did authenticate had replayed.
+    psql.terminate();
+    throw refusal_of(e);
   } catch (...) {
     // An upstream stage failed: no COMMIT was written; killing psql rolls back.
     psql.terminate();

@@ -3,7 +3,7 @@
 // sets the current schema aside and ends with a guard:
 //
 //   file ─▶ sha256 check (whole file, before anything runs)
-//   file ─▶ zstd|gzip|none ─▶ [pg_restore -f -] ─▶ psql stdin, connected as
+//   file ─▶ [age::Decryptor] ─▶ zstd|gzip|none ─▶ [pg_restore -f -] ─▶ psql stdin, connected as
 //   the replay login (see replay_identity.hpp), never as the service:
 //       BEGIN; rename tenant_x → tenant_x__pre_restore_<stamp> (if it exists);
 //       snapshot of the catalogs (its digest kept in psql, out of SQL's reach);
@@ -12,6 +12,9 @@
 //
 // Invariants:
 // - Nothing reaches psql before the whole file matched `expected_sha256`.
+// - An encrypted file passes on only chunks that authenticate; a chunk that
+//   does not (or a key the service no longer holds) stops the replay before
+//   its COMMIT, so the transaction rolls back.
 // - Every statement of the dump, and every function, trigger, CHECK,
 //   default or index expression it sets off, runs as the replay login: a role
 //   with the schema owner's privileges (plus CREATE on the database), never
@@ -39,7 +42,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "age/keys.hpp"
 #include "backup/export.hpp"
 #include "backup/replay_identity.hpp"
 #include "core/error.hpp"
@@ -66,6 +71,10 @@ struct RestoreOptions {
   Format format = Format::kSql;
   Compression compression = Compression::kZstd;
   std::string expected_sha256;  // lowercase hex of the stored file
+  // The stored file is an age file (the backup row says so): decrypted with
+  // `identities` (every one tried) before decompression.
+  bool encrypted = false;
+  std::vector<age::Identity> identities;
   std::chrono::seconds timeout{std::chrono::hours(6)};
 };
 
@@ -84,6 +93,15 @@ class ChecksumMismatch : public Error {
       : Error(ErrorCode::kConflict,
               "the backup file does not match its SHA-256: it is damaged, nothing was restored",
               std::move(detail)) {}
+};
+
+// An encrypted backup that cannot be read: a key the service no longer holds
+// (or none at all), or bytes that fail age's authentication. Nothing was
+// committed. CONFLICT: trying again cannot help.
+class NotDecryptable : public Error {
+ public:
+  NotDecryptable(std::string message, std::string detail)
+      : Error(ErrorCode::kConflict, std::move(message), std::move(detail)) {}
 };
 
 // The dump would create, change or drop objects outside its schema: rolled back.

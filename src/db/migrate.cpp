@@ -275,6 +275,17 @@ CREATE TRIGGER jobs_record_failed_export AFTER UPDATE OF status ON control_plane
   EXECUTE FUNCTION control_plane.record_failed_export();
 )SQL";
 
+// Version 7: encryption at rest. A project's settings say whether its new
+// backups are age files and to which of the tenant's own keys (besides the
+// service's); a backup row says whether its stored bytes are one, so a
+// restore knows to decrypt whatever the settings say today.
+const char* kV7 = R"SQL(
+ALTER TABLE control_plane.backup_settings
+  ADD COLUMN encryption_enabled boolean NOT NULL DEFAULT false,
+  ADD COLUMN encryption_recipients jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE control_plane.backups ADD COLUMN encrypted boolean NOT NULL DEFAULT false;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -288,6 +299,7 @@ const std::vector<Migration>& migrations() {
        kV4},
       {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
       {6, "failed exports are listed: backups.error_code, record_failed_export trigger", kV6},
+      {7, "encryption at rest: backup_settings.encryption_*, backups.encrypted", kV7},
   };
   return all;
 }

@@ -193,6 +193,7 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
   FieldReader r(obj);
   BackupSettings s = current;
   if (const auto* sched = r.object("schedule")) s.schedule = parse_schedule(*sched);
+  if (const auto* enc = r.object("encryption")) s.encryption = parse_encryption(*enc, s.encryption);
   if (auto days = r.integer("retention_days", 1, 3650)) s.retention_days = static_cast<int>(*days);
   if (auto d = r.string_array("destinations", 4, 16))
     s.destinations = validate_destinations("destinations", *d);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/encryption.hpp"
 #include "model/jobs.hpp"
 
 namespace tb::model {
@@ -50,6 +51,7 @@ struct BackupSettings {
   std::optional<std::string> notify_email;
   std::string format{kDefaultFormat};
   std::string compression{kDefaultCompression};
+  EncryptionSettings encryption;
   // Request-only (never stored): also recompute expires_at of the project's
   // completed backups from the new retention_days.
   bool apply_to_existing = false;

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
-    "created_at, expires_at, deleted_at, error, schema_owner, error_code";
+    "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -29,6 +29,7 @@ Backup backup_from(const db::Result& r, int row) {
   b.error = r.opt(row, 13);
   b.schema_owner = r.opt(row, 14);
   b.error_code = r.opt(row, 15);
+  b.encrypted = r.boolean(row, 16);
   return b;
 }
 
@@ -105,6 +106,7 @@ boost::json::object to_json(const Backup& b) {
   o["compression"] = b.compression;
   o["size_bytes"] = b.size_bytes;
   o["sha256"] = or_null(b.sha256);
+  o["encrypted"] = b.encrypted;
   o["status"] = model::to_string(b.status);
   o["locations"] = b.locations;
   o["created_at"] = time_or_null(b.created_at);
@@ -123,13 +125,13 @@ Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
                   "compression, status, size_bytes, sha256, locations, created_at, expires_at, "
-                  "error, schema_owner) "
+                  "error, schema_owner, encrypted) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-                  "coalesce($11::timestamptz, now()), $12, $13, $14) RETURNING ") +
+                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15) RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
       std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at,
-      b.expires_at, b.error, b.schema_owner);
+      b.expires_at, b.error, b.schema_owner, b.encrypted);
   return backup_from(r, 0);
 }
 

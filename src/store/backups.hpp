@@ -46,11 +46,15 @@ struct Backup {
   // The role that owned the tenant schema when it was dumped: who owns a
   // restore into a schema that no longer exists. Internal, not in to_json.
   std::optional<std::string> schema_owner;
+  // The stored bytes are an age file (the export encrypted them): a restore
+  // decrypts them with the service's identities. sha256 and size_bytes are
+  // those of the stored, encrypted bytes.
+  bool encrypted = false;
 };
 
 // The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
-// size_bytes, sha256, status, locations, created_at, expires_at, deleted_at, error and
-// error_code (null unless failed).
+// size_bytes, sha256, encrypted, status, locations, created_at, expires_at, deleted_at, error
+// and error_code (null unless failed).
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row

@@ -5,7 +5,7 @@ namespace {
 
 constexpr const char* kColumns =
     "project_id, schedule, retention_days, destinations, telegram_chat_id, notify_email, format, "
-    "compression, updated_at";
+    "compression, updated_at, encryption_enabled, encryption_recipients";
 
 BackupSettings settings_from(const db::Result& r, int row) {
   BackupSettings s;
@@ -24,6 +24,13 @@ BackupSettings settings_from(const db::Result& r, int row) {
   s.format = r.text(row, 6);
   s.compression = r.text(row, 7);
   s.updated_at = r.time(row, 8);
+  s.encryption.enabled = r.boolean(row, 9);
+  auto e = r.json(row, 10);
+  if (e.is_array()) {
+    for (const auto& v : e.as_array()) {
+      if (v.is_string()) s.encryption.recipients.emplace_back(v.as_string());
+    }
+  }
   return s;
 }
 
@@ -45,6 +52,7 @@ boost::json::object to_json(const BackupSettings& s) {
   o["notify_email"] = s.notify_email ? boost::json::value(*s.notify_email) : nullptr;
   o["format"] = s.format;
   o["compression"] = s.compression;
+  o["encryption"] = model::to_json(s.encryption);
   o["updated_at"] = s.updated_at ? boost::json::value(format_rfc3339(*s.updated_at)) : nullptr;
   return o;
 }
@@ -65,16 +73,20 @@ BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s
   auto r = conn.query(
       std::string(
           "INSERT INTO control_plane.backup_settings (project_id, schedule, retention_days, "
-          "destinations, telegram_chat_id, notify_email, format, compression, updated_at) "
-          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, now()) "
+          "destinations, telegram_chat_id, notify_email, format, compression, encryption_enabled, "
+          "encryption_recipients, updated_at) "
+          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, now()) "
           "ON CONFLICT (project_id) DO UPDATE SET schedule = EXCLUDED.schedule, "
           "retention_days = EXCLUDED.retention_days, destinations = EXCLUDED.destinations, "
           "telegram_chat_id = EXCLUDED.telegram_chat_id, notify_email = EXCLUDED.notify_email, "
-          "format = EXCLUDED.format, compression = EXCLUDED.compression, updated_at = now() "
+          "format = EXCLUDED.format, compression = EXCLUDED.compression, "
+          "encryption_enabled = EXCLUDED.encryption_enabled, "
+          "encryption_recipients = EXCLUDED.encryption_recipients, updated_at = now() "
           "RETURNING ") +
           kColumns,
       s.project_id, s.schedule, s.retention_days, to_array(s.destinations), s.telegram_chat_id,
-      s.notify_email, s.format, s.compression);
+      s.notify_email, s.format, s.compression, s.encryption.enabled,
+      to_array(s.encryption.recipients));
   return settings_from(r, 0);
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
+#include "model/encryption.hpp"
 #include "model/jobs.hpp"
 
 namespace tb::store {
@@ -25,11 +26,13 @@ struct BackupSettings {
   std::optional<std::string> notify_email;
   std::string format{model::kDefaultFormat};
   std::string compression{model::kDefaultCompression};
+  model::EncryptionSettings encryption;  // recipients validated by model/ before storing
   std::optional<SystemTime> updated_at;  // nullopt: defaults, never saved
 };
 
 // API shape: project_id, schedule, retention_days, destinations,
-// telegram_chat_id, notify_email, format, compression, updated_at.
+// telegram_chat_id, notify_email, format, compression, encryption {enabled,
+// recipients}, updated_at.
 boost::json::object to_json(const BackupSettings& s);
 
 BackupSettings get_backup_settings(db::Connection& conn, const std::string& project_id);

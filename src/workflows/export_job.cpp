@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <optional>
 
+#include "age/keys.hpp"
 #include "backup/export.hpp"
 #include "backup/replay_identity.hpp"
 #include "core/ids.hpp"
@@ -38,6 +40,8 @@ struct ExportPlan {
   // parts); without "local" (s3 + telegram) it is removed when the job ends.
   bool local_file = true;
   bool local_temporary = false;
+  // Non-empty: the backup is an age file to these (the service's first).
+  std::vector<age::Recipient> recipients;
   std::chrono::steady_clock::time_point started;
 };
 
@@ -58,6 +62,28 @@ store::Project project_of_job(jobs::JobContext& ctx) {
   auto project = store::get_project(ctx.db(), id);
   if (!project) throw_not_found("project '" + id + "' no longer exists");
   return *project;
+}
+
+// An encrypting project's recipients: the service's own first (so that it can
+// restore the backup), then the tenant's. A project that asks for encryption
+// on a server without an identity fails for good rather than writing
+// plaintext.
+std::vector<age::Recipient> recipients_of(const Dependencies& deps,
+                                          const model::EncryptionSettings& encryption) {
+  if (!encryption.enabled) return {};
+  const auto& identities = deps.options.age_identities;
+  if (identities.empty()) {
+    throw_conflict(
+        "this project's backups are to be encrypted, but this service holds no age key "
+        "(AGE_IDENTITY_FILE is unset); no unencrypted backup was written");
+  }
+  std::vector<age::Recipient> out{age::recipient_of(identities.front())};
+  for (std::size_t i = 0; i < encryption.recipients.size(); ++i) {
+    auto r = age::parse_recipient(encryption.recipients[i],
+                                  "encryption.recipients[" + std::to_string(i) + "]");
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  return out;
 }
 
 // Settings are read under the lock: the Telegram chat falls back to the
@@ -84,6 +110,7 @@ ExportPlan plan_export(const Dependencies& deps, jobs::JobContext& ctx,
   if (plan.to_s3 && !deps.options.s3.configured) {
     throw_conflict("s3 destination failed: S3 is not configured (S3_BUCKET is unset)");
   }
+  plan.recipients = recipients_of(deps, plan.settings.encryption);
   plan.local_file = !plan.to_s3 || plan.payload.wants("local") || plan.payload.wants_telegram();
   plan.local_temporary = plan.local_file && !plan.payload.wants("local") && plan.to_s3;
   plan.started = std::chrono::steady_clock::now();
@@ -141,12 +168,14 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
   options.format = backup::parse_format(plan.payload.format);
   options.compression = backup::parse_compression(plan.payload.compression);
   options.timeout = o.pg_dump_timeout;
+  options.recipients = plan.recipients;
+  const bool encrypted = !options.recipients.empty();
   const auto created = deps.clock.now();
   destinations::ObjectInfo info{
       plan.project.id,
       backup::file_name_for(plan.project.slug, created, options.format, options.compression,
-                            ctx.job().id.substr(0, 8)),
-      backup::content_type_for(options.format, options.compression)};
+                            ctx.job().id.substr(0, 8), encrypted),
+      backup::content_type_for(options.format, options.compression, encrypted)};
   // What S3 refuses (credentials, bucket, access: FORBIDDEN, NOT_FOUND) is
   // not retried; its message says why.
   const auto result = backup::run_export(
@@ -235,6 +264,9 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   row.status = model::BackupStatus::kCompleted;
   row.size_bytes = static_cast<std::int64_t>(copy.size_bytes);
   row.sha256 = copy.sha256;
+  // What was written decides, not today's settings: a retry reuses the copy
+  // of an earlier attempt as it is.
+  row.encrypted = copy.file_name.ends_with(".age");
   row.locations = without_temporary_file(plan, locations);
   row.created_at = copy.created_at;
   row.expires_at = copy.created_at + std::chrono::hours(24) * plan.settings.retention_days;
@@ -250,6 +282,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
       {"seconds", seconds}};
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
   outcome.result.as_object()["locations"] = row.locations;
+  outcome.result.as_object()["encrypted"] = row.encrypted;
   outcome.after_commit = [&deps, email = plan.payload.notify_email.value_or(""),
                           project = plan.project, row, file_name = copy.file_name,
                           size = copy.size_bytes,

@@ -23,6 +23,7 @@ std::optional<std::string> local_file_of(const std::string& storage_dir,
 }
 
 std::string content_type_for_name(std::string_view name) {
+  if (name.ends_with(".age")) return "application/octet-stream";  // no registered type
   if (name.ends_with(".zst")) return "application/zstd";
   if (name.ends_with(".gz")) return "application/gzip";
   if (name.ends_with(".tar")) return "application/x-tar";

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "age/keys.hpp"
 #include "notify/email.hpp"
 #include "s3/options.hpp"
 
@@ -40,6 +42,10 @@ struct Options {
   notify::SmtpOptions smtp;                          // url empty: no notice e-mails
   TelegramOptions telegram;
   S3Options s3;
+  // The service's age identities (AGE_IDENTITY_FILE), in the file's order:
+  // the first one's recipient gets every new encrypted backup, all are tried
+  // when reading one. Empty: this server cannot encrypt or decrypt.
+  std::vector<age::Identity> age_identities;
 };
 
 }  // namespace tb::workflows

@@ -1,5 +1,6 @@
 // The "restore" job: load the backup, find its file, take the project lock,
-// run backup::run_restore (SHA-256 first, one transaction), report which
+// run backup::run_restore (SHA-256 first, then the age decryption of an
+// encrypted backup, in one transaction), report which
 // schema was set aside. Refusals (a damaged file, a dump straying outside
 // its schema, a backup no longer restorable) fail the job permanently; the
 // schema is unchanged in every failing case.
@@ -182,8 +183,10 @@ backup::RestoreResult replay_backup(const Dependencies& deps, jobs::JobContext& 
   options.format = backup::parse_format(backup.format);
   options.compression = backup::parse_compression(backup.compression);
   options.expected_sha256 = *backup.sha256;
+  options.encrypted = backup.encrypted;
+  options.identities = deps.options.age_identities;
   options.timeout = deps.options.pg_dump_timeout;
-  // ChecksumMismatch and OutsideSchema are CONFLICT: not retried.
+  // ChecksumMismatch, NotDecryptable and OutsideSchema are CONFLICT: not retried.
   return backup::run_restore(
       target, path, options,
       [&](std::uint64_t bytes) {

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono;
 
 bool has_backup_extension(const std::string& name) {
-  for (const char* ext : {".sql", ".tar", ".zst", ".gz"}) {
+  for (const char* ext : {".sql", ".tar", ".zst", ".gz", ".age"}) {
     if (name.ends_with(ext)) return true;
   }
   return false;
@@ -309,13 +309,13 @@ std::set<std::string> active_export_tags(db::Connection& conn) {
   return tags;
 }
 
-// "<slug>-<time>-<tag>.sql.zst" and its temporary ".<that>.tmp-<random>" → "<tag>".
+// "<slug>-<time>-<tag>.sql.zst[.age]" and its temporary ".<that>.tmp-<random>" → "<tag>".
 std::string job_tag_of(std::string name) {
   if (!name.empty() && name[0] == '.') {
     name.erase(0, 1);
     if (auto t = name.rfind(".tmp-"); t != std::string::npos) name.erase(t);
   }
-  for (const char* ext : {".zst", ".gz", ".sql", ".tar"}) {
+  for (const char* ext : {".age", ".zst", ".gz", ".sql", ".tar"}) {
     if (name.ends_with(ext)) name.erase(name.size() - std::strlen(ext));
   }
   auto dash = name.rfind('-');

@@ -11,7 +11,7 @@
 //   "deleted" rows are hidden by store::list_backups). The row of a failed
 //   run (no file) is deleted at its expires_at.
 // - Orphans: a regular file under STORAGE_DIR with a backup file extension
-//   (.sql .tar .zst .gz) that no completed backup refers to, or a temporary
+//   (.sql .tar .zst .gz .age) that no completed backup refers to, or a temporary
 //   file ".<name>.tmp-<random>" of an interrupted write, older than
 //   orphan_grace (an export renames its file moments before its row commits,
 //   so a young file may be about to be referenced). Symlinks are not followed.

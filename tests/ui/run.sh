@@ -109,6 +109,11 @@ export TELEGRAM_PART_SIZE=4KiB
 export S3_ENDPOINT="http://127.0.0.1:9" S3_BUCKET=ui-test S3_FORCE_PATH_STYLE=true
 export AWS_ACCESS_KEY_ID=ui-test AWS_SECRET_ACCESS_KEY=ui-test-secret
 
+# An age key of the service's, so the page offers encryption (ui_encryption.test.mjs).
+age-keygen -o "$tmp/service.agekey" 2>/dev/null
+chmod 600 "$tmp/service.agekey"
+export AGE_IDENTITY_FILE="$tmp/service.agekey"
+
 port="$(free_port)"
 export LISTEN="127.0.0.1:$port"
 export JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
@@ -163,5 +168,6 @@ mkdir -p "$TB_ARTIFACTS"
 cd "$here"
 # Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests. The files
 # run in name order (ui.test.mjs first: its exports make the backups the
-# failure and layout tests use).
-node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs ui_failures.test.mjs
+# failure, layout and encryption tests use).
+node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs ui_failures.test.mjs \
+  ui_encryption.test.mjs

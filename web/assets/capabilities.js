@@ -3,11 +3,12 @@
 // make every backup fail. A destination the saved settings still name although
 // the server cannot serve it stays shown (checked, with a warning), so that it
 // can be unchecked.
+// The Encryption settings appear only when the server holds an age key.
 
 import { api } from './api.js';
 import { $, show } from './dom.js';
 
-export const capabilities = { destinations: ['local'] };
+export const capabilities = { destinations: ['local'], encryption: false };
 
 export const canSendTo = (destination) => capabilities.destinations.includes(destination);
 export const hasS3 = () => canSendTo('s3');
@@ -46,9 +47,12 @@ export async function loadCapabilities() {
   try {
     const system = await api('GET', '/api/system');
     capabilities.destinations = Array.isArray(system && system.destinations) ? system.destinations : ['local'];
+    capabilities.encryption = Boolean(system && system.encryption === true);
   } catch (e) {
     capabilities.destinations = ['local'];
+    capabilities.encryption = false;
   }
+  show($('s-encryption'), capabilities.encryption);
   syncDestinationChoices();
   onLoaded();
 }

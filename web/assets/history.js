@@ -153,7 +153,7 @@ function historyRow(b) {
   return h('tr', { dataset: { backupId: b.id } },
     cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when)),
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
-    cell('Format', format),
+    cell('Format', format, b.encrypted ? [' ', h('span', { class: 'badge badge-encrypted', title: 'age-encrypted: a download opens with age -d -i your-key' }, 'encrypted')] : null),
     h('td', { 'data-label': 'Size', class: 'num' }, failed ? '—' : humanBytes(b.size_bytes)),
     cell('Expires', failed ? '—' : b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),

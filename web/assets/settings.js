@@ -8,6 +8,7 @@ import { syncDestinationChoices } from './capabilities.js';
 import { $, show, notice, setFieldError } from './dom.js';
 import { relativeTime } from './format.js';
 import { state } from './state.js';
+import { capabilities } from './capabilities.js';
 
 const FIELD_ERROR_IDS = {
   schedule: 'err-schedule',
@@ -21,6 +22,7 @@ const FIELD_ERROR_IDS = {
   notify_email: 'err-notify_email',
   format: 'err-format',
   compression: 'err-compression',
+  encryption: 'err-encryption',
 };
 const FIELD_INPUTS = {
   'err-schedule': 's-schedule-kind',
@@ -33,6 +35,7 @@ const FIELD_INPUTS = {
   'err-notify_email': 's-email',
   'err-format': 's-format',
   'err-compression': 's-compression',
+  'err-encryption': 's-enc-recipients',
 };
 
 function clearSettingsErrors() {
@@ -63,6 +66,9 @@ function fillSettings(s) {
   $('s-email').value = s.notify_email || '';
   $('s-format').value = s.format || 'sql';
   $('s-compression').value = s.compression || 'zstd';
+  const encryption = s.encryption || {};
+  $('s-enc-enabled').checked = Boolean(encryption.enabled);
+  $('s-enc-recipients').value = (encryption.recipients || []).join('\n');
   syncScheduleFields();
   syncDestinationChoices();
 }
@@ -131,6 +137,15 @@ function readSettingsForm() {
     format: $('s-format').value,
     compression: $('s-compression').value,
   };
+  // Sent only where the server can encrypt (it refuses "enabled" otherwise).
+  if (capabilities.encryption) {
+    const recipients = $('s-enc-recipients').value.split(/\s+/).filter(Boolean);
+    const bad = recipients.find((r) => !/^age1[02-9ac-hj-np-z]{58}$/.test(r));
+    if (bad) errors['err-encryption'] = bad.toUpperCase().startsWith('AGE-SECRET-KEY-')
+      ? 'That is a secret key: paste its public key (age1…, from age-keygen -y) and keep the secret.'
+      : 'An age public key starts with age1 and has 62 characters.';
+    body.encryption = { enabled: $('s-enc-enabled').checked, recipients };
+  }
   return { body, errors };
 }
 

@@ -141,6 +141,30 @@ TEST_F(ApiTest, SettingsRefuseTelegramWhenTheServerHasNoBot) {
   EXPECT_EQ(e.body.find("TELEGRAM_BOT_TOKEN"), std::string::npos) << e.body;
 }
 
+// This server has no AGE_IDENTITY_FILE: it does not offer encryption, and
+// refuses to turn it on (it could not restore what it wrote); recipients are
+// still checked.
+TEST_F(ApiTest, EncryptionIsRefusedOnAServerWithoutAKey) {
+  auto system = http_get(url("/api/system"), token_);
+  ASSERT_EQ(system.status, 200) << system.body;
+  EXPECT_EQ(system.json().at("data").at("encryption"), false);
+  HttpRequest put{"PUT",
+                  url("/api/projects/acme/backup-settings"),
+                  R"({"encryption":{"enabled":true}})",
+                  {"Content-Type: application/json", "Authorization: Bearer " + token_}};
+  auto r = http_call(put);
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json().at("error").at("field"), "encryption.enabled");
+  EXPECT_NE(r.body.find("AGE_IDENTITY_FILE"), std::string::npos) << r.body;
+  put.body = R"({"encryption":{"recipients":["age1notakey"]}})";
+  r = http_call(put);
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json().at("error").at("field"), "encryption.recipients[0]");
+  auto got =
+      http_get(url("/api/projects/acme/backup-settings"), token_).json().at("data").as_object();
+  EXPECT_EQ(got.at("encryption").at("enabled"), false);
+}
+
 TEST_F(ApiTest, ProjectsListOnlyWhatTheTokenCovers) {
   auto r = http_get(url("/api/projects"), token_);
   ASSERT_EQ(r.status, 200);

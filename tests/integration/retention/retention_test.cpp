@@ -152,6 +152,28 @@ TEST_F(RetentionTest, OrphanSweepRemovesOnlyStaleUnreferencedBackupFilesAndTempF
   EXPECT_TRUE(fs::is_symlink(storage_ + "/custom/link.sql.zst"));
 }
 
+// Encrypted backups end in ".age": a stale unlisted one is an orphan like any
+// other backup file, and a running export's encrypted file is known by the
+// job tag before the suffixes.
+TEST_F(RetentionTest, EncryptedBackupFilesAreKnownToTheOrphanSweep) {
+  backup("kept.sql.zst.age", now_ + hours(24));
+  store::NewJob nj;
+  nj.type = "export";
+  nj.project_id = "acme";
+  store::enqueue_job(db_.conn(), nj);
+  auto job = store::claim_job(db_.conn(), "w1", seconds(60), {"export"});
+  ASSERT_TRUE(job.has_value());
+  const auto running = "acme-2026-01-02T03-04-05Z-" + job->id.substr(0, 8) + ".tar.gz.age";
+  std::ofstream(storage_ + "/acme/" + running) << "being sent to Telegram";
+  std::ofstream(storage_ + "/acme/lost-2026-01-02T03-04-05Z-0badcafe.sql.age") << "no row";
+  auto opts = options();
+  opts.orphan_grace = seconds(0);
+  EXPECT_EQ(remove_orphan_files(db_.conn(), opts, now_ + hours(2)), 1);
+  EXPECT_FALSE(exists("lost-2026-01-02T03-04-05Z-0badcafe.sql.age"));
+  EXPECT_TRUE(exists("kept.sql.zst.age"));
+  EXPECT_TRUE(exists(running));
+}
+
 TEST_F(RetentionTest, ARunningExportsFileIsNotAnOrphanHoweverLongItsUploadTakes) {
   // Two exports have renamed their file into place; their rows do not exist yet.
   auto export_job = [&](const std::string& worker) {
