@@ -232,7 +232,7 @@ async function downloadBackup(b, button) {
 async function fetchThenDownload(b, button) {
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/fetch`);
-    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, shortDate(b.created_at)),
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, preciseDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_FETCH, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
       { onCompleted: () => downloadBackup(b, button) });
     const from = inS3(b) ? 'S3' : 'Telegram';
@@ -246,7 +246,7 @@ async function sendToTelegram(b, button) {
   button.disabled = true;
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
-    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, shortDate(b.created_at)),
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, preciseDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_SEND, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     selectTab('backups');
   } catch (e) {
@@ -272,7 +272,7 @@ async function confirmRestore(b) {
   if (!ok) return;
   try {
     const accepted = await api('POST', '/api/backup/restore', { backup_id: b.id });
-    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${shortDate(b.created_at)}`),
+    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${preciseDate(b.created_at)}`),
       { id: accepted.job_id, type: JobType.RESTORE, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     $('jobs').scrollIntoView({ block: 'nearest' });
   } catch (e) {
@@ -296,7 +296,7 @@ async function confirmDelete(b) {
     const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
     toast(failed ? 'Failed run removed' : 'Backup deleted');
     if (deleted && deleted.telegram_delete_job_id) {
-      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, shortDate(b.created_at)),
+      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, preciseDate(b.created_at)),
         { id: deleted.telegram_delete_job_id, type: JobType.TELEGRAM_DELETE, status: 'pending', progress: {} });
     }
     await loadHistory({ quiet: true });
