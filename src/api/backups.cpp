@@ -113,6 +113,8 @@ http::Response history(ApiContext& ctx, http::Request& req) {
   boost::json::object out{{"items", std::move(items)}};
   out["next_cursor"] =
       page.next_cursor ? boost::json::value(*page.next_cursor) : boost::json::value(nullptr);
+  // So a pager can say "page 2 of 5" (the rows of every page, not of this one).
+  out["total"] = store::count_backups(*conn, project.id);
   // On every page: a schedule that stopped working shows as an old date here.
   auto last = store::last_completed_at(*conn, project.id);
   out["last_successful_backup_at"] =

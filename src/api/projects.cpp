@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 
 #include "api/routes.hpp"
 #include "model/json_body.hpp"
@@ -73,9 +74,15 @@ void refuse_unserved_destinations(const ApiContext& ctx, const std::vector<std::
     throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
 }
 
-boost::json::object settings_json(const store::BackupSettings& s) {
+// With when the schedule's next run is due (null when off), so an owner sees
+// at once what a saved schedule means; the scheduler starts it within its
+// jitter after that minute.
+boost::json::object settings_json(const ApiContext& ctx, const store::BackupSettings& s) {
   auto o = store::to_json(s);
-  o["schedule"] = model::schedule_json(model::schedule_from_text(s.schedule));
+  const auto schedule = model::schedule_from_text(s.schedule);
+  o["schedule"] = model::schedule_json(schedule);
+  const auto next = model::next_slot(schedule, ctx.clock.now());
+  o["next_run_at"] = next ? boost::json::value(format_rfc3339(*next)) : boost::json::value(nullptr);
   return o;
 }
 
@@ -107,7 +114,7 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto who = authenticate(ctx, req);
          auto conn = ctx.pool.acquire();
          auto project = require_project(*conn, who, req.params["id"]);
-         return http::json_data(settings_json(store::get_backup_settings(*conn, project.id)));
+         return http::json_data(settings_json(ctx, store::get_backup_settings(*conn, project.id)));
        }},
       {"PUT", "/api/projects/{id}/backup-settings", RateClass::kRead,
        [&ctx](Request& req) {
@@ -127,12 +134,17 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          // Settings and the recomputed expiry dates change together or not at all.
          db::Transaction tx(*conn);
          auto saved = store::put_backup_settings(*conn, to_store(project.id, updated));
+         std::optional<int> recomputed;
          if (updated.apply_to_existing) {
-           workflows::apply_retention_to_existing(*conn, project.id, saved.retention_days);
+           recomputed =
+               workflows::apply_retention_to_existing(*conn, project.id, saved.retention_days);
          }
          tx.commit();
          record_audit(*conn, req, who, project.id, "settings.update", project.id, "ok");
-         return http::json_data(settings_json(saved));
+         auto out = settings_json(ctx, saved);
+         // How many existing backups got a new expiry date (only when asked).
+         if (recomputed) out["existing_backups_updated"] = *recomputed;
+         return http::json_data(std::move(out));
        }},
       {"GET", "/api/projects/{id}/audit", RateClass::kRead,
        [&ctx](Request& req) {

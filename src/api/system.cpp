@@ -108,8 +108,11 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
          boost::json::array destinations{"local"};
          if (!ctx.config.telegram_bot_token.empty()) destinations.push_back("telegram");
          if (ctx.s3.configured) destinations.push_back("s3");
-         return http::json_data(boost::json::object{{"destinations", std::move(destinations)},
-                                                    {"encryption", ctx.encryption}});
+         // How long a restore keeps the schema it set aside, for the restore dialog.
+         return http::json_data(
+             boost::json::object{{"destinations", std::move(destinations)},
+                                 {"encryption", ctx.encryption},
+                                 {"restore_keep_days", ctx.config.restore_keep_days}});
        }},
   };
   // With METRICS_LISTEN, /metrics is served on that listener only.

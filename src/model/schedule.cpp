@@ -196,6 +196,34 @@ std::optional<SystemTime> CronExpr::latest_at_or_before(SystemTime t) const {
   return std::nullopt;
 }
 
+std::optional<SystemTime> CronExpr::earliest_after(SystemTime t) const {
+  // The first whole minute after t, then forward day by day, as above.
+  auto from = civil(floor<minutes>(t) + minutes(1));
+  for (int ahead = 0; ahead <= 366 * 8; ++ahead) {
+    sys_days day = from.day + days(ahead);
+    auto c = civil(SystemTime{day});
+    if (!day_matches(c.month, c.dom, c.dow)) continue;
+    for (int h = ahead == 0 ? from.hour : 0; h < 24; ++h) {
+      if (!hours_[static_cast<std::size_t>(h)]) continue;
+      for (int m = ahead == 0 && h == from.hour ? from.minute : 0; m < 60; ++m) {
+        if (minutes_[static_cast<std::size_t>(m)]) {
+          return SystemTime{day} + hours(h) + minutes(m);
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<SystemTime> next_slot(const Schedule& s, SystemTime now) {
+  if (s.kind == "off") return std::nullopt;
+  if (s.kind == "cron") return CronExpr::parse(s.expr).earliest_after(now);
+  // The slot after the latest one: a day, or a week, later.
+  auto latest = latest_slot(s, now);
+  if (!latest) return std::nullopt;
+  return *latest + (s.kind == "weekly" ? days(7) : days(1));
+}
+
 std::optional<SystemTime> latest_slot(const Schedule& s, SystemTime now) {
   if (s.kind == "off") return std::nullopt;
   if (s.kind == "cron") return CronExpr::parse(s.expr).latest_at_or_before(now);

@@ -42,6 +42,9 @@ class CronExpr {
   // The latest slot <= t (t's own minute included); nullopt when none exists
   // within the last 8 years (e.g. "0 0 30 2 *").
   std::optional<SystemTime> latest_at_or_before(SystemTime t) const;
+  // The earliest slot strictly after t (a slot is the start of its minute);
+  // nullopt when none exists within the next 8 years.
+  std::optional<SystemTime> earliest_after(SystemTime t) const;
 
  private:
   bool day_matches(int month, int dom, int dow) const;
@@ -58,5 +61,8 @@ class CronExpr {
 // The most recent slot <= now of `s`; nullopt for "off" (or a cron that never
 // fires). Daily/weekly "time" is HH:MM UTC; weekly "day" is mon..sun.
 std::optional<SystemTime> latest_slot(const Schedule& s, SystemTime now);
+// The earliest slot strictly after now (when the next scheduled run is due,
+// before the scheduler's jitter); nullopt for "off" or a cron that never fires.
+std::optional<SystemTime> next_slot(const Schedule& s, SystemTime now);
 
 }  // namespace tb::model

@@ -190,6 +190,13 @@ BackupPage list_backups(db::Connection& conn, const std::string& project_id, int
   return page;
 }
 
+std::int64_t count_backups(db::Connection& conn, const std::string& project_id) {
+  auto r = conn.query(
+      "SELECT count(*) FROM control_plane.backups WHERE project_id = $1 AND status <> 'deleted'",
+      project_id);
+  return r.int64(0, 0);
+}
+
 std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::string& project_id) {
   auto r = conn.query(
       "SELECT max(created_at) FROM control_plane.backups "

@@ -71,6 +71,9 @@ struct BackupPage {
 BackupPage list_backups(db::Connection& conn, const std::string& project_id, int limit,
                         const std::optional<std::string>& cursor = std::nullopt);
 
+// How many rows list_backups pages through (every status but "deleted").
+std::int64_t count_backups(db::Connection& conn, const std::string& project_id);
+
 // When the project's newest completed backup was made (nullopt: none).
 std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::string& project_id);
 

@@ -170,4 +170,4 @@ cd "$here"
 # run in name order (ui.test.mjs first: its exports make the backups the
 # failure, layout and encryption tests use).
 node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs ui_failures.test.mjs \
-  ui_encryption.test.mjs
+  ui_encryption.test.mjs ui_promises.test.mjs

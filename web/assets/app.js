@@ -16,7 +16,7 @@ import { $ } from './dom.js';
 import { relativeTime } from './format.js';
 import { historyAction, loadHistory, repaintHistory, showNewerPage, showOlderPage } from './history.js';
 import { jobCardAction, onJobEnded, startExport } from './jobs.js';
-import { saveSettings, syncScheduleFields } from './settings.js';
+import { onSettingsSaved, saveSettings, syncRetentionHint, syncScheduleFields } from './settings.js';
 import { showSignIn, signIn, signOut, submitSignIn, switchProject, takeTokenFromFragment } from './session.js';
 import { TABS, selectTab, tabKey } from './tabs.js';
 
@@ -74,6 +74,10 @@ $('history-body').addEventListener('click', (ev) => {
 $('s-schedule-kind').addEventListener('change', syncScheduleFields);
 $('s-dest-telegram').addEventListener('change', syncScheduleFields);
 for (const id of ['s-dest-telegram', 's-dest-s3']) $(id).addEventListener('change', warnUnservedDestinations);
+$('s-retention').addEventListener('input', syncRetentionHint);
+$('s-retention-existing').addEventListener('change', syncRetentionHint);
+// Saved retention may have moved the history's expiry dates.
+onSettingsSaved(() => loadHistory({ quiet: true }));
 $('settings-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   saveSettings();

@@ -8,7 +8,8 @@
 import { api } from './api.js';
 import { $, show } from './dom.js';
 
-export const capabilities = { destinations: ['local'], encryption: false };
+// restore_keep_days: how long a restore keeps the schema it set aside.
+export const capabilities = { destinations: ['local'], encryption: false, restoreKeepDays: null };
 
 export const canSendTo = (destination) => capabilities.destinations.includes(destination);
 export const hasS3 = () => canSendTo('s3');
@@ -48,6 +49,7 @@ export async function loadCapabilities() {
     const system = await api('GET', '/api/system');
     capabilities.destinations = Array.isArray(system && system.destinations) ? system.destinations : ['local'];
     capabilities.encryption = Boolean(system && system.encryption === true);
+    capabilities.restoreKeepDays = Number.isInteger(system && system.restore_keep_days) ? system.restore_keep_days : null;
   } catch (e) {
     capabilities.destinations = ['local'];
     capabilities.encryption = false;

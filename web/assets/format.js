@@ -48,6 +48,35 @@ export function shortDate(iso) {
   return (d.getFullYear() === new Date().getFullYear() ? sameYearFmt : dateFmt).format(d);
 }
 
+const preciseFmt = new Intl.DateTimeFormat('en', {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+const preciseSameYearFmt = new Intl.DateTimeFormat('en', {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+
+// "Mar 3, 14:05:09": to the second, so backups made within one minute differ.
+export function preciseDate(iso) {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '—';
+  const d = new Date(t);
+  return (d.getFullYear() === new Date().getFullYear() ? preciseSameYearFmt : preciseFmt).format(d);
+}
+
+const utcFmt = new Intl.DateTimeFormat('en', {
+  weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC',
+});
+
+// "Wed, Mar 4, 03:00 UTC": schedules are set in UTC, so their times are shown in UTC.
+export function utcDate(iso) {
+  const t = Date.parse(iso || '');
+  return Number.isNaN(t) ? '—' : `${utcFmt.format(new Date(t))} UTC`;
+}
+
+// The first 8 characters of an id: enough to tell backups apart on a page.
+export const shortId = (id) => String(id || '').slice(0, 8);
+
 // 75 → "1:15", 3725 → "1:02:05" (elapsed time of a running job).
 export function duration(seconds) {
   const s = Math.max(0, Math.floor(seconds));

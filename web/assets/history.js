@@ -3,10 +3,10 @@
 // data-action; app.js wires their clicks to historyAction().
 
 import { api } from './api.js';
-import { canSendTo } from './capabilities.js';
+import { canSendTo, capabilities } from './capabilities.js';
 import { $, h, show, notice, toast, confirmDialog } from './dom.js';
 import { failureLead, failureReason } from './failures.js';
-import { humanBytes, relativeTime, shortDate } from './format.js';
+import { humanBytes, preciseDate, relativeTime, shortDate, shortId } from './format.js';
 import { JobType, jobTitle } from './job-types.js';
 import { trackJob } from './jobs.js';
 import { state, schemaOf } from './state.js';
@@ -21,7 +21,7 @@ const rowErrors = new Map();
 
 // A new project's history starts on its first page, empty until loaded.
 export function resetHistory() {
-  state.history = { cursors: [null], index: 0, next: null, loaded: false, items: [] };
+  state.history = { cursors: [null], index: 0, next: null, loaded: false, items: [], total: null };
   rowErrors.clear();
   $('history-body').replaceChildren();
   show($('history-last'), false);
@@ -47,6 +47,7 @@ export async function loadHistory({ quiet = false } = {}) {
     hist.loaded = true;
     hist.next = page.next_cursor || null;
     hist.items = page.items || [];
+    hist.total = Number.isInteger(page.total) ? page.total : null;
     notice($('history-error'), '');
     renderLastSuccess(page.last_successful_backup_at, hist.index === 0 ? hist.items[0] : null);
     renderHistory();
@@ -74,7 +75,8 @@ function renderHistory() {
   show($('history-pager'), Boolean(paged));
   $('history-newer').disabled = hist.index === 0;
   $('history-older').disabled = !hist.next;
-  $('history-page').textContent = `Page ${hist.index + 1}`;
+  const pages = hist.total === null ? null : Math.max(1, Math.ceil(hist.total / PAGE_SIZE), hist.index + 1);
+  $('history-page').textContent = pages ? `Page ${hist.index + 1} of ${pages}` : `Page ${hist.index + 1}`;
 }
 
 // "Last successful backup: 3 hours ago", so that a schedule that stopped
@@ -145,13 +147,17 @@ function historyRow(b) {
   const failed = b.status === 'failed';
   const telegram = canSendTo('telegram');
   const format = `${FORMAT_TEXT[b.format] || b.format}${b.compression && b.compression !== 'none' ? ` · ${b.compression}` : ''}`;
-  const when = shortDate(b.created_at);
+  // To the second, and the id's start: ten backups of one minute are ten
+  // different rows, and each button's name says which backup it acts on.
+  const when = preciseDate(b.created_at);
+  const which = `${when} (${shortId(b.id)})`;
   const cell = (label, ...content) => h('td', { 'data-label': label }, ...content);
   const action = (text, name, opts = {}) =>
     h('button', { type: 'button', class: `btn btn-small ${opts.danger ? 'btn-danger-ghost' : ''}`, dataset: { action: name },
-      disabled: opts.disabled, 'aria-label': opts.label || `${text} backup from ${when}`, title: opts.label }, text);
+      disabled: opts.disabled, 'aria-label': opts.label || `${text} backup of ${which}`, title: opts.label }, text);
   return h('tr', { dataset: { backupId: b.id } },
-    cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when)),
+    cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when),
+      ' ', h('span', { class: 'short-id muted', title: `Backup id ${b.id}` }, shortId(b.id))),
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
     cell('Format', format, b.encrypted ? [' ', h('span', { class: 'badge badge-encrypted', title: 'age-encrypted: a download opens with age -d -i your-key' }, 'encrypted')] : null),
     h('td', { 'data-label': 'Size', class: 'num' }, failed ? '—' : humanBytes(b.size_bytes)),
@@ -159,11 +165,11 @@ function historyRow(b) {
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
     cell('Status', failed ? failedStatus(b) : h('span', { class: `badge badge-${b.status}` }, b.status)),
     h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted')
-      : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${when} from the history` }) : [
+      : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${which} from the history` }) : [
         action('Download', 'download', { disabled: !usable }),
         action('Telegram', 'telegram', {
           disabled: !usable || !telegram,
-          label: telegram ? `Send backup from ${when} to Telegram` : 'This server cannot send to Telegram',
+          label: telegram ? `Send backup of ${which} to Telegram` : `This server cannot send to Telegram (backup of ${which})`,
         }),
         action('Restore', 'restore', { disabled: !usable }),
         action('Delete', 'delete', { danger: true })])),
@@ -226,7 +232,7 @@ async function downloadBackup(b, button) {
 async function fetchThenDownload(b, button) {
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/fetch`);
-    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, shortDate(b.created_at)),
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_FETCH, preciseDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_FETCH, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} },
       { onCompleted: () => downloadBackup(b, button) });
     const from = inS3(b) ? 'S3' : 'Telegram';
@@ -240,7 +246,7 @@ async function sendToTelegram(b, button) {
   button.disabled = true;
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
-    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, shortDate(b.created_at)),
+    trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, preciseDate(b.created_at)),
       { id: accepted.job_id, type: JobType.TELEGRAM_SEND, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     selectTab('backups');
   } catch (e) {
@@ -252,19 +258,21 @@ async function sendToTelegram(b, button) {
 
 async function confirmRestore(b) {
   const schema = schemaOf(state.project);
+  const keepDays = capabilities.restoreKeepDays;
   const ok = await confirmDialog({
     title: 'Restore this backup?',
     body: [
       h('p', {}, 'This replaces the schema ', h('code', { text: schema }), ` with the backup from ${shortDate(b.created_at)} (${humanBytes(b.size_bytes)}).`),
-      h('p', {}, 'Changes made since that backup will no longer be in the live schema. The current schema is kept aside as ',
-        h('code', { text: `${schema}__pre_restore_<time>` }), ' for 7 days.'),
+      h('p', {}, 'Changes made since that backup will no longer be in the live schema. The current schema is not deleted: it is set aside',
+        keepDays ? ` and kept for ${keepDays} ${keepDays === 1 ? 'day' : 'days'}` : '',
+        '. When the restore is done, its card names the set-aside schema and says how to get it back.'),
     ],
     ok: `Replace ${schema}`,
   });
   if (!ok) return;
   try {
     const accepted = await api('POST', '/api/backup/restore', { backup_id: b.id });
-    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${shortDate(b.created_at)}`),
+    trackJob(accepted.job_id, jobTitle(JobType.RESTORE, `backup of ${preciseDate(b.created_at)}`),
       { id: accepted.job_id, type: JobType.RESTORE, status: accepted.status || 'pending', created_at: accepted.created_at, progress: {} });
     $('jobs').scrollIntoView({ block: 'nearest' });
   } catch (e) {
@@ -288,7 +296,7 @@ async function confirmDelete(b) {
     const deleted = await api('DELETE', `/api/backups/${encodeURIComponent(b.id)}`);
     toast(failed ? 'Failed run removed' : 'Backup deleted');
     if (deleted && deleted.telegram_delete_job_id) {
-      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, shortDate(b.created_at)),
+      trackJob(deleted.telegram_delete_job_id, jobTitle(JobType.TELEGRAM_DELETE, preciseDate(b.created_at)),
         { id: deleted.telegram_delete_job_id, type: JobType.TELEGRAM_DELETE, status: 'pending', progress: {} });
     }
     await loadHistory({ quiet: true });

@@ -3,7 +3,7 @@
 // and its completion message all come from here, so a card never shows a raw
 // type name or another type's message. No DOM here, only text.
 
-import { humanBytes } from './format.js';
+import { humanBytes, relativeTime, shortDate } from './format.js';
 
 // The type strings, exactly as the server writes them.
 export const JobType = Object.freeze({
@@ -29,10 +29,13 @@ const TYPES = {
     title: (detail) => `Restore · ${detail}`,
     meta: (job, active) => {
       const read = job.progress && job.progress.file_bytes;
-      if (!active) return 'Restore';
-      return read ? `Restoring · ${humanBytes(read)} read` : 'Restoring';
+      if (active) return read ? `Restoring · ${humanBytes(read)} read` : 'Restoring';
+      const r = job.result || {};
+      if (job.status === 'completed') return r.file_bytes ? `Restored · ${humanBytes(r.file_bytes)} read` : 'Restored';
+      if (job.status === 'failed') return 'Not restored: the schema is as it was';
+      return 'Not restored';
     },
-    done: () => 'The schema was restored from the backup.',
+    done: restoredText,
   },
   [JobType.TELEGRAM_SEND]: {
     title: (detail) => `Send to Telegram · ${detail}`,
@@ -71,6 +74,20 @@ const TYPES = {
     },
   },
 };
+
+// The finished restore in words: which schema was set aside (its real name,
+// from the job's result), until when it is kept, and how to go back to it.
+function restoredText(r) {
+  const schema = r.schema || 'The schema';
+  const aside = r.pre_restore_schema;
+  if (!aside) return `${schema} was restored from the backup. There was no earlier schema to set aside.`;
+  const until = r.pre_restore_expires_at
+    ? ` until ${shortDate(r.pre_restore_expires_at)} (${relativeTime(r.pre_restore_expires_at)}), then it is dropped`
+    : '';
+  return `${schema} was restored from the backup. The schema as it was before the restore is kept as ${aside}${until}. `
+    + `To go back to it, ask your database administrator to run: ALTER SCHEMA ${schema} RENAME TO ${schema}__discarded; `
+    + `ALTER SCHEMA ${aside} RENAME TO ${schema};`;
+}
 
 // A type this page does not know yet (a newer server): plain words, never the raw name.
 const UNKNOWN = {

@@ -9,7 +9,7 @@ import { loadAudit } from './activity.js';
 import { loadCapabilities } from './capabilities.js';
 import { loadHistory, resetHistory } from './history.js';
 import { resumeJobs, stopAllJobs } from './jobs.js';
-import { loadSettings } from './settings.js';
+import { loadDefaults, loadSettings } from './settings.js';
 import { PROJECT_KEY, state, schemaOf } from './state.js';
 import { currentTab } from './tabs.js';
 
@@ -134,6 +134,8 @@ function selectProject(project) {
   notice($('export-error'), '');
   resetHistory();
   state.settingsLoaded = false;
+  show($('next-run'), false);
+  loadDefaults();
   loadHistory();
   resumeJobs();
   const tab = currentTab();

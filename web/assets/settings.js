@@ -6,9 +6,17 @@
 import { api } from './api.js';
 import { syncDestinationChoices } from './capabilities.js';
 import { $, show, notice, setFieldError } from './dom.js';
-import { relativeTime } from './format.js';
+import { ownerWords } from './field-words.js';
+import { relativeTime, utcDate } from './format.js';
 import { state } from './state.js';
 import { capabilities } from './capabilities.js';
+
+// Called with the saved settings (app.js refreshes the history: expiry dates
+// may have changed).
+let onSaved = () => {};
+export function onSettingsSaved(fn) {
+  onSaved = fn;
+}
 
 const FIELD_ERROR_IDS = {
   schedule: 'err-schedule',
@@ -51,6 +59,47 @@ export function syncScheduleFields() {
   show($('s-chat-field'), $('s-dest-telegram').checked);
 }
 
+// What "Also apply to existing backups" will do, in either state, for the
+// number of days in the field.
+export function syncRetentionHint() {
+  const days = $('s-retention').value.trim() || 'N';
+  $('hint-retention-existing').textContent = $('s-retention-existing').checked
+    ? `When you save, every existing backup gets a new expiry date too: ${days} days after it was made. `
+      + `Backups older than ${days} days are then deleted at the next clean-up; the others are kept until their new date.`
+    : 'Existing backups keep the expiry dates shown in the history; only new backups are kept for this many days.';
+}
+
+// When the schedule runs next (from the server, which evaluates it), in the
+// Settings tab and above the export buttons.
+function showNextRun(s) {
+  const next = s && s.next_run_at;
+  const text = next ? `Next scheduled backup: ${utcDate(next)} (${relativeTime(next)}).` : '';
+  $('s-next-run').textContent = next ? text : 'Scheduled backups are off.';
+  show($('s-next-run'), Boolean(s));
+  $('next-run').textContent = text;
+  show($('next-run'), Boolean(next));
+}
+
+// The project's defaults where they apply outside the form: "Back up now"
+// starts with the compression chosen in Settings.
+function applyDefaults(s) {
+  if (s && ['zstd', 'gzip', 'none'].includes(s.compression)) $('export-compression').value = s.compression;
+  showNextRun(s);
+}
+
+// On a project's first view: its defaults, without the form's loading state.
+export async function loadDefaults() {
+  const project = state.project;
+  if (!project) return;
+  const generation = state.generation;
+  try {
+    const s = await api('GET', `/api/projects/${encodeURIComponent(project.id)}/backup-settings`);
+    if (generation === state.generation) applyDefaults(s || {});
+  } catch {
+    // The export keeps its own default; the Settings tab shows the error when opened.
+  }
+}
+
 function fillSettings(s) {
   const schedule = s.schedule || { kind: 'off' };
   $('s-schedule-kind').value = schedule.kind || 'off';
@@ -58,6 +107,9 @@ function fillSettings(s) {
   $('s-schedule-day').value = schedule.day || 'sun';
   $('s-schedule-expr').value = schedule.expr || '';
   $('s-retention').value = s.retention_days ?? 30;
+  $('s-retention').dataset.saved = String(s.retention_days ?? 30);
+  $('s-retention-existing').checked = false;
+  syncRetentionHint();
   const dest = new Set(s.destinations || ['local']);
   $('s-dest-local').checked = dest.has('local');
   $('s-dest-telegram').checked = dest.has('telegram');
@@ -71,6 +123,7 @@ function fillSettings(s) {
   $('s-enc-recipients').value = (encryption.recipients || []).join('\n');
   syncScheduleFields();
   syncDestinationChoices();
+  applyDefaults(s);
 }
 
 export async function loadSettings() {
@@ -103,8 +156,10 @@ function readSettingsForm() {
   const kind = $('s-schedule-kind').value;
   let schedule = { kind };
   if (kind === 'daily' || kind === 'weekly') {
-    const time = $('s-schedule-time').value;
-    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(time)) errors['err-schedule-time'] = 'Enter a time as HH:MM (24-hour, UTC).';
+    // "3:00" is read as 03:00; "3:00 PM" is refused (the field is 24-hour).
+    let time = $('s-schedule-time').value.trim();
+    if (/^\d:[0-5]\d$/.test(time)) time = `0${time}`;
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(time)) errors['err-schedule-time'] = 'Enter a time on the 24-hour clock as HH:MM, e.g. 03:00 or 15:30 (UTC).';
     schedule = kind === 'weekly' ? { kind, day: $('s-schedule-day').value, time } : { kind, time };
   } else if (kind === 'cron') {
     const expr = $('s-schedule-expr').value.trim().replace(/\s+/g, ' ');
@@ -137,6 +192,7 @@ function readSettingsForm() {
     format: $('s-format').value,
     compression: $('s-compression').value,
   };
+  if ($('s-retention-existing').checked) body.apply_to_existing = true;
   // Sent only where the server can encrypt (it refuses "enabled" otherwise).
   if (capabilities.encryption) {
     const recipients = $('s-enc-recipients').value.split(/\s+/).filter(Boolean);
@@ -147,6 +203,17 @@ function readSettingsForm() {
     body.encryption = { enabled: $('s-enc-enabled').checked, recipients };
   }
   return { body, errors };
+}
+
+// "Saved." and what it meant for the backups already made.
+function savedText(saved, body, changedDays) {
+  const days = saved ? saved.retention_days : body.retention_days;
+  if (saved && Number.isInteger(saved.existing_backups_updated)) {
+    const n = saved.existing_backups_updated;
+    return `Saved. ${n} existing backup${n === 1 ? ' now expires' : 's now expire'} ${days} days after ${n === 1 ? 'it was' : 'they were'} made.`;
+  }
+  if (changedDays) return `Saved. New backups are kept ${days} days; existing backups keep their expiry dates.`;
+  return 'Saved.';
 }
 
 export async function saveSettings() {
@@ -162,23 +229,26 @@ export async function saveSettings() {
     $('settings-status').textContent = 'Fix the highlighted fields.';
     return;
   }
+  const previousDays = Number($('s-retention').dataset.saved);
   const button = $('settings-save');
   button.disabled = true;
   $('settings-status').textContent = 'Saving…';
   try {
     const saved = await api('PUT', `/api/projects/${encodeURIComponent(project.id)}/backup-settings`, body);
+    const changedDays = saved && saved.retention_days !== previousDays;
     if (saved) fillSettings(saved);
-    $('settings-status').textContent = 'Saved.';
+    $('settings-status').textContent = savedText(saved, body, changedDays);
+    onSaved(saved);
   } catch (e) {
     $('settings-status').textContent = '';
     if (e.status === 401) return;
     const errId = e.field && (FIELD_ERROR_IDS[e.field] || FIELD_ERROR_IDS[e.field.split('.')[0]]);
     if (e.status === 400 && errId) {
-      setFieldError(errId, $(FIELD_INPUTS[errId]), e.message);
+      setFieldError(errId, $(FIELD_INPUTS[errId]), ownerWords(e.message));
       $(FIELD_INPUTS[errId]).focus();
       $('settings-status').textContent = 'Fix the highlighted field.';
     } else {
-      notice($('settings-error'), `The settings were not saved: ${e.message}`);
+      notice($('settings-error'), `The settings were not saved: ${ownerWords(e.message)}`);
     }
   } finally {
     button.disabled = false;

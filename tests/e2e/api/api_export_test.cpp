@@ -171,5 +171,59 @@ TEST_F(ApiTest, NotifyEmailArrivesOnSuccessAndOnFailure) {
   EXPECT_NE(mails.back().raw.find("tenant_ghost2"), std::string::npos) << mails.back().raw;
 }
 
+// What the page needs to keep its promises: the history's row count (a pager
+// that says "of N"), how long a restore keeps the schema it sets aside, when a
+// saved schedule runs next, and whether raising retention reached the
+// existing backups (only when asked, and how many).
+TEST_F(ApiTest, SettingsSayWhatTheyChangeAndWhenTheScheduleRunsNext) {
+  auto job = export_and_wait(R"({"project_id":"acme"})");
+  ASSERT_EQ(job.at("status").as_string(), "completed");
+  const auto id = std::string(job.at("result").at("backup_id").as_string());
+  auto page = http_get(url("/api/backup/history?project_id=acme&limit=1"), token_)
+                  .json()
+                  .at("data")
+                  .as_object();
+  EXPECT_EQ(std::to_string(page.at("total").as_int64()),
+            value("SELECT count(*) FROM control_plane.backups WHERE project_id = 'acme' "
+                  "AND status <> 'deleted'"));
+  EXPECT_EQ(http_get(url("/api/system"), token_).json().at("data").at("restore_keep_days"), 7);
+
+  const auto days_kept = [&] {
+    return value(
+        "SELECT extract(day FROM expires_at - created_at)::int FROM "
+        "control_plane.backups WHERE id = '" +
+        id + "'");
+  };
+  HttpRequest put{"PUT",
+                  url("/api/projects/acme/backup-settings"),
+                  R"({"retention_days":365,"schedule":{"kind":"daily","time":"03:00"}})",
+                  {"Content-Type: application/json", "Authorization: Bearer " + token_}};
+  auto r = http_call(put);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto saved = r.json().at("data").as_object();
+  EXPECT_FALSE(saved.contains("existing_backups_updated"));
+  EXPECT_EQ(days_kept(), "30");  // new backups only
+  const auto next = std::string(saved.at("next_run_at").as_string());
+  EXPECT_TRUE(next.ends_with("T03:00:00.000Z")) << next;
+  EXPECT_EQ(value("SELECT '" + next + "'::timestamptz > now() AND '" + next +
+                  "'::timestamptz <= now() + interval '1 day'"),
+            "t");
+
+  put.body = R"({"retention_days":365,"apply_to_existing":true,"schedule":{"kind":"off"}})";
+  r = http_call(put);
+  ASSERT_EQ(r.status, 200) << r.body;
+  saved = r.json().at("data").as_object();
+  EXPECT_EQ(std::to_string(saved.at("existing_backups_updated").as_int64()),
+            value("SELECT count(*) FROM control_plane.backups WHERE project_id = 'acme' "
+                  "AND status = 'completed'"));
+  EXPECT_EQ(days_kept(), "365");
+  EXPECT_TRUE(saved.at("next_run_at").is_null());
+
+  // Back to the default for the other tests.
+  put.body = R"({"retention_days":30,"apply_to_existing":true})";
+  ASSERT_EQ(http_call(put).status, 200);
+  EXPECT_EQ(days_kept(), "30");
+}
+
 }  // namespace
 }  // namespace tb::test

@@ -138,6 +138,24 @@ TEST(Slots, WeeklyDayBoundaries) {
   EXPECT_EQ(latest_slot(Schedule{}, at(2026, 3, 4)), std::nullopt);
 }
 
+TEST(Slots, NextSlotIsTheFirstOneStrictlyAfterNow) {
+  // Daily and weekly: the day (week) after the latest slot, also at the slot itself.
+  EXPECT_EQ(next_slot(daily("03:00"), at(2026, 3, 4, 2, 59, 59)), at(2026, 3, 4, 3, 0));
+  EXPECT_EQ(next_slot(daily("03:00"), at(2026, 3, 4, 3, 0)), at(2026, 3, 5, 3, 0));
+  EXPECT_EQ(next_slot(daily("23:59"), at(2026, 12, 31, 23, 59, 30)), at(2027, 1, 1, 23, 59));
+  EXPECT_EQ(next_slot(weekly("wed", "10:00"), at(2026, 3, 4, 9, 59)), at(2026, 3, 4, 10, 0));
+  EXPECT_EQ(next_slot(weekly("wed", "10:00"), at(2026, 3, 4, 10, 0)), at(2026, 3, 11, 10, 0));
+  EXPECT_EQ(next_slot(weekly("mon", "00:00"), at(2026, 3, 1, 23, 59)), at(2026, 3, 2, 0, 0));
+  // Cron: the next matching minute, across hour, day, month and year ends.
+  EXPECT_EQ(next_slot(cron("* * * * *"), at(2026, 3, 4, 10, 44, 30)), at(2026, 3, 4, 10, 45));
+  EXPECT_EQ(next_slot(cron("*/15 * * * *"), at(2026, 3, 4, 10, 45)), at(2026, 3, 4, 11, 0));
+  EXPECT_EQ(next_slot(cron("30 23 * * *"), at(2026, 3, 4, 23, 30)), at(2026, 3, 5, 23, 30));
+  EXPECT_EQ(next_slot(cron("0 0 1 1 *"), at(2026, 6, 1)), at(2027, 1, 1, 0, 0));
+  EXPECT_EQ(next_slot(cron("0 0 29 2 *"), at(2026, 3, 1)), at(2028, 2, 29, 0, 0));
+  EXPECT_EQ(next_slot(cron("0 0 30 2 *"), at(2026, 3, 1)), std::nullopt);  // never fires
+  EXPECT_EQ(next_slot(Schedule{}, at(2026, 3, 4)), std::nullopt);
+}
+
 TEST(Slots, SettingsUpdateRefusesBadCronAndReadsApplyToExisting) {
   BackupSettings current;
   EXPECT_THROW(
