@@ -451,6 +451,12 @@ for scale in scales:
         rssa = col("export", f"export_zstd_age@{scale}", 2)
         print(f"  encrypted / plain export     {r:6.2f}  (target <= 1.05: {verdict(r <= 1.05)}); peak RSS "
               f"{max(rssa) / 1024:.1f} MB; size ratio {med('export', f'export_zstd_age@{scale}', 1) / zs:.4f}")
+        # CPU seconds do not swing with the machine's load as wall time does.
+        ca, cz = col("export", f"export_zstd_age@{scale}", 4), col("export", f"export_zstd@{scale}", 4)
+        if ca and cz:
+            rc = st.median(ca) / st.median(cz)
+            print(f"  encrypted / plain CPU s      {rc:6.2f}  (serve+pg_dump {st.median(ca):.2f} vs "
+                  f"{st.median(cz):.2f}; target <= 1.05: {verdict(rc <= 1.05)})")
     if rss:
         idle = col("export", f"export_zstd@{scale}", 3) + col("export", f"export_gzip@{scale}", 3)
         print(f"  peak RSS of serve in export  {max(rss) / 1024:6.1f} MB (target < 64: {verdict(max(rss) / 1024 < 64)}); "
