@@ -195,8 +195,11 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
       // The public message names no host, port, role or file (they stay in `detail`).
       std::string why =
           db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
-      throw Error(ErrorCode::kInternal, "pg_dump failed: " + (why.empty() ? exit.describe() : why),
-                  detail);
+      // A schema that does not exist (pg_dump --strict-names) will not appear
+      // on a retry: the job fails at once, as NOT_FOUND, instead of three times.
+      const bool no_schema = why.find("no matching schemas were found") != std::string::npos;
+      throw Error(no_schema ? ErrorCode::kNotFound : ErrorCode::kInternal,
+                  "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
     }
 
     dumped.finish();

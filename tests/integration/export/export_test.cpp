@@ -203,6 +203,9 @@ TEST_F(ExportTest, MissingSchemaFailsWithPgDumpsReasonAndNoFile) {
   } catch (const tb::Error& e) {
     EXPECT_EQ(e.message().rfind("pg_dump failed: ", 0), 0u) << e.message();
     EXPECT_NE(e.message().find("no matching schemas were found"), std::string::npos) << e.message();
+    // Not retried: the schema will not appear by trying again.
+    EXPECT_EQ(e.code(), tb::ErrorCode::kNotFound);
+    EXPECT_FALSE(tb::is_retryable(e.code()));
     EXPECT_NE(e.detail().find("exit code 1"), std::string::npos) << e.detail();
   }
   EXPECT_TRUE(files().empty());
