@@ -46,16 +46,22 @@ constexpr std::size_t kChunk = 256 * 1024;
 // wait() why, which says more than "broken pipe".
 struct StdinClosed {};
 
+// pg_restore may exit as soon as it has what it needs, before the archive's
+// trailing padding. The rest of the file is still read to its end (the
+// decompressor and decryptor check it, and the byte count is the file's),
+// and what the child no longer takes is dropped. Whether pg_restore did its
+// job is its exit status's to say.
 class ChildStdinSink final : public io::Sink {
  public:
   explicit ChildStdinSink(process::Child& child) : child_(child) {}
   void write(std::span<const std::byte> data) override {
-    if (!child_.write_stdin(data)) throw StdinClosed{};
+    if (!closed_ && !child_.write_stdin(data)) closed_ = true;
   }
   void finish() override {}
 
  private:
   process::Child& child_;
+  bool closed_ = false;
 };
 
 // The message of the first "ERROR:" line of psql's stderr.

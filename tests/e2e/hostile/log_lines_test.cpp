@@ -188,8 +188,8 @@ TEST_F(LogLines, JsonModeWritesOneJsonObjectPerLine) {
       }
     }
     if (msg.find("header alg 'HS256\n" + kForged) != std::string::npos) saw_alg_refusal = true;
-    // "job …: attempt 1 handler failed (INTERNAL): pg_dump failed: …"
-    if (msg.find("attempt 1 handler failed") != std::string::npos &&
+    // "job …: handler failed for good (NOT_FOUND): pg_dump failed: no matching schemas…"
+    if (msg.find("handler failed") != std::string::npos &&
         msg.find("pg_dump failed") != std::string::npos) {
       saw_failed_job = true;
     }
