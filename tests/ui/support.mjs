@@ -80,6 +80,12 @@ export function assertNoProblems(page) {
   assert.deepEqual(page.problems, [], 'the page raised errors or CSP violations');
 }
 
+// The Settings tab, once its form has loaded.
+export async function openSettings(page) {
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
+}
+
 export async function signInWithLink(page, token) {
   await page.goto(`${URL}/#token=${token}`);
   await page.locator('#app-view').waitFor({ state: 'visible' });

@@ -12,6 +12,7 @@ import {
   assertNoProblems,
   firstRow,
   openPage,
+  openSettings,
   psql,
   shot,
   signInWithLink,
@@ -25,11 +26,6 @@ function tenantRecipient() {
   const r = spawnSync('age-keygen', ['-y', `${dir}/k`], { encoding: 'utf8' }).stdout.trim();
   spawnSync('rm', ['-rf', dir]);
   return r;
-}
-
-async function openSettings(page) {
-  await page.getByRole('tab', { name: 'Settings' }).click();
-  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
 }
 
 async function save(page) {

@@ -17,6 +17,7 @@ import {
   env,
   firstRow,
   openPage,
+  openSettings,
   psql,
   shot,
   signInWithLink,
@@ -26,11 +27,6 @@ import {
 const URL_NO_TELEGRAM = env('TB_URL_NO_TELEGRAM'); // the same service, without a Telegram bot
 const TOKEN_BROKEN = env('TB_TOKEN_BROKEN');
 const SCHEDULE_TIMEOUT = 150_000; // a minute's slot, a busy machine, retries
-
-async function openSettings(page) {
-  await page.getByRole('tab', { name: 'Settings' }).click();
-  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
-}
 
 test('Telegram on a server without a bot: not offered, refused on save in words for an owner, row button disabled', async () => {
   const saved = psql("SELECT coalesce((SELECT destinations::text FROM control_plane.backup_settings WHERE project_id = 'demo'), '[\"local\"]')");

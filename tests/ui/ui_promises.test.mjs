@@ -14,16 +14,12 @@ import {
   assertNoProblems,
   hasRestore,
   openPage,
+  openSettings,
   psql,
   shot,
   signInWithLink,
   waitForJobEnd,
 } from './support.mjs';
-
-async function openSettings(page) {
-  await page.getByRole('tab', { name: 'Settings' }).click();
-  await page.locator('#settings-loading').waitFor({ state: 'hidden' });
-}
 
 async function save(page, text = 'Saved.') {
   await page.getByRole('button', { name: 'Save settings' }).click();
