@@ -62,8 +62,8 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   auto project = find_project_for(*conn, who, body.project_id);
   auto settings = store::get_backup_settings(*conn, project.id);
 
-  auto destinations = workflows::export_destinations(
-      body.destinations, settings, {!ctx.config.telegram_bot_token.empty(), ctx.s3.configured});
+  auto destinations =
+      workflows::export_destinations(body.destinations, settings, servable_destinations(ctx));
   if (body.storage_path) {
     // Inside the project's own folder, checked on the real filesystem now
     // (symlinks included), and again by the job when it writes.

@@ -34,6 +34,11 @@ struct ApiContext {
 
 using workflows::kNoTelegramBot;
 
+// What this server can send backups to (its configuration, not a request's).
+inline workflows::ServableDestinations servable_destinations(const ApiContext& ctx) {
+  return {!ctx.config.telegram_bot_token.empty(), ctx.s3.configured};
+}
+
 // 401 unless the request carries a valid bearer token.
 auth::Principal authenticate(const ApiContext& ctx, const http::Request& req);
 // 403 unless the principal covers the project.

@@ -62,21 +62,6 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
   return s;
 }
 
-// Settings this server cannot honour would make every export of the project
-// fail, the scheduled ones included: refused when saved.
-void refuse_unserved_destinations(const ApiContext& ctx, const std::vector<std::string>& wanted) {
-  auto has = [&](std::string_view d) {
-    return std::find(wanted.begin(), wanted.end(), d) != wanted.end();
-  };
-  if (has("telegram") && ctx.config.telegram_bot_token.empty())
-    throw_validation("destinations", std::string(kNoTelegramBot));
-  if (has("s3") && !ctx.s3.configured)
-    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
-}
-
-// With when the schedule's next run is due (null when off), so an owner sees
-// at once what a saved schedule means; the scheduler starts it within its
-// jitter after that minute.
 boost::json::object settings_json(const ApiContext& ctx, const store::BackupSettings& s) {
   auto o = store::to_json(s);
   const auto schedule = model::schedule_from_text(s.schedule);
@@ -123,7 +108,9 @@ std::vector<http::Route> project_routes(ApiContext& ctx) {
          auto project = require_project(*conn, who, req.params["id"]);
          auto current = store::get_backup_settings(*conn, project.id);
          auto updated = model::parse_settings_update(req.body, to_model(current));
-         refuse_unserved_destinations(ctx, updated.destinations);
+         // Settings this server cannot honour would make every export of the
+         // project fail, the scheduled ones included: refused when saved.
+         workflows::refuse_unserved(updated.destinations, servable_destinations(ctx));
          // The service must be able to read what it writes: without an
          // identity of its own it could not restore an encrypted backup.
          if (updated.encryption.enabled && !ctx.encryption) {

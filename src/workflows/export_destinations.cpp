@@ -13,21 +13,22 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 
 }  // namespace
 
+void refuse_unserved(const std::vector<std::string>& destinations,
+                     const ServableDestinations& server) {
+  if (contains(destinations, "telegram") && !server.telegram)
+    throw_validation("destinations", std::string(kNoTelegramBot));
+  if (contains(destinations, "s3") && !server.s3)
+    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
+}
+
 std::vector<std::string> export_destinations(const std::vector<std::string>& requested,
                                              const store::BackupSettings& settings,
                                              const ServableDestinations& server) {
   auto destinations = requested.empty() ? settings.destinations : requested;
-  if (contains(destinations, "telegram")) {
-    if (!server.telegram) {
-      throw_validation("destinations", std::string(kNoTelegramBot));
-    }
-    if (!settings.telegram_chat_id) {
-      throw_validation("telegram_chat_id",
-                       "set the project's Telegram chat id in its backup settings first");
-    }
-  }
-  if (contains(destinations, "s3") && !server.s3) {
-    throw_validation("destinations", "S3 is not configured on this server (S3_BUCKET is unset)");
+  refuse_unserved(destinations, server);
+  if (contains(destinations, "telegram") && !settings.telegram_chat_id) {
+    throw_validation("telegram_chat_id",
+                     "set the project's Telegram chat id in its backup settings first");
   }
   return destinations;
 }

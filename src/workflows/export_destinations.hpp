@@ -23,6 +23,12 @@ struct ServableDestinations {
   bool s3 = false;        // S3_BUCKET and both keys set
 };
 
+// VALIDATION_ERROR naming `destinations` when one of them is a destination
+// this server cannot serve (the settings are refused on save with it too:
+// they would make every export of the project fail).
+void refuse_unserved(const std::vector<std::string>& destinations,
+                     const ServableDestinations& server);
+
 // `requested` (already validated names) or, when empty, the settings'
 // destinations. Throws VALIDATION_ERROR naming the field: `destinations` for
 // one the server cannot serve, `telegram_chat_id` when Telegram has no chat.
