@@ -114,6 +114,9 @@ int serve(const config::Config& config, const ServeOptions& options) {
     wopts.concurrency = config.worker_concurrency;
     wopts.lease = config.job_lease;
     wopts.stop_timeout = config.shutdown_grace;
+    wopts.on_lost_for_good = [&deps](const store::Job& job) {
+      workflows::job_lost_for_good(deps, job);
+    };
     worker = std::make_unique<jobs::Worker>(wopts, workflows::job_handlers(deps));
     worker->start();
   }

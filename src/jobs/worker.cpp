@@ -224,10 +224,19 @@ void Worker::maintenance_loop() {
 
 int Worker::rescue_once() {
   db::reconnect_if_broken(rescue_conn_, options_.conninfo);
-  int n = store::rescue_expired_jobs(*rescue_conn_, options_.retry);
-  if (n > 0)
-    spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id, n);
-  return n;
+  auto rescued = store::rescue_expired_jobs(*rescue_conn_, options_.retry);
+  if (!rescued.empty())
+    spdlog::warn("worker {}: rescued {} job(s) whose worker was lost", options_.worker_id,
+                 rescued.size());
+  for (const auto& job : rescued) {
+    if (job.status != store::JobStatus::kFailed || !options_.on_lost_for_good) continue;
+    try {
+      options_.on_lost_for_good(job);
+    } catch (const std::exception& e) {
+      spdlog::warn("worker {}: job {} (lost for good): {}", options_.worker_id, job.id, e.what());
+    }
+  }
+  return static_cast<int>(rescued.size());
 }
 
 bool Worker::run_once() {

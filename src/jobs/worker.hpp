@@ -136,6 +136,10 @@ struct WorkerOptions {
   std::chrono::milliseconds stop_timeout{std::chrono::seconds(30)};
   store::RetryPolicy retry;
   store::JitterSource jitter;  // default: random
+  // Runs for each job a rescue ended for good (its last attempt's worker was
+  // lost, so no handler ran to the end to clean up or tell anyone). It runs
+  // once per job, on the worker whose rescue claimed it. Errors are logged.
+  std::function<void(const store::Job&)> on_lost_for_good;
 };
 
 class Worker {

@@ -271,27 +271,32 @@ bool release_job(db::Connection& conn, const std::string& id, const std::string&
              .affected() == 1;
 }
 
-int rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy) {
+std::vector<Job> rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy) {
   // The backoff is computed per row in SQL (the same formula as retry_delay,
   // with random() as the jitter) so that jobs rescued together spread out.
   auto r = conn.query(
-      "UPDATE control_plane.jobs SET "
-      "  status = CASE WHEN cancel_requested THEN 'cancelled' "
-      "                WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END, "
-      "  run_at = CASE WHEN NOT cancel_requested AND attempts < max_attempts THEN now() + "
-      "    least($1::double precision * power(2, greatest(attempts - 1, 0)), $2::double precision) "
-      "    * (1 - $3::double precision + 2 * $3::double precision * random()) "
-      "    * interval '1 millisecond' ELSE run_at END, "
-      "  completed_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END, "
-      "  locked_until = NULL, last_error = 'lease expired (worker lost)', "
-      "  errors = errors || jsonb_build_array(jsonb_build_object("
-      "    'attempt', attempts, 'at', to_char(now() AT TIME ZONE 'UTC', "
-      "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', 'lease expired (worker lost)', "
-      "    'code', 'UNAVAILABLE')) "
-      "WHERE status = 'running' AND locked_until < now()",
+      std::string(
+          "UPDATE control_plane.jobs SET "
+          "  status = CASE WHEN cancel_requested THEN 'cancelled' "
+          "                WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END, "
+          "  run_at = CASE WHEN NOT cancel_requested AND attempts < max_attempts THEN now() + "
+          "    least($1::double precision * power(2, greatest(attempts - 1, 0)), $2::double "
+          "precision) "
+          "    * (1 - $3::double precision + 2 * $3::double precision * random()) "
+          "    * interval '1 millisecond' ELSE run_at END, "
+          "  completed_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END, "
+          "  locked_until = NULL, last_error = 'lease expired (worker lost)', "
+          "  errors = errors || jsonb_build_array(jsonb_build_object("
+          "    'attempt', attempts, 'at', to_char(now() AT TIME ZONE 'UTC', "
+          "    'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'error', 'lease expired (worker lost)', "
+          "    'code', 'UNAVAILABLE')) "
+          "WHERE status = 'running' AND locked_until < now() RETURNING ") +
+          kColumns,
       static_cast<double>(policy.base.count()), static_cast<double>(policy.cap.count()),
       policy.jitter);
-  return static_cast<int>(r.affected());
+  std::vector<Job> rescued;
+  for (int i = 0; i < r.rows(); ++i) rescued.push_back(job_from(r, i));
+  return rescued;
 }
 
 std::optional<Job> cancel_job(db::Connection& conn, const std::string& id) {

@@ -154,8 +154,9 @@ bool release_job(db::Connection& conn, const std::string& id, const std::string&
 // Running jobs whose lease expired (worker lost): back to pending with backoff
 // (jitter from the database's random()), or failed when out of attempts, or
 // cancelled when a cancel was requested; the lost attempt is recorded in
-// errors as "lease expired (worker lost)". Returns how many were rescued.
-int rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy = {});
+// errors as "lease expired (worker lost)". Returns the rescued jobs as they
+// are now; each comes back to exactly one caller, however many rescue at once.
+std::vector<Job> rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy = {});
 // Cancels: pending -> cancelled at once; running -> cancel_requested (the
 // worker sees it on its next renewal and stops); terminal jobs unchanged.
 // Returns the job after the change, nullopt when it does not exist.

@@ -324,9 +324,9 @@ jobs::JobOutcome run_export_job(const Dependencies& deps, jobs::JobContext& ctx,
 }
 
 // The notify_email of a payload that may not parse (then there is nobody to tell).
-std::string notice_address(const jobs::JobContext& ctx) {
+std::string notice_address(const store::Job& job) {
   try {
-    return jobs::payload_of<model::ExportPayload>(ctx).notify_email.value_or("");
+    return model::from_json<model::ExportPayload>(job.payload).notify_email.value_or("");
   } catch (const std::exception&) {
     return {};
   }
@@ -334,11 +334,10 @@ std::string notice_address(const jobs::JobContext& ctx) {
 
 // No attempt is left: no backup will list the local copy made for this job,
 // and the failure notice goes out (once).
-void give_up(const Dependencies& deps, const jobs::JobContext& ctx,
+void give_up(const Dependencies& deps, const store::Job& job,
              const std::optional<LocalCopy>& committed, const std::string& reason) {
-  const auto& job = ctx.job();
   if (committed) discard_copy(deps, *committed, false);
-  notify_by_email(deps, notice_address(ctx), "Backup of " + job.project_id.value_or("") + " FAILED",
+  notify_by_email(deps, notice_address(job), "Backup of " + job.project_id.value_or("") + " FAILED",
                   "The backup of project " + job.project_id.value_or("") + " failed after " +
                       std::to_string(job.attempts) + " attempt(s):\n\n" + reason + "\n");
 }
@@ -354,12 +353,26 @@ jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobConte
     // The worker retries by the same rule (the code), so this is the attempt
     // that ends the job when it is the last or its error is not retryable.
     if (last_attempt || !is_retryable(e.code()))
-      give_up(deps, ctx, committed, hide_internals(e.message()));
+      give_up(deps, ctx.job(), committed, hide_internals(e.message()));
     throw;
   } catch (const std::exception&) {
-    if (last_attempt) give_up(deps, ctx, committed, "internal error");
+    if (last_attempt) give_up(deps, ctx.job(), committed, "internal error");
     throw;
   }
+}
+
+void export_lost_for_good(const Dependencies& deps, const store::Job& job) {
+  // The lost attempt may have committed a local copy (and S3 objects) for its
+  // Telegram upload; intact or not, no backup row will ever list it.
+  std::optional<LocalCopy> committed;
+  try {
+    committed = intact_earlier_copy(deps.options.storage_dir, job.progress);
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: the lost attempt's local copy: {}", job.id, e.what());
+  }
+  give_up(deps, job, committed,
+          "the worker running its last attempt was lost (" +
+              job.last_error.value_or("lease expired") + ")");
 }
 
 }  // namespace tb::workflows

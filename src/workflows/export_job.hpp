@@ -19,4 +19,9 @@ namespace tb::workflows {
 
 jobs::JobOutcome export_job_with_notice(const Dependencies& deps, jobs::JobContext& ctx);
 
+// A job whose last attempt's worker was lost (its lease expired): the notice
+// goes out and the copy that attempt committed is removed, as when an attempt
+// gives up by itself.
+void export_lost_for_good(const Dependencies& deps, const store::Job& job);
+
 }  // namespace tb::workflows

@@ -24,4 +24,8 @@ std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
   };
 }
 
+void job_lost_for_good(const Dependencies& deps, const store::Job& job) {
+  if (job.type == model::to_string(model::JobType::kExport)) export_lost_for_good(deps, job);
+}
+
 }  // namespace tb::workflows

@@ -37,5 +37,8 @@ inline ProjectLock lock_project_for_job(const Dependencies& deps, jobs::JobConte
 
 // The handler of every job type (handlers.cpp), keyed by model::JobType's names.
 std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps);
+// What follows when a job's last attempt was lost with its worker
+// (jobs::WorkerOptions::on_lost_for_good): an export's failure notice.
+void job_lost_for_good(const Dependencies& deps, const store::Job& job);
 
 }  // namespace tb::workflows

@@ -14,6 +14,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/smtp_server.hpp"
 #include "support/table_lock.hpp"
 
 namespace tb::test {
@@ -85,6 +86,44 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   const std::string digest =
       "SELECT count(*) || md5(string_agg(body, '' ORDER BY id)) FROM tenant_acme.items";
   EXPECT_EQ(pg.query_value(target, digest), pg.query_value(d.db, digest));
+}
+
+// The last attempt's worker dies: no handler runs to its end, so the worker
+// whose rescue ends the job is the one to tell the owner.
+TEST(Faults, AWorkerLostOnTheLastAttemptFailsTheJobAndTheOwnerIsTold) {
+  SmtpServer smtp;
+  smtp.start();
+  Deployment d(faults(
+      {{"JOB_MAX_ATTEMPTS", "1"}, {"SMTP_URL", smtp.url()}, {"SMTP_FROM", "backups@example.com"}}));
+  ServiceProcess api({"serve", "--no-worker"}, d.env);
+  TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
+  auto worker_a =
+      std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
+  auto r = http_post_json(api.base_url() + "/api/backup/export",
+                          R"({"project_id":"acme","notify_email":"owner@example.com"})", d.token);
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto id = std::string(r.json().at("data").at("job_id").as_string());
+  poll_job(api.base_url(), d.token, id,
+           [](const json::object& j) { return j.at("status").as_string() == "running"; });
+
+  worker_a->signal(SIGKILL);
+  worker_a->wait();
+  worker_a.reset();
+  lock.release();
+  ServiceProcess worker_b({"worker"}, d.env, false);
+
+  auto job = poll_job(api.base_url(), d.token, id, job_ended);
+  ASSERT_EQ(job.at("status").as_string(), "failed") << json::serialize(job) << worker_b.log();
+  EXPECT_EQ(job.at("attempts").as_int64(), 1);
+  auto mails = smtp.wait_for_emails(1, std::chrono::seconds(120));
+  ASSERT_EQ(mails.size(), 1u);
+  ASSERT_EQ(mails[0].rcpt_to.size(), 1u);
+  EXPECT_EQ(mails[0].rcpt_to[0], "owner@example.com");
+  EXPECT_NE(mails[0].raw.find("FAILED"), std::string::npos) << mails[0].raw;
+  EXPECT_NE(mails[0].raw.find("worker"), std::string::npos) << mails[0].raw;
+  // The run is in the history as failed, and nothing was stored for it.
+  EXPECT_EQ(d.value("SELECT string_agg(status, ',') FROM control_plane.backups"), "failed");
+  EXPECT_TRUE(!fs::exists(d.storage + "/acme") || fs::is_empty(d.storage + "/acme"));
 }
 
 TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {

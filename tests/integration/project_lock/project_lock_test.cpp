@@ -137,7 +137,7 @@ TEST_F(ProjectLockTest, ARescuedAttemptsSessionsAreTerminatedAndTheRetryTakesThe
 
   // The lease runs out, the queue hands the job back, worker B claims attempt 2.
   db_.conn().exec("UPDATE control_plane.jobs SET locked_until = now() - interval '1 second'");
-  ASSERT_EQ(store::rescue_expired_jobs(db_.conn(), store::RetryPolicy{1ms, 1ms, 0.0}), 1);
+  ASSERT_EQ(store::rescue_expired_jobs(db_.conn(), store::RetryPolicy{1ms, 1ms, 0.0}).size(), 1u);
   // Claimable once its (1 ms) retry backoff passed.
   std::optional<store::Job> retry;
   auto deadline = std::chrono::steady_clock::now() + 30s;

@@ -90,7 +90,7 @@ TEST_F(FailedRuns, ARefusalAndALostLastLeaseAreListedToo) {
   auto lost = scheduled_export(conn(), 1);
   ASSERT_TRUE(claim_job(conn(), "dead", 1ms));
   std::this_thread::sleep_for(20ms);
-  ASSERT_EQ(rescue_expired_jobs(conn(), kNoWait), 1);
+  ASSERT_EQ(rescue_expired_jobs(conn(), kNoWait).size(), 1u);
   EXPECT_EQ(get_job(conn(), lost.id)->status, JobStatus::kFailed);
 
   EXPECT_EQ(value("SELECT string_agg(error_code || ': ' || error, ' | ' ORDER BY error_code) "

@@ -166,8 +166,8 @@ TEST_F(Queue, ExpiredLeaseIsRescuedAndAStaleWorkerCannotComplete) {
   ASSERT_TRUE(claim_job(conn(), "stale", 1ms));
   std::this_thread::sleep_for(20ms);
   RetryPolicy fast{1ms, 1ms, 0.0};
-  EXPECT_EQ(rescue_expired_jobs(conn(), fast), 1);
-  EXPECT_EQ(rescue_expired_jobs(conn(), fast), 0);
+  EXPECT_EQ(rescue_expired_jobs(conn(), fast).size(), 1u);
+  EXPECT_EQ(rescue_expired_jobs(conn(), fast).size(), 0u);
   auto r = get_job(conn(), j.id);
   EXPECT_EQ(r->status, JobStatus::kPending);
   EXPECT_EQ(r->last_error, "lease expired (worker lost)");
@@ -191,7 +191,11 @@ TEST_F(Queue, RescueOfTheLastAttemptFails) {
   auto j = enqueue_job(conn(), nj);
   ASSERT_TRUE(claim_job(conn(), "w", 1ms));
   std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(rescue_expired_jobs(conn()), 1);
+  auto rescued = rescue_expired_jobs(conn());
+  ASSERT_EQ(rescued.size(), 1u);
+  // The caller learns that this rescue ended the job (it sends the notice).
+  EXPECT_EQ(rescued[0].id, j.id);
+  EXPECT_EQ(rescued[0].status, JobStatus::kFailed);
   auto f = get_job(conn(), j.id);
   EXPECT_EQ(f->status, JobStatus::kFailed);
   EXPECT_EQ(f->last_error, "lease expired (worker lost)");
@@ -204,7 +208,7 @@ TEST_F(Queue, RenewExtendsTheLease) {
   EXPECT_TRUE(r.held);
   EXPECT_FALSE(r.cancel_requested);
   std::this_thread::sleep_for(250ms);
-  EXPECT_EQ(rescue_expired_jobs(conn()), 0);
+  EXPECT_EQ(rescue_expired_jobs(conn()).size(), 0u);
 }
 
 TEST_F(Queue, CancelPendingAndRunning) {
