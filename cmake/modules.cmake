@@ -24,6 +24,11 @@ tb_module(s3      DEPS tb_core CURL::libcurl OpenSSL::Crypto PkgConfig::PUGIXML 
 tb_module(destinations DEPS tb_core tb_s3 Boost::json)
 tb_module(backup  DEPS tb_core tb_age tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto
                        PostgreSQL::PostgreSQL spdlog::spdlog Threads::Threads)
+# archive: pg_dump's archive table of contents (read, cut per schema, written back) and ustar output (libarchive).
+find_package(LibArchive REQUIRED)
+tb_module(archive DEPS tb_core tb_io LibArchive::LibArchive)
+# fleet: many tenant schemas dumped by one pg_dump, each tenant's standalone archive cut from it.
+tb_module(fleet   DEPS tb_core tb_archive tb_backup tb_db tb_io tb_process)
 tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).

@@ -11,6 +11,8 @@ packages=(
   postgresql-15 postgresql-client-15
   python3-aiosmtpd python3-jwt python3-cryptography
   libpugixml-dev
+  # Fleet runs: each tenant's tar archive is written as ustar, the format pg_restore reads.
+  libarchive-dev
   # S3 tests: a real radosgw on a throwaway Ceph cluster, boto3 as the independent client.
   ceph-mon ceph-osd radosgw ceph-common python3-boto3
   zstd gzip curl ca-certificates

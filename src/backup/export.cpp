@@ -32,6 +32,8 @@ class DestinationsSink final : public io::Sink {
   const std::vector<destinations::Destination*>& dests_;
 };
 
+}  // namespace
+
 // The first line of pg_dump's stderr that says what went wrong, without the
 // "pg_dump: error: " prefix, for the public message.
 std::string first_error_line(const std::string& tail) {
@@ -58,8 +60,6 @@ std::string first_error_line(const std::string& tail) {
   if (best.size() > 300) best = best.substr(0, 300) + "...";
   return best;
 }
-
-}  // namespace
 
 std::string_view to_string(Format f) {
   return f == Format::kTar ? "tar" : "sql";

@@ -103,6 +103,10 @@ std::string file_name_for(std::string_view project_slug, SystemTime created, For
 // "application/octet-stream" when `encrypted` (age has no registered type).
 std::string content_type_for(Format format, Compression compression, bool encrypted = false);
 
+// The line of pg_dump's stderr that says what went wrong, without its
+// "pg_dump: error: " prefix (at most 300 characters), for a public message.
+std::string first_error_line(const std::string& tail);
+
 // pg_dump's -n takes a pattern: this quotes the exact name so that "*", "?",
 // ".", uppercase and quotes are literal ("tenant_acme" → "\"tenant_acme\"").
 std::string exact_schema_pattern(std::string_view schema);
