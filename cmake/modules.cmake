@@ -33,7 +33,7 @@ tb_module(auth    DEPS tb_core tb_config OpenSSL::Crypto Boost::json)
 tb_module(notify  DEPS tb_core CURL::libcurl)
 # telegram: the Bot API client and backups as parts in a chat (libcurl).
 tb_module(telegram DEPS tb_core tb_io CURL::libcurl Boost::json spdlog::spdlog)
-tb_module(workflows DEPS tb_core tb_age tb_db tb_store tb_model tb_jobs tb_backup tb_destinations tb_notify tb_io
+tb_module(workflows DEPS tb_core tb_age tb_db tb_store tb_model tb_jobs tb_backup tb_fleet tb_destinations tb_notify tb_io
                          tb_telegram tb_s3 tb_metrics Boost::json spdlog::spdlog)
 # schedule: the scheduler (leader lock, one job per slot), periodic loops, lifecycle gauges.
 tb_module(schedule DEPS tb_core tb_db tb_store tb_model tb_metrics Boost::json spdlog::spdlog Threads::Threads)

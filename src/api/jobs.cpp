@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
+#include "store/fleet.hpp"
 
 namespace tb::api {
 namespace {
@@ -41,6 +42,10 @@ std::vector<http::Route> job_routes(ApiContext& ctx) {
          }
          auto updated = store::cancel_job(*conn, id);
          if (!updated) throw_not_found("job not found");
+         // A fleet run waiting between its steps is cancelled at once, and
+         // never runs again to stop its tenants: they are cancelled here.
+         if (job.type == model::to_string(model::JobType::kFleetExport))
+           store::cancel_fleet_tenant_jobs(*conn, id);
          record_audit(*conn, req, who, job.project_id.value_or(""), "job.cancel", id, "requested");
          return http::json_data(store::to_json(*updated), 202);
        }},

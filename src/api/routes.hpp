@@ -18,6 +18,7 @@ std::vector<http::Route> project_routes(ApiContext& ctx);
 std::vector<http::Route> backup_routes(ApiContext& ctx);
 std::vector<http::Route> job_routes(ApiContext& ctx);
 std::vector<http::Route> restore_routes(ApiContext& ctx);
+std::vector<http::Route> fleet_routes(ApiContext& ctx);
 
 // /metrics alone, for the scrapers' listener (METRICS_LISTEN).
 std::vector<http::Route> metrics_routes(ApiContext& ctx);

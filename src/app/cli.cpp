@@ -81,16 +81,36 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
 
   ExportCommandOptions export_opts;
-  auto* export_cmd =
-      app.add_subcommand("export", "export a project's schema (queues a job and waits for it)");
-  export_cmd->add_option("--project", export_opts.project_id, "project id")->required();
-  export_cmd->add_option("--format", export_opts.format, "sql or tar")->capture_default_str();
-  export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")
-      ->capture_default_str();
-  export_cmd->add_option("--destination", export_opts.destinations,
-                         "local, telegram or s3; repeat for several (default: the project's "
-                         "saved destinations)");
+  auto* export_cmd = app.add_subcommand(
+      "export",
+      "export a project's schema, or many projects' in one fleet run (queues a job and waits "
+      "for it)");
+  auto* one = export_cmd->add_option("--project", export_opts.project_id, "project id");
+  auto* all = export_cmd->add_flag(
+      "--all", export_opts.all,
+      "a fleet run of every project: schemas dumped in batches, each project backed up "
+      "with its own settings");
+  auto* some = export_cmd
+                   ->add_option("--projects", export_opts.projects,
+                                "a fleet run of these projects (comma-separated ids)")
+                   ->delimiter(',');
+  one->excludes(all)->excludes(some);
+  all->excludes(some);
+  auto* format =
+      export_cmd->add_option("--format", export_opts.format, "sql or tar")->capture_default_str();
+  auto* compression =
+      export_cmd->add_option("--compression", export_opts.compression, "zstd, gzip or none")
+          ->capture_default_str();
+  auto* destination = export_cmd->add_option(
+      "--destination", export_opts.destinations,
+      "local, telegram or s3; repeat for several (default: the project's saved destinations)");
+  // A fleet run backs each project up as its settings say.
+  for (auto* option : {format, compression, destination}) option->excludes(all)->excludes(some);
   export_cmd->add_flag("--no-wait", export_opts.no_wait, "print the job id and return at once");
+  export_cmd->callback([one, all, some] {
+    if (one->count() + all->count() + some->count() == 0)
+      throw CLI::RequiredError("--project, --all or --projects");
+  });
 
   RestoreCommandOptions restore_opts;
   auto* restore_cmd =

@@ -18,9 +18,28 @@
 namespace tb::app {
 namespace {
 
-// Follows a job until it ends; prints its final JSON. Exit 0 only when completed.
+// A fleet run's progress, when it changed: "120 of 200 tenants done, 2 failed".
+void print_fleet_progress(const store::Job& job, std::string& last) {
+  if (job.type != model::to_string(model::JobType::kFleetExport) || !job.progress.is_object())
+    return;
+  const auto& p = job.progress.as_object();
+  auto number = [&](std::string_view key) {
+    const auto* v = p.if_contains(key);
+    return v ? v->to_number<std::int64_t>() : std::int64_t{0};
+  };
+  if (!p.contains("tenants")) return;
+  const auto line = std::to_string(number("tenants_completed") + number("tenants_failed")) +
+                    " of " + std::to_string(number("tenants")) + " tenants done, " +
+                    std::to_string(number("tenants_failed")) + " failed";
+  if (line == last) return;
+  std::cerr << "fleet " << job.id << ": " << line << "\n";
+  last = line;
+}
+
+// Follows a job until it ends; prints its final JSON. Exit 0 only when
+// completed (a fleet run: and every tenant's backup completed).
 int follow(db::Connection& conn, const std::string& job_id) {
-  std::string last_status;
+  std::string last_status, last_progress;
   for (;;) {
     auto job = store::get_job(conn, job_id);
     if (!job) throw Error(ErrorCode::kNotFound, "job " + job_id + " disappeared");
@@ -29,17 +48,45 @@ int follow(db::Connection& conn, const std::string& job_id) {
       std::cerr << "job " << job_id << ": " << status << "\n";
       last_status = status;
     }
+    print_fleet_progress(*job, last_progress);
     if (store::is_terminal(job->status)) {
       std::cout << boost::json::serialize(store::to_json(*job)) << "\n";
-      return job->status == store::JobStatus::kCompleted ? 0 : 1;
+      if (job->status != store::JobStatus::kCompleted) return 1;
+      const auto* failed =
+          job->result.is_object() ? job->result.as_object().if_contains("tenants_failed") : nullptr;
+      const auto* cancelled = job->result.is_object()
+                                  ? job->result.as_object().if_contains("tenants_cancelled")
+                                  : nullptr;
+      const bool all_tenants = (!failed || failed->to_number<std::int64_t>() == 0) &&
+                               (!cancelled || cancelled->to_number<std::int64_t>() == 0);
+      return all_tenants ? 0 : 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
 
+int run_fleet_command(const config::Config& config, const ExportCommandOptions& options) {
+  auto conn = db::Connection::open(config.database_url);
+  model::FleetExportPayload payload;
+  for (const auto& id : options.projects) {
+    if (!store::get_project(conn, id))
+      throw Error(ErrorCode::kNotFound, "project '" + id + "' not found");
+    payload.projects.push_back(id);
+  }
+  auto created =
+      store::enqueue_job(conn, store::new_job(payload, std::nullopt, config.job_max_attempts));
+  std::cerr << "queued fleet run " << created.id << " (a serve or worker process runs it)\n";
+  if (options.no_wait) {
+    std::cout << created.id << "\n";
+    return 0;
+  }
+  return follow(conn, created.id);
+}
+
 }  // namespace
 
 int run_export_command(const config::Config& config, const ExportCommandOptions& options) {
+  if (options.all || !options.projects.empty()) return run_fleet_command(config, options);
   boost::json::object body{{"project_id", options.project_id}, {"format", options.format}};
   if (options.compression == "none") {
     body["compress"] = false;

@@ -13,6 +13,8 @@ namespace tb::app {
 
 struct ExportCommandOptions {
   std::string project_id;
+  bool all = false;                   // a fleet run of every project
+  std::vector<std::string> projects;  // a fleet run of these
   std::string format{model::kDefaultFormat};
   std::string compression{model::kDefaultCompression};
   std::vector<std::string> destinations;  // empty: the project's saved destinations

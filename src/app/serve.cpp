@@ -107,7 +107,8 @@ int serve(const config::Config& config, const ServeOptions& options) {
       workflow_opts, RealClock::instance(),
       &registry.counter(
           "tb_project_lock_wait_timeouts_total",
-          "exports and restores that gave up waiting for the same project's running one")};
+          "exports and restores that gave up waiting for the same project's running one"),
+      &registry};
   if (options.worker) {
     jobs::WorkerOptions wopts;
     wopts.conninfo = config.database_url;

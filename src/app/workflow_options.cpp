@@ -11,6 +11,10 @@ workflows::Options workflow_options(const config::Config& config) {
   o.pg_bin_dir = config.pg_bin_dir;
   o.pg_dump_timeout = config.pg_dump_timeout;
   o.project_lock_wait = config.project_lock_wait;
+  o.fleet.batch_tenants = config.fleet_batch_tenants;
+  o.fleet.max_locks = config.fleet_max_locks;
+  o.fleet.dump_jobs = config.fleet_dump_jobs;
+  o.fleet.lock_wait = config.fleet_lock_wait;
   o.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
   o.smtp.url = config.smtp_url;
   o.smtp.from = config.smtp_from;

@@ -139,6 +139,46 @@ std::string content_type_for(Format format, Compression compression, bool encryp
   return format == Format::kTar ? "application/x-tar" : "application/sql";
 }
 
+namespace {
+
+// pg_dump's stdout into `out`; throws with pg_dump's reason when it fails.
+void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
+                       const std::string& password, io::Sink& out,
+                       const std::atomic<bool>& cancel) {
+  process::Spec spec;
+  spec.program = cmd.program;
+  spec.args = cmd.args;
+  spec.env_add = cmd.env;
+  spec.timeout = options.timeout;
+  spec.cancel = &cancel;
+  process::Child child = process::Child::spawn(spec);
+
+  std::vector<std::byte> buf(kChunk);
+  while (std::size_t n = child.read_stdout(buf))
+    out.write(std::span<const std::byte>(buf.data(), n));
+
+  process::Child::Exit exit = child.wait();
+  if (exit.cancelled) throw Cancelled("the export was cancelled");
+  std::string detail =
+      "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
+  if (exit.timed_out) {
+    throw Error(ErrorCode::kInternal,
+                "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s", detail);
+  }
+  if (!exit.ok()) {
+    // The public message names no host, port, role or file (they stay in `detail`).
+    std::string why =
+        db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
+    // A schema that does not exist (pg_dump --strict-names) will not appear
+    // on a retry: the job fails at once, as NOT_FOUND, instead of three times.
+    const bool no_schema = why.find("no matching schemas were found") != std::string::npos;
+    throw Error(no_schema ? ErrorCode::kNotFound : ErrorCode::kInternal,
+                "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
+  }
+}
+
+}  // namespace
+
 ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                         std::vector<destinations::Destination*> dests,
                         const destinations::ObjectInfo& object, const ProgressFn& progress,
@@ -169,37 +209,10 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                                                         options.compression_threads);
     }
     io::ByteCounter dumped(compressor ? *compressor : compressed, progress);
-
-    process::Spec spec;
-    spec.program = cmd.program;
-    spec.args = cmd.args;
-    spec.env_add = cmd.env;
-    spec.timeout = options.timeout;
-    spec.cancel = &cancel;
-    process::Child child = process::Child::spawn(spec);
-
-    std::vector<std::byte> buf(kChunk);
-    while (std::size_t n = child.read_stdout(buf))
-      dumped.write(std::span<const std::byte>(buf.data(), n));
-
-    process::Child::Exit exit = child.wait();
-    if (exit.cancelled) throw Cancelled("the export was cancelled");
-    std::string detail =
-        "pg_dump " + exit.describe() + "; stderr: " + log::redact(exit.stderr_tail, password);
-    if (exit.timed_out) {
-      throw Error(ErrorCode::kInternal,
-                  "pg_dump timed out after " + std::to_string(options.timeout.count()) + "s",
-                  detail);
-    }
-    if (!exit.ok()) {
-      // The public message names no host, port, role or file (they stay in `detail`).
-      std::string why =
-          db::public_client_error(log::redact(first_error_line(exit.stderr_tail), password));
-      // A schema that does not exist (pg_dump --strict-names) will not appear
-      // on a retry: the job fails at once, as NOT_FOUND, instead of three times.
-      const bool no_schema = why.find("no matching schemas were found") != std::string::npos;
-      throw Error(no_schema ? ErrorCode::kNotFound : ErrorCode::kInternal,
-                  "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
+    if (source.producer) {
+      source.producer(dumped, cancel);
+    } else {
+      dump_with_pg_dump(cmd, options, password, dumped, cancel);
     }
 
     dumped.finish();

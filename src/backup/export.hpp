@@ -37,6 +37,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "destinations/destination.hpp"
+#include "io/sink.hpp"
 
 namespace tb::backup {
 
@@ -55,6 +56,10 @@ struct DumpSource {
   // PGPASSWORD in the child's environment, never argv.
   std::string conninfo;
   std::string schema;  // exact name, e.g. "tenant_acme"
+  // Set: the archive's bytes come from it instead of pg_dump (a fleet run's
+  // cut of the tenant out of its batch dump). It writes the whole archive
+  // into the sink (without finishing it) or throws.
+  std::function<void(io::Sink&, const std::atomic<bool>& cancel)> producer;
 };
 
 struct ExportOptions {

@@ -285,6 +285,27 @@ const std::vector<Variable>& table() {
          c.project_lock_wait =
              std::chrono::seconds(parse_int<int>("PROJECT_LOCK_WAIT_SECONDS", v, 1, 7 * 86400));
        }},
+      {{"FLEET_BATCH_TENANTS", "200", "fleet runs: the most tenants one pg_dump dumps together"},
+       [](Config& c, const std::string& v) {
+         c.fleet_batch_tenants = parse_int<int>("FLEET_BATCH_TENANTS", v, 1, 100000);
+       }},
+      {{"FLEET_MAX_LOCKS", "0",
+        "fleet runs: the most tables one batch dump may lock (0: half of the server's lock "
+        "table, max_locks_per_transaction x (max_connections + max_prepared_transactions))"},
+       [](Config& c, const std::string& v) {
+         c.fleet_max_locks = parse_int<int>("FLEET_MAX_LOCKS", v, 0, 100000000);
+       }},
+      {{"FLEET_DUMP_JOBS", "1", "fleet runs: pg_dump --jobs of a batch (one connection each)"},
+       [](Config& c, const std::string& v) {
+         c.fleet_dump_jobs = parse_int<int>("FLEET_DUMP_JOBS", v, 1, 16);
+       }},
+      {{"FLEET_LOCK_WAIT_SECONDS", "30",
+        "fleet runs: how long a batch's pg_dump waits for a table another session holds; then "
+        "that tenant is backed up alone and the batch without it"},
+       [](Config& c, const std::string& v) {
+         c.fleet_lock_wait =
+             std::chrono::seconds(parse_int<int>("FLEET_LOCK_WAIT_SECONDS", v, 1, 86400));
+       }},
       {{"SCHEDULER_TICK_SECONDS", "30", "how often the scheduler looks for due backups"},
        [](Config& c, const std::string& v) {
          c.scheduler_tick =

@@ -75,6 +75,13 @@ struct Config {
   std::chrono::seconds pg_dump_timeout{6 * 3600};
   // How long an export or restore waits for the project's other job.
   std::chrono::seconds project_lock_wait{6 * 3600};
+  // Fleet runs: tenants per batch dump; the most tables a batch may lock
+  // (0: half of max_locks_per_transaction x (max_connections +
+  // max_prepared_transactions), read from the server); pg_dump -j of a batch.
+  int fleet_batch_tenants = 200;
+  int fleet_max_locks = 0;
+  int fleet_dump_jobs = 1;
+  std::chrono::seconds fleet_lock_wait{30};  // then the locked table's tenant runs alone
   std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
 
   int rate_limit_per_minute = 10;

@@ -286,6 +286,16 @@ ALTER TABLE control_plane.backup_settings
 ALTER TABLE control_plane.backups ADD COLUMN encrypted boolean NOT NULL DEFAULT false;
 )SQL";
 
+// Version 8: fleet runs. A fleet run's tenants are export jobs that name it
+// (payload.fleet.run); the run counts them while it waits, so they are found
+// by an index, not a scan of every job ever run. A backup says which fleet
+// run made it.
+const char* kV8 = R"SQL(
+CREATE INDEX jobs_fleet_run_idx ON control_plane.jobs ((payload -> 'fleet' ->> 'run'))
+  WHERE payload ? 'fleet';
+ALTER TABLE control_plane.backups ADD COLUMN fleet_run uuid;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -300,6 +310,7 @@ const std::vector<Migration>& migrations() {
       {5, "locks tenants cannot take; slugs that are not set-aside schema names", kV5},
       {6, "failed exports are listed: backups.error_code, record_failed_export trigger", kV6},
       {7, "encryption at rest: backup_settings.encryption_*, backups.encrypted", kV7},
+      {8, "fleet runs: jobs_fleet_run_idx, backups.fleet_run", kV8},
   };
   return all;
 }

@@ -55,6 +55,10 @@ std::optional<std::string> locked_schema(const std::string& pg_dump_stderr) {
   return leading_identifier(std::string_view(pg_dump_stderr).substr(at + kLock.size()));
 }
 
+BatchDump open_batch(const std::string& dir) {
+  return BatchDump{dir, archive::read_toc(read_whole_file(dir + "/toc.dat"))};
+}
+
 BatchDump dump_batch(const backup::DumpSource& source, const std::vector<std::string>& schemas,
                      const std::string& dir, const BatchOptions& options,
                      const std::atomic<bool>& cancel) {
@@ -103,7 +107,7 @@ BatchDump dump_batch(const backup::DumpSource& source, const std::vector<std::st
                 "pg_dump " + exit.describe() + "; stderr: " + tail);
   }
   try {
-    return BatchDump{dir, archive::read_toc(read_whole_file(dir + "/toc.dat"))};
+    return open_batch(dir);
   } catch (...) {
     remove_dir();
     throw;

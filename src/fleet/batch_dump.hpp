@@ -45,6 +45,9 @@ BatchDump dump_batch(const backup::DumpSource& source, const std::vector<std::st
                      const std::string& dir, const BatchOptions& options,
                      const std::atomic<bool>& cancel);
 
+// A batch dump made earlier (its toc.dat read again), e.g. by a tenant's job.
+BatchDump open_batch(const std::string& dir);
+
 // The schema of the table pg_dump names in a lock failure ("LOCK TABLE
 // tenant_a.items IN ACCESS SHARE MODE" after "lock timeout"), if any.
 std::optional<std::string> locked_schema(const std::string& pg_dump_stderr);

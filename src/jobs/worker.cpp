@@ -282,7 +282,14 @@ bool Worker::run_one(Slot& slot) {
 void Worker::commit_outcome(db::Connection& conn, const std::string& slot_id, const store::Job& job,
                             JobOutcome& outcome, std::int64_t ms) {
   std::optional<store::JobStatus> status;
-  if (!outcome.in_completion_tx) {
+  if (outcome.continue_after) {
+    status = store::continue_job_later(conn, job.id, slot_id, job.attempts, *outcome.continue_after,
+                                       outcome.result);
+    if (status == store::JobStatus::kPending) {
+      spdlog::debug("job {}: step done in {} ms; continues later", job.id, ms);
+      return;
+    }
+  } else if (!outcome.in_completion_tx) {
     // Nothing else to commit with it: one guarded statement, no transaction.
     status =
         store::complete_job_unless_cancelled(conn, job.id, slot_id, job.attempts, outcome.result);

@@ -111,6 +111,10 @@ struct JobOutcome {
   // Runs when the outcome is thrown away (lease lost, cancelled, completion
   // failed): clean up what the handler made (uploaded files). Errors logged.
   std::function<void()> on_discarded;
+  // Set: the job is not done; it runs again after this delay (a new attempt
+  // that does not count), with `result` as its progress, which the next run
+  // reads as its state. in_completion_tx and after_commit are not run.
+  std::optional<std::chrono::milliseconds> continue_after;
 };
 
 using Handler = std::function<JobOutcome(JobContext&)>;

@@ -50,6 +50,8 @@ std::string_view to_string(JobType type) {
       return "telegram_fetch";
     case JobType::kTelegramDelete:
       return "telegram_delete";
+    case JobType::kFleetExport:
+      return "fleet_export";
   }
   return "unknown";
 }
@@ -100,6 +102,13 @@ json::object to_json(const ExportPayload& p) {
   put_optional(o, "storage_path", p.storage_path);
   put_optional(o, "telegram_chat_id", p.telegram_chat_id);
   put_optional(o, "slot", p.slot);
+  if (p.fleet) o["fleet"] = json::object{{"run", p.fleet->run}, {"batch_dir", p.fleet->batch_dir}};
+  return o;
+}
+
+json::object to_json(const FleetExportPayload& p) {
+  json::object o{{"kind", p.kind}, {"projects", json::value_from(p.projects)}};
+  put_optional(o, "slot", p.slot);
   return o;
 }
 
@@ -144,6 +153,26 @@ ExportPayload from_json<ExportPayload>(const json::object& payload) {
   p.notify_email = optional_text(r, "notify_email", 254);
   p.storage_path = optional_text(r, "storage_path", 200);
   p.telegram_chat_id = optional_text(r, "telegram_chat_id", 64);
+  p.slot = optional_text(r, "slot", 64);
+  if (const auto* fleet = r.object("fleet")) {
+    FieldReader f(*fleet, "fleet");
+    auto run = f.string("run", 36);
+    if (!run || !is_uuid(*run))
+      throw Error(ErrorCode::kValidation, "'fleet.run' must be a job id (uuid)", {}, "fleet.run");
+    p.fleet = FleetRef{*run, f.string("batch_dir", 4096).value_or("")};
+  }
+  return p;
+}
+
+template <>
+FleetExportPayload from_json<FleetExportPayload>(const json::object& payload) {
+  FieldReader r(payload);
+  FleetExportPayload p;
+  if (auto kind = r.string("kind", 16)) {
+    require_one_of("kind", *kind, {"manual", "scheduled"});
+    p.kind = *kind;
+  }
+  if (auto projects = r.string_array("projects", 1000000, 128)) p.projects = std::move(*projects);
   p.slot = optional_text(r, "slot", 64);
   return p;
 }

@@ -21,10 +21,17 @@ inline constexpr std::string_view kDefaultFormat = "sql";        // sql | tar
 inline constexpr std::string_view kDefaultCompression = "zstd";  // zstd | gzip | none
 
 // The `type` column of control_plane.jobs. The strings are part of the API.
-enum class JobType { kExport, kRestore, kTelegramSend, kTelegramFetch, kTelegramDelete };
-inline constexpr JobType kAllJobTypes[] = {JobType::kExport, JobType::kRestore,
-                                           JobType::kTelegramSend, JobType::kTelegramFetch,
-                                           JobType::kTelegramDelete};
+enum class JobType {
+  kExport,
+  kRestore,
+  kTelegramSend,
+  kTelegramFetch,
+  kTelegramDelete,
+  kFleetExport
+};
+inline constexpr JobType kAllJobTypes[] = {JobType::kExport,         JobType::kRestore,
+                                           JobType::kTelegramSend,   JobType::kTelegramFetch,
+                                           JobType::kTelegramDelete, JobType::kFleetExport};
 std::string_view to_string(JobType type);
 // nullopt for a type this build does not know (the queue may hold others).
 std::optional<JobType> parse_job_type(std::string_view text);
@@ -38,6 +45,14 @@ inline constexpr BackupStatus kAllBackupStatuses[] = {BackupStatus::kCompleted,
 std::string_view to_string(BackupStatus status);
 // Throws INTERNAL for a status the database should not hold (a CHECK allows only these).
 BackupStatus parse_backup_status(std::string_view text);
+
+// An export that is one tenant of a fleet run.
+struct FleetRef {
+  std::string run;  // the fleet_export job's id
+  // The batch dump this tenant's first attempt is cut from; a retry, or a
+  // batch that is gone, runs the tenant's own pg_dump.
+  std::string batch_dir;
+};
 
 // "export": dump the project's schema to its folder, and to Telegram when
 // `destinations` names it. Written by POST /api/backup/export, the CLI's
@@ -54,9 +69,20 @@ struct ExportPayload {
   std::optional<std::string> storage_path;  // a folder under the project's; default the project's
   std::optional<std::string> telegram_chat_id;  // default: the project's settings when the job runs
   std::optional<std::string> slot;              // scheduled: the slot (RFC 3339) it was made for
+  std::optional<FleetRef> fleet;                // a tenant of a fleet run
 
   bool wants(std::string_view destination) const;
   bool wants_telegram() const;
+};
+
+// "fleet_export": back up many projects, their schemas dumped in batches that
+// share one catalog read; each project gets its own export job (and backup).
+// Written by POST /api/backup/export-all, the CLI's `export --all` and the scheduler.
+struct FleetExportPayload {
+  static constexpr JobType kType = JobType::kFleetExport;
+  std::string kind = "manual";        // manual | scheduled: the kind of its backups
+  std::vector<std::string> projects;  // project ids; empty: every project
+  std::optional<std::string> slot;    // scheduled: the slot (RFC 3339) it was made for
 };
 
 // "restore": replace the project's schema with a backup (one attempt only).
@@ -90,6 +116,7 @@ boost::json::object to_json(const RestorePayload& p);
 boost::json::object to_json(const TelegramSendPayload& p);
 boost::json::object to_json(const TelegramFetchPayload& p);
 boost::json::object to_json(const TelegramDeletePayload& p);
+boost::json::object to_json(const FleetExportPayload& p);
 
 // Reads a stored payload; throws tb::Error VALIDATION_ERROR naming the field.
 template <class Payload>
@@ -104,5 +131,7 @@ template <>
 TelegramFetchPayload from_json<TelegramFetchPayload>(const boost::json::object& payload);
 template <>
 TelegramDeletePayload from_json<TelegramDeletePayload>(const boost::json::object& payload);
+template <>
+FleetExportPayload from_json<FleetExportPayload>(const boost::json::object& payload);
 
 }  // namespace tb::model

@@ -25,12 +25,7 @@ std::uint64_t fnv1a(const std::string& s) {
 }
 
 model::ExportPayload payload_for(const store::BackupSettings& s, SystemTime slot) {
-  model::ExportPayload p;
-  p.kind = "scheduled";
-  p.format = s.format;
-  p.compression = s.compression;
-  p.destinations = s.destinations;
-  p.notify_email = s.notify_email;
+  auto p = store::export_payload_of(s, "scheduled");
   p.slot = format_rfc3339(slot);
   return p;
 }

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
-    "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted";
+    "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted, fleet_run";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -30,6 +30,7 @@ Backup backup_from(const db::Result& r, int row) {
   b.schema_owner = r.opt(row, 14);
   b.error_code = r.opt(row, 15);
   b.encrypted = r.boolean(row, 16);
+  b.fleet_run = r.opt(row, 17);
   return b;
 }
 
@@ -114,6 +115,7 @@ boost::json::object to_json(const Backup& b) {
   o["deleted_at"] = time_or_null(b.deleted_at);
   o["error"] = or_null(b.error);
   o["error_code"] = or_null(b.error_code);
+  o["fleet_run"] = or_null(b.fleet_run);
   return o;
 }
 
@@ -125,13 +127,13 @@ Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
                   "compression, status, size_bytes, sha256, locations, created_at, expires_at, "
-                  "error, schema_owner, encrypted) "
+                  "error, schema_owner, encrypted, fleet_run) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15) RETURNING ") +
+                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16::uuid) RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
       std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at,
-      b.expires_at, b.error, b.schema_owner, b.encrypted);
+      b.expires_at, b.error, b.schema_owner, b.encrypted, b.fleet_run);
   return backup_from(r, 0);
 }
 

@@ -50,11 +50,13 @@ struct Backup {
   // decrypts them with the service's identities. sha256 and size_bytes are
   // those of the stored, encrypted bytes.
   bool encrypted = false;
+  // The fleet run (a fleet_export job id) that made it; nullopt: its own export.
+  std::optional<std::string> fleet_run;
 };
 
 // The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
 // size_bytes, sha256, encrypted, status, locations, created_at, expires_at, deleted_at, error
-// and error_code (null unless failed).
+// and error_code (null unless failed), fleet_run (null unless a fleet run made it).
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row

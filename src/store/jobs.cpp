@@ -271,6 +271,24 @@ bool release_job(db::Connection& conn, const std::string& id, const std::string&
              .affected() == 1;
 }
 
+std::optional<JobStatus> continue_job_later(db::Connection& conn, const std::string& id,
+                                            const std::string& worker_id, int attempt,
+                                            std::chrono::milliseconds delay,
+                                            const boost::json::value& progress) {
+  auto r = conn.query(std::string("UPDATE control_plane.jobs SET "
+                                  "status = CASE WHEN cancel_requested THEN 'cancelled' "
+                                  "ELSE 'pending' END, "
+                                  "completed_at = CASE WHEN cancel_requested THEN now() END, "
+                                  "attempts = attempts - 1, locked_until = NULL, "
+                                  "run_at = now() + $4::bigint * interval '1 millisecond', "
+                                  "progress = $5::jsonb "
+                                  "WHERE ") +
+                          kGuard + " RETURNING status",
+                      id, worker_id, attempt, ms(delay), boost::json::serialize(progress));
+  if (r.empty()) return std::nullopt;
+  return parse_job_status(r.get(0, 0));
+}
+
 std::vector<Job> rescue_expired_jobs(db::Connection& conn, const RetryPolicy& policy) {
   // The backoff is computed per row in SQL (the same formula as retry_delay,
   // with random() as the jitter) so that jobs rescued together spread out.

@@ -151,6 +151,14 @@ bool finish_cancelled_job(db::Connection& conn, const std::string& id, const std
 // pending (cancelled if a cancel was requested meanwhile), run_at now(), attempts - 1.
 bool release_job(db::Connection& conn, const std::string& id, const std::string& worker_id,
                  int attempt);
+// A job that does its work in steps (a fleet run waiting for its tenants)
+// ends this step: pending again at now() + delay with `progress` as its state,
+// the attempt not counted (cancelled instead when a cancel was requested).
+// nullopt when the guard failed.
+std::optional<JobStatus> continue_job_later(db::Connection& conn, const std::string& id,
+                                            const std::string& worker_id, int attempt,
+                                            std::chrono::milliseconds delay,
+                                            const boost::json::value& progress);
 // Running jobs whose lease expired (worker lost): back to pending with backoff
 // (jitter from the database's random()), or failed when out of attempts, or
 // cancelled when a cancel was requested; the lost attempt is recorded in

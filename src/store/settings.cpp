@@ -97,4 +97,14 @@ std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn) {
   return r.map_rows(settings_from);
 }
 
+model::ExportPayload export_payload_of(const BackupSettings& s, std::string kind) {
+  model::ExportPayload p;
+  p.kind = std::move(kind);
+  p.format = s.format;
+  p.compression = s.compression;
+  p.destinations = s.destinations;
+  p.notify_email = s.notify_email;
+  return p;
+}
+
 }  // namespace tb::store

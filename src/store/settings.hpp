@@ -37,6 +37,11 @@ boost::json::object to_json(const BackupSettings& s);
 
 BackupSettings get_backup_settings(db::Connection& conn, const std::string& project_id);
 BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s);
+// The export a project's settings ask for (format, compression,
+// destinations, notice address), of `kind` (manual | scheduled): what the
+// scheduler and fleet runs enqueue.
+model::ExportPayload export_payload_of(const BackupSettings& s, std::string kind);
+
 // Projects whose schedule is not "off" (for the scheduler).
 std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn);
 

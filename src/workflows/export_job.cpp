@@ -15,6 +15,7 @@
 #include "core/units.hpp"
 #include "destinations/local.hpp"
 #include "destinations/s3.hpp"
+#include "fleet/tenant_archive.hpp"
 #include "notify/email.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
@@ -129,6 +130,21 @@ std::optional<LocalCopy> reuse_earlier_copy(const Dependencies& deps, jobs::JobC
   return copy;
 }
 
+// A fleet run's tenant is cut out of its batch's dump on its first attempt,
+// when the dump is complete (pg_dump writes toc.dat last). A retry runs the
+// tenant's own pg_dump: whatever failed, it fails or succeeds alone.
+std::optional<std::string> fleet_batch_to_cut(jobs::JobContext& ctx, const ExportPlan& plan) {
+  if (!plan.payload.fleet || plan.payload.fleet->batch_dir.empty()) return std::nullopt;
+  if (ctx.job().attempts > 1) return std::nullopt;
+  const auto& dir = plan.payload.fleet->batch_dir;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/toc.dat", ec)) {
+    spdlog::warn("job {}: the fleet batch {} is gone; running pg_dump", ctx.job().id, dir);
+    return std::nullopt;
+  }
+  return dir;
+}
+
 // pg_dump → compression → SHA-256 → the destinations, in one pass: the S3
 // multipart upload (streamed while the dump runs) and/or an atomic file in
 // the project's folder. LocalDestination re-checks the folder against the
@@ -162,10 +178,21 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
     local.emplace(o.storage_dir, storage_path.empty() ? plan.project.id : storage_path);
     dests.push_back(&*local);
   }
-  backup::DumpSource source{o.pg_bin_dir, with_application_name(o.database_url, plan.session),
-                            "tenant_" + plan.project.slug};
+  backup::DumpSource source{o.pg_bin_dir,
+                            with_application_name(o.database_url, plan.session),
+                            "tenant_" + plan.project.slug,
+                            {}};
   backup::ExportOptions options;
   options.format = backup::parse_format(plan.payload.format);
+  if (auto batch_dir = fleet_batch_to_cut(ctx, plan)) {
+    source.producer = [&o, dir = *batch_dir, schema = source.schema, format = options.format](
+                          io::Sink& out, const std::atomic<bool>& cancel) {
+      fleet::TenantArchiveOptions cut;
+      cut.pg_bin_dir = o.pg_bin_dir;
+      cut.timeout = o.pg_dump_timeout;
+      fleet::write_tenant_archive(fleet::open_batch(dir), schema, format, out, cut, cancel);
+    };
+  }
   options.compression = backup::parse_compression(plan.payload.compression);
   options.timeout = o.pg_dump_timeout;
   options.recipients = plan.recipients;
@@ -268,6 +295,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   // of an earlier attempt as it is.
   row.encrypted = copy.file_name.ends_with(".age");
   row.locations = without_temporary_file(plan, locations);
+  if (plan.payload.fleet) row.fleet_run = plan.payload.fleet->run;
   row.created_at = copy.created_at;
   row.expires_at = copy.created_at + std::chrono::hours(24) * plan.settings.retention_days;
   // Who owns the schema: a later restore into a schema that no longer exists

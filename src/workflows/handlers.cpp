@@ -1,6 +1,7 @@
 #include "workflows/handlers.hpp"
 
 #include "workflows/export_job.hpp"
+#include "workflows/fleet_job.hpp"
 #include "workflows/restore_job.hpp"
 #include "workflows/telegram_jobs.hpp"
 #include "workflows/telegram_send_job.hpp"
@@ -21,6 +22,8 @@ std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
        [&deps](jobs::JobContext& ctx) { return run_telegram_fetch_job(deps, ctx); }},
       {type(JobType::kTelegramDelete),
        [&deps](jobs::JobContext& ctx) { return run_telegram_delete_job(deps, ctx); }},
+      {type(JobType::kFleetExport),
+       [&deps](jobs::JobContext& ctx) { return run_fleet_job(deps, ctx); }},
   };
 }
 

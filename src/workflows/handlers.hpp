@@ -20,6 +20,8 @@ struct Dependencies {
   const Clock& clock;
   // tb_project_lock_wait_timeouts_total; null when nothing is exported (CLI, tests).
   metrics::Counter* lock_wait_timeouts = nullptr;
+  // Fleet runs' figures (tb_fleet_*); null when nothing is exported.
+  metrics::Registry* metrics = nullptr;
 };
 
 inline ProjectLockOptions project_lock_options(const Dependencies& deps) {

@@ -30,6 +30,15 @@ struct S3Options {
   std::chrono::seconds stale_upload_grace{7 * 3600};
 };
 
+struct FleetOptions {
+  int batch_tenants = 200;  // the most tenants one pg_dump dumps together
+  int max_locks = 0;        // the most tables a batch locks; 0: half the server's lock table
+  int dump_jobs = 1;        // pg_dump --jobs of a batch
+  // How long a batch's pg_dump waits for a table another session holds
+  // exclusively; then that tenant is dumped alone and the batch without it.
+  std::chrono::milliseconds lock_wait{std::chrono::seconds(30)};
+};
+
 struct Options {
   // The service's connection string: the project lock's session and the
   // attempt's named pg_dump/psql sessions connect with it.
@@ -42,6 +51,7 @@ struct Options {
   notify::SmtpOptions smtp;                          // url empty: no notice e-mails
   TelegramOptions telegram;
   S3Options s3;
+  FleetOptions fleet;
   // The service's age identities (AGE_IDENTITY_FILE), in the file's order:
   // the first one's recipient gets every new encrypted backup, all are tried
   // when reading one. Empty: this server cannot encrypt or decrypt.
