@@ -138,9 +138,9 @@ test('the history refreshes itself: a scheduled backup that lands shows up witho
   const page = await openPage();
   await signInWithLink(page, TOKEN_DEMO);
   await page.waitForFunction(() => document.querySelectorAll('#history-body tr[data-backup-id]').length > 1);
-  const second = page.locator('#history-body tr[data-backup-id]').nth(1);
+  const second = page.locator('#history-body tr[data-backup-id]').filter({ has: page.locator('button[data-action="download"]:not([disabled])') }).nth(1);
   const secondId = await second.getAttribute('data-backup-id');
-  await second.locator('button[data-action="details"]').focus();
+  await second.locator('button[data-action="download"]').focus();
   let refreshes = 0;
   page.on('request', (r) => { if (r.url().includes('/api/backup/history')) refreshes += 1; });
   // A scheduled run of the server (the scheduler writes the row; this page did nothing).
@@ -155,6 +155,7 @@ test('the history refreshes itself: a scheduled backup that lands shows up witho
     assert.ok(refreshes >= 1);
     // The rows were rebuilt; focus is on the same row's button, not on the page.
     assert.equal(await page.evaluate(() => document.activeElement.closest('tr')?.dataset.backupId), secondId);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'download');
   } finally {
     psql(`DELETE FROM control_plane.backups WHERE id = '${id}'`);
   }

@@ -222,6 +222,8 @@ test('axe-core: no serious or critical violation with a job card, 30+ backups, a
     await page.locator('#history-body tr.row-detail').waitFor();
     assert.deepEqual(await axeViolations(page), [], `backups tab at ${width} px`);
 
+    assertNoProblems(page);
+    if (width < 1440) continue; // the narrow layout: the backups tab; the rest at 1440 px
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.locator('#settings-loading').waitFor({ state: 'hidden' });
     assert.deepEqual(await axeViolations(page), [], `settings at ${width} px`);
@@ -270,6 +272,15 @@ test('375, 768 and 1440 px: a restore and an export card for the longest names, 
   for (const [width, height] of [[375, 812], [768, 1024], [1440, 900]]) {
     await page.setViewportSize({ width, height });
     await checkCards(`${width} px, both cards ended, detail open`);
+    // Every history button in view inside the table's box (none scrolled out of it).
+    const clipped = await page.evaluate(() => {
+      const wrap = document.getElementById('history-wrap').getBoundingClientRect();
+      return [...document.querySelectorAll('#history-body button')].filter((b) => {
+        const r = b.getBoundingClientRect();
+        return r.width > 0 && (r.left < wrap.left - 0.5 || r.right > wrap.right + 0.5);
+      }).map((b) => b.getAttribute('aria-label') || b.textContent);
+    });
+    assert.deepEqual(clipped, [], `${width} px: history buttons outside the table's box`);
     const detail = await page.locator('#history-body tr.row-detail').boundingBox();
     assert.ok(detail.x >= 0 && detail.x + detail.width <= width + 0.5, `${width} px: the detail view spans ${detail.x}..${detail.x + detail.width}`);
     await shot(page, `widths-${width}`);

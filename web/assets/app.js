@@ -5,7 +5,7 @@
 // of the page to the module that handles it, and starts the page:
 //   session.js   views, sign-in and sign-out, the project picker
 //   jobs.js      export and the job cards (job-types.js: each type in words)
-//   history.js   the backup history and each row's actions
+//   history.js   the backup history and each row's actions (history-detail.js: a row's detail view)
 //   settings.js  the Settings tab;  activity.js  the Activity tab
 //   tabs.js      switching tabs;    dom.js, state.js, api.js, format.js  shared
 
