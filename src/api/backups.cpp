@@ -21,6 +21,7 @@
 #include "destinations/local.hpp"
 #include "model/jobs.hpp"
 #include "model/requests.hpp"
+#include "store/backup_runs.hpp"
 #include "store/job_queries.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
@@ -53,6 +54,24 @@ store::Backup visible_backup(db::Connection& conn, const auth::Principal& who,
   auto backup = store::get_backup(conn, id);
   if (!backup || !who.can_access(backup->project_id)) throw_not_found("backup not found");
   return *backup;
+}
+
+// Backups as the API shows them: each row, and how its run went ("run": the
+// export job's size before compression, times and attempts; null when no job
+// made it), read for the whole page at once.
+boost::json::array backups_json(db::Connection& conn, const std::vector<store::Backup>& backups) {
+  std::vector<std::string> job_ids;
+  for (const auto& b : backups)
+    if (b.job_id) job_ids.push_back(*b.job_id);
+  auto runs = store::backup_runs(conn, job_ids);
+  boost::json::array out;
+  for (const auto& b : backups) {
+    auto o = store::to_json(b);
+    auto run = b.job_id ? runs.find(*b.job_id) : runs.end();
+    o["run"] = run == runs.end() ? boost::json::value(nullptr) : store::to_json(run->second);
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
@@ -108,9 +127,7 @@ http::Response history(ApiContext& ctx, http::Request& req) {
   auto conn = ctx.pool.acquire();
   auto project = find_project_for(*conn, who, project_id);
   auto page = store::list_backups(*conn, project.id, limit, cursor);
-  boost::json::array items;
-  for (const auto& b : page.items) items.push_back(store::to_json(b));
-  boost::json::object out{{"items", std::move(items)}};
+  boost::json::object out{{"items", backups_json(*conn, page.items)}};
   out["next_cursor"] =
       page.next_cursor ? boost::json::value(*page.next_cursor) : boost::json::value(nullptr);
   // So a pager can say "page 2 of 5" (the rows of every page, not of this one).
@@ -334,7 +351,8 @@ std::vector<http::Route> backup_routes(ApiContext& ctx) {
          auto who = authenticate(ctx, req);
          auto id = require_uuid_param(req, "id", "backup");
          auto conn = ctx.pool.acquire();
-         return http::json_data(store::to_json(visible_backup(*conn, who, id)));
+         auto one = backups_json(*conn, {visible_backup(*conn, who, id)});
+         return http::json_data(std::move(one.at(0)));
        }},
       {"DELETE", "/api/backups/{id}", RateClass::kRead,
        [&ctx](Request& req) { return delete_backup(ctx, req); }},

@@ -168,6 +168,7 @@ mkdir -p "$TB_ARTIFACTS"
 cd "$here"
 # Extra arguments go to node, e.g. --test-name-pattern='375 px' to run a few tests. The files
 # run in name order (ui.test.mjs first: its exports make the backups the
-# failure, layout and encryption tests use).
-node --test --test-concurrency=1 "$@" ui.test.mjs ui_layout.test.mjs ui_failures.test.mjs \
-  ui_encryption.test.mjs ui_promises.test.mjs
+# failure, layout and encryption tests use; ui_rows and ui_wcag last, on the
+# backups of all the others).
+node --test --test-concurrency=1 "$@" ui.test.mjs ui_encryption.test.mjs ui_failures.test.mjs \
+  ui_layout.test.mjs ui_promises.test.mjs ui_rows.test.mjs ui_wcag.test.mjs

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const env = (name) => {
@@ -63,8 +64,8 @@ after(async () => {
 
 // A new tab in its own context (own session storage), recording page errors
 // and Content-Security-Policy violations, which must never happen.
-export async function openPage({ width = 1440, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+export async function openPage({ width = 1440, height = 900, permissions = [] } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true, permissions });
   contexts.push(context);
   const page = await context.newPage();
   page.problems = [];
@@ -93,6 +94,15 @@ export async function signInWithLink(page, token) {
 
 export async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// The whole page in parts of `height` px (a tall phone page is easier to look at so).
+export async function shotParts(page, name, height = 1400) {
+  const { width } = page.viewportSize();
+  const total = await page.evaluate(() => document.documentElement.scrollHeight);
+  for (let y = 0, i = 1; y < total; y += height, i += 1) {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-part${i}.png`), fullPage: true, clip: { x: 0, y, width, height: Math.min(height, total - y) } });
+  }
 }
 
 // What the fake Telegram holds: {messages, calls, deleted}.
@@ -126,3 +136,75 @@ export async function waitForJobEnd(page, li) {
   return li.getAttribute('data-status');
 }
 
+
+// Everything in a job card (the first, or the one the selector names) that
+// sticks out of it, and how far the page scrolls sideways (0 when it does not).
+export function jobCardOverflow(page, selector = '#jobs li') {
+  return page.evaluate((sel) => {
+    const card = document.querySelector(sel);
+    const box = card.getBoundingClientRect();
+    const out = [];
+    if (box.left < 0 || box.right > window.innerWidth) out.push(`the card spans ${box.left}..${box.right} of ${window.innerWidth}px`);
+    for (const el of card.querySelectorAll('*')) {
+      if (el.getClientRects().length === 0) continue; // not rendered (hidden)
+      // Inside a box that clips (the progress bar's moving fill): that box is checked instead.
+      if (el.parentElement !== card && getComputedStyle(el.parentElement).overflowX !== 'visible') continue;
+      const r = el.getBoundingClientRect();
+      const name = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}"`;
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) out.push(`${name} spans ${r.left}..${r.right}, the card ${box.left}..${box.right}`);
+      // Text cut off (an ellipsis or a clipped word) hides what the card says.
+      if (el.childElementCount === 0 && el.textContent.trim() && el.scrollWidth > el.clientWidth + 1) {
+        out.push(`${name} is cut: ${el.scrollWidth}px of text in ${el.clientWidth}px`);
+      }
+    }
+    return { items: out, scroll: document.documentElement.scrollWidth - window.innerWidth };
+  }, selector);
+}
+
+// How far the page scrolls sideways (0 or less: it does not).
+export const sidewaysScroll = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+// Presses Tab (at most `max` times) until the focused element matches the
+// selector: the way a keyboard-only user gets there. Returns the presses.
+export async function tabTo(page, selector, max = 80) {
+  for (let i = 1; i <= max; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement && document.activeElement.matches(sel), selector)) return i;
+  }
+  throw new Error(`${max} presses of Tab never reached ${selector}`);
+}
+
+// What has focus, in words ("body" when focus was dropped).
+export const focused = (page) => page.evaluate(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return 'body';
+  return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${el.getAttribute('aria-label') || el.textContent.trim().slice(0, 60)}"`;
+});
+
+// axe-core (tests/ui/node_modules), run inside the page: the serious and
+// critical violations, each as "rule: target (summary)". Evaluated through the
+// DevTools protocol, so the page's Content-Security-Policy stays as it is.
+const AXE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js'), 'utf8');
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary.split('\n').slice(1).join(' ').trim().slice(0, 160)})`) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.nodes.map((n) => `${v.id} [${v.impact}]: ${n}`));
+}
+
+// WCAG contrast of two CSS colours "rgb(r, g, b)" / "#rrggbb".
+export function contrast(a, b) {
+  const rgb = (c) => (c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) : c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number));
+  const lum = (c) => {
+    const [r, g, bl] = rgb(c).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}

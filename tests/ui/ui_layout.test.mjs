@@ -12,6 +12,7 @@ import {
   TOKEN_LONG,
   URL,
   assertNoProblems,
+  jobCardOverflow,
   openPage,
   psql,
   shot,
@@ -64,30 +65,6 @@ test('375 px wide: no sideways scrolling, the history becomes cards', async () =
   await shot(page, 'signin-375');
   assertNoProblems(page);
 });
-
-// Everything in the first job card that sticks out of it, and how far the page
-// scrolls sideways (0 when it does not).
-function jobCardOverflow(page) {
-  return page.evaluate(() => {
-    const card = document.querySelector('#jobs li');
-    const box = card.getBoundingClientRect();
-    const out = [];
-    if (box.left < 0 || box.right > window.innerWidth) out.push(`the card spans ${box.left}..${box.right} of ${window.innerWidth}px`);
-    for (const el of card.querySelectorAll('*')) {
-      if (el.getClientRects().length === 0) continue; // not rendered (hidden)
-      // Inside a box that clips (the progress bar's moving fill): that box is checked instead.
-      if (el.parentElement !== card && getComputedStyle(el.parentElement).overflowX !== 'visible') continue;
-      const r = el.getBoundingClientRect();
-      const name = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}"`;
-      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) out.push(`${name} spans ${r.left}..${r.right}, the card ${box.left}..${box.right}`);
-      // Text cut off (an ellipsis or a clipped word) hides what the card says.
-      if (el.childElementCount === 0 && el.textContent.trim() && el.scrollWidth > el.clientWidth + 1) {
-        out.push(`${name} is cut: ${el.scrollWidth}px of text in ${el.clientWidth}px`);
-      }
-    }
-    return { items: out, scroll: document.documentElement.scrollWidth - window.innerWidth };
-  });
-}
 
 test('375 px wide with a job card and the longest names: nothing sticks out, no sideways scrolling', async () => {
   const page = await openPage({ width: 375, height: 812 });

@@ -5,7 +5,7 @@
 // of the page to the module that handles it, and starts the page:
 //   session.js   views, sign-in and sign-out, the project picker
 //   jobs.js      export and the job cards (job-types.js: each type in words)
-//   history.js   the backup history and each row's actions
+//   history.js   the backup history and each row's actions (history-detail.js: a row's detail view)
 //   settings.js  the Settings tab;  activity.js  the Activity tab
 //   tabs.js      switching tabs;    dom.js, state.js, api.js, format.js  shared
 
@@ -15,9 +15,10 @@ import { onCapabilitiesLoaded, warnUnservedDestinations } from './capabilities.j
 import { $ } from './dom.js';
 import { relativeTime } from './format.js';
 import { historyAction, loadHistory, repaintHistory, showNewerPage, showOlderPage } from './history.js';
-import { jobCardAction, onJobEnded, startExport } from './jobs.js';
+import { clearFinishedJobs, jobCardAction, onJobEnded, startExport, toggleOlderJobs } from './jobs.js';
 import { onSettingsSaved, saveSettings, syncRetentionHint, syncScheduleFields } from './settings.js';
 import { showSignIn, signIn, signOut, submitSignIn, switchProject, takeTokenFromFragment } from './session.js';
+import { state } from './state.js';
 import { TABS, selectTab, tabKey } from './tabs.js';
 
 // ---------- session ----------
@@ -53,6 +54,8 @@ $('jobs').addEventListener('click', (ev) => {
   const button = ev.target.closest('button[data-action]');
   if (button) jobCardAction(button);
 });
+$('jobs-older').addEventListener('click', toggleOlderJobs);
+$('jobs-clear').addEventListener('click', clearFinishedJobs);
 // A job that ended may have added, sent or fetched a backup, or failed a run.
 onJobEnded(() => loadHistory({ quiet: true }));
 
@@ -61,6 +64,13 @@ onJobEnded(() => loadHistory({ quiet: true }));
 // Whether a row's Telegram button works depends on what the server can do.
 onCapabilitiesLoaded(repaintHistory);
 $('history-refresh').addEventListener('click', () => loadHistory());
+// Scheduled backups (and jobs started elsewhere) land without this page's
+// doing: the first page is asked again now and then while the page is seen.
+// Rows are repainted only when the answer changed.
+const HISTORY_POLL_MS = 10_000;
+setInterval(() => {
+  if (!document.hidden && state.project && state.history.loaded && state.history.index === 0) loadHistory({ quiet: true });
+}, HISTORY_POLL_MS);
 $('history-older').addEventListener('click', showOlderPage);
 $('history-newer').addEventListener('click', showNewerPage);
 // Rows are re-rendered on every load: one listener on the body serves them all.

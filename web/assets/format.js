@@ -64,6 +64,14 @@ export function preciseDate(iso) {
   return (d.getFullYear() === new Date().getFullYear() ? preciseSameYearFmt : preciseFmt).format(d);
 }
 
+const clockFmt = new Intl.DateTimeFormat('en', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+
+// "14:05:09": the time of day, for names of things started today.
+export function clockTime(iso) {
+  const t = Date.parse(iso || '');
+  return Number.isNaN(t) ? '' : clockFmt.format(new Date(t));
+}
+
 const utcFmt = new Intl.DateTimeFormat('en', {
   weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC',
 });

@@ -1,12 +1,16 @@
 // The backup history: pages of GET /api/backup/history and each row's actions
-// (download, send to Telegram, restore, delete). The rows' buttons carry
-// data-action; app.js wires their clicks to historyAction().
+// (details, download, send to Telegram, restore, delete). The rows' buttons
+// carry data-action; app.js wires their clicks to historyAction(). The page
+// polls the first page (app.js), so a scheduled backup shows up on its own;
+// rows are repainted only when the answer changed, and focus stays on the
+// control it was on (or the nearest one left) when they are.
 
 import { api } from './api.js';
 import { canSendTo, capabilities } from './capabilities.js';
 import { $, h, show, notice, toast, confirmDialog } from './dom.js';
 import { failureLead, failureReason } from './failures.js';
 import { humanBytes, preciseDate, relativeTime, shortDate, shortId } from './format.js';
+import { copyValue, detailRow } from './history-detail.js';
 import { JobType, jobTitle } from './job-types.js';
 import { trackJob } from './jobs.js';
 import { state, schemaOf } from './state.js';
@@ -18,11 +22,18 @@ const COLUMNS = 8;
 // A row action's error, shown under its row (where the user clicked) until the
 // next action on that row: backup id → message.
 const rowErrors = new Map();
+// Rows whose detail view is open (backup ids), kept across repaints.
+const expanded = new Set();
+// Row actions waiting for the server ("<id>:<action>"): their buttons are
+// aria-disabled, not disabled, so a keyboard user's focus stays on them.
+const busy = new Set();
 
 // A new project's history starts on its first page, empty until loaded.
 export function resetHistory() {
   state.history = { cursors: [null], index: 0, next: null, loaded: false, items: [], total: null };
   rowErrors.clear();
+  expanded.clear();
+  lastAnswer = '';
   $('history-body').replaceChildren();
   show($('history-last'), false);
   show($('history-wrap'), false);
@@ -49,6 +60,10 @@ export async function loadHistory({ quiet = false } = {}) {
     hist.items = page.items || [];
     hist.total = Number.isInteger(page.total) ? page.total : null;
     notice($('history-error'), '');
+    // The same answer as last time (a poll): nothing to repaint.
+    const answer = `${hist.index}|${JSON.stringify(page)}`;
+    if (answer === lastAnswer) return;
+    lastAnswer = answer;
     renderLastSuccess(page.last_successful_backup_at, hist.index === 0 ? hist.items[0] : null);
     renderHistory();
   } catch (e) {
@@ -64,13 +79,53 @@ export function repaintHistory() {
   if (state.history.loaded) renderHistory();
 }
 
+let lastAnswer = '';
+
+// Where focus was inside the table: the row's backup id, the button's action
+// and the row's position, to find the same control (or its neighbour) after
+// the rows were rebuilt.
+function focusInTable() {
+  const el = document.activeElement;
+  const body = $('history-body');
+  if (!el || !body.contains(el)) return null;
+  const tr = el.closest('tr');
+  const id = tr && (tr.dataset.backupId || tr.dataset.detailFor || tr.dataset.errorFor);
+  const rows = [...body.querySelectorAll('tr[data-backup-id]')];
+  return { id, action: el.dataset.action, index: rows.findIndex((r) => r.dataset.backupId === id) };
+}
+
+function restoreFocus(where) {
+  if (!where) return;
+  const body = $('history-body');
+  const usable = (el) => el && !el.disabled && el.getClientRects().length > 0;
+  const inRow = (id, action) => {
+    if (!id) return null;
+    const sel = `button[data-action="${action}"]`;
+    const scope = action === 'copy'
+      ? body.querySelector(`tr[data-detail-for="${CSS.escape(id)}"]`)
+      : body.querySelector(`tr[data-backup-id="${CSS.escape(id)}"]`);
+    return scope && scope.querySelector(sel);
+  };
+  const rows = [...body.querySelectorAll('tr[data-backup-id]')];
+  const near = rows[Math.min(Math.max(where.index, 0), rows.length - 1)];
+  const candidates = [
+    inRow(where.id, where.action),
+    inRow(where.id, 'details'),
+    near && near.querySelector('button[data-action="details"]'),
+  ];
+  const target = candidates.find(usable) || $('history-title');
+  target.focus({ preventScroll: true });
+}
+
 function renderHistory() {
   const hist = state.history;
   const items = hist.items;
   const empty = items.length === 0 && hist.index === 0;
   show($('history-empty'), empty);
   show($('history-wrap'), !empty);
-  $('history-body').replaceChildren(...items.flatMap((b) => [historyRow(b), errorRow(b)].filter(Boolean)));
+  const focus = focusInTable();
+  $('history-body').replaceChildren(...items.flatMap((b) => [historyRow(b), expanded.has(b.id) ? detailRow(b, COLUMNS, which(b)) : null, errorRow(b)].filter(Boolean)));
+  restoreFocus(focus);
   const paged = hist.index > 0 || hist.next;
   show($('history-pager'), Boolean(paged));
   $('history-newer').disabled = hist.index === 0;
@@ -110,9 +165,10 @@ function setRowError(b, message) {
   const old = body.querySelector(`tr[data-error-for="${CSS.escape(b.id)}"]`);
   if (old) old.remove();
   const row = body.querySelector(`tr[data-backup-id="${CSS.escape(b.id)}"]`);
+  const detail = body.querySelector(`tr[data-detail-for="${CSS.escape(b.id)}"]`);
   const fresh = errorRow(b);
   if (row && fresh) {
-    row.after(fresh);
+    (detail || row).after(fresh);
     fresh.scrollIntoView({ block: 'nearest' });
   }
 }
@@ -142,22 +198,29 @@ function failedStatus(b) {
     h('span', { class: 'run-reason' }, h('strong', {}, failureLead(b.error_code)), ' ', failureReason(b.error))];
 }
 
+// To the second, and the id's start: ten backups of one minute are ten
+// different rows, and each button's name says which backup it acts on.
+const which = (b) => `${preciseDate(b.created_at)} (${shortId(b.id)})`;
+
 function historyRow(b) {
   const usable = b.status === 'completed';
   const failed = b.status === 'failed';
   const telegram = canSendTo('telegram');
   const format = `${FORMAT_TEXT[b.format] || b.format}${b.compression && b.compression !== 'none' ? ` · ${b.compression}` : ''}`;
-  // To the second, and the id's start: ten backups of one minute are ten
-  // different rows, and each button's name says which backup it acts on.
   const when = preciseDate(b.created_at);
-  const which = `${when} (${shortId(b.id)})`;
   const cell = (label, ...content) => h('td', { 'data-label': label }, ...content);
   const action = (text, name, opts = {}) =>
     h('button', { type: 'button', class: `btn btn-small ${opts.danger ? 'btn-danger-ghost' : ''}`, dataset: { action: name },
-      disabled: opts.disabled, 'aria-label': opts.label || `${text} backup of ${which}`, title: opts.label }, text);
+      disabled: opts.disabled, 'aria-disabled': busy.has(`${b.id}:${name}`) ? 'true' : null,
+      'aria-label': opts.label || `${text} backup of ${which(b)}`, title: opts.label }, text);
+  // The time opens the row's detail view (a disclosure button): its name is
+  // what it shows, "Details of the backup of Mar 3, 14:05:09 1a2b3c4d".
+  const details = h('button', { type: 'button', class: 'row-toggle', dataset: { action: 'details' },
+    'aria-expanded': String(expanded.has(b.id)), 'aria-controls': `detail-${b.id}` },
+  h('span', { class: 'sr-only' }, `Details of the ${failed ? 'failed run' : 'backup'} of `),
+  h('time', { datetime: b.created_at }, when), ' ', h('span', { class: 'short-id' }, shortId(b.id)));
   return h('tr', { dataset: { backupId: b.id } },
-    cell('Created', h('time', { datetime: b.created_at, title: b.created_at }, when),
-      ' ', h('span', { class: 'short-id muted', title: `Backup id ${b.id}` }, shortId(b.id))),
+    cell('Created', details),
     cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
     cell('Format', format, b.encrypted ? [' ', h('span', { class: 'badge badge-encrypted', title: 'age-encrypted: a download opens with age -d -i your-key' }, 'encrypted')] : null),
     h('td', { 'data-label': 'Size', class: 'num' }, failed ? '—' : humanBytes(b.size_bytes)),
@@ -165,11 +228,11 @@ function historyRow(b) {
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
     cell('Status', failed ? failedStatus(b) : h('span', { class: `badge badge-${b.status}` }, b.status)),
     h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted')
-      : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${which} from the history` }) : [
+      : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${which(b)} from the history` }) : [
         action('Download', 'download', { disabled: !usable }),
         action('Telegram', 'telegram', {
           disabled: !usable || !telegram,
-          label: telegram ? `Send backup of ${which} to Telegram` : `This server cannot send to Telegram (backup of ${which})`,
+          label: telegram ? `Send backup of ${which(b)} to Telegram` : `This server cannot send to Telegram (backup of ${which(b)})`,
         }),
         action('Restore', 'restore', { disabled: !usable }),
         action('Delete', 'delete', { danger: true })])),
@@ -178,9 +241,20 @@ function historyRow(b) {
 
 // A click on a row's button (wired in app.js on the table body).
 export function historyAction(button) {
-  const tr = button.closest('tr[data-backup-id]');
-  const b = tr && state.history.items.find((x) => x.id === tr.dataset.backupId);
+  const tr = button.closest('tr[data-backup-id], tr[data-detail-for]');
+  const id = tr && (tr.dataset.backupId || tr.dataset.detailFor);
+  const b = id && state.history.items.find((x) => x.id === id);
   if (!b) return;
+  if (button.dataset.action === 'copy') {
+    copyValue(button);
+    return;
+  }
+  if (button.dataset.action === 'details') {
+    toggleDetails(b, button);
+    return;
+  }
+  // Still waiting for the server on this button (it is aria-disabled, not disabled).
+  if (button.getAttribute('aria-disabled') === 'true') return;
   setRowError(b, '');
   const actions = {
     download: () => downloadBackup(b, button),
@@ -189,6 +263,34 @@ export function historyAction(button) {
     delete: () => confirmDelete(b),
   };
   if (Object.hasOwn(actions, button.dataset.action)) actions[button.dataset.action]();
+}
+
+// Opens or closes the detail row under the row, in place (no repaint).
+function toggleDetails(b, button) {
+  const body = $('history-body');
+  const old = body.querySelector(`tr[data-detail-for="${CSS.escape(b.id)}"]`);
+  if (old) {
+    old.remove();
+    expanded.delete(b.id);
+  } else {
+    expanded.add(b.id);
+    button.closest('tr').after(detailRow(b, COLUMNS, which(b)));
+  }
+  button.setAttribute('aria-expanded', String(!old));
+}
+
+// A row action's button while its request runs: marked busy (aria-disabled),
+// never disabled, so focus stays on it.
+function markBusy(b, button, on) {
+  const key = `${b.id}:${button.dataset.action}`;
+  if (on) busy.add(key);
+  else busy.delete(key);
+  const current = $('history-body').querySelector(`tr[data-backup-id="${CSS.escape(b.id)}"] button[data-action="${button.dataset.action}"]`);
+  for (const el of new Set([button, current])) {
+    if (!el) continue;
+    if (on) el.setAttribute('aria-disabled', 'true');
+    else el.removeAttribute('aria-disabled');
+  }
 }
 
 export function showOlderPage() {
@@ -210,7 +312,7 @@ const inTelegram = (b) => (b.locations || []).some((loc) => loc.type === 'telegr
 const inS3 = (b) => (b.locations || []).some((loc) => loc.type === 's3' && !loc.deleted);
 
 async function downloadBackup(b, button) {
-  button.disabled = true;
+  markBusy(b, button, true);
   try {
     // A plain navigation cannot carry the bearer header: ask for a signed,
     // short-lived link and follow it.
@@ -225,7 +327,7 @@ async function downloadBackup(b, button) {
     if (e.status === 409 && (inS3(b) || inTelegram(b))) await fetchThenDownload(b, button);
     else if (e.status !== 401) setRowError(b, `The download could not start: ${e.message}`);
   } finally {
-    button.disabled = false;
+    markBusy(b, button, false);
   }
 }
 
@@ -243,7 +345,7 @@ async function fetchThenDownload(b, button) {
 }
 
 async function sendToTelegram(b, button) {
-  button.disabled = true;
+  markBusy(b, button, true);
   try {
     const accepted = await api('POST', `/api/backups/${encodeURIComponent(b.id)}/telegram`);
     trackJob(accepted.job_id, jobTitle(JobType.TELEGRAM_SEND, preciseDate(b.created_at)),
@@ -252,7 +354,7 @@ async function sendToTelegram(b, button) {
   } catch (e) {
     if (e.status !== 401) setRowError(b, `Could not send to Telegram: ${e.message}`);
   } finally {
-    button.disabled = false;
+    markBusy(b, button, false);
   }
 }
 

@@ -1,14 +1,22 @@
 // Export and the job cards: a job is tracked from the moment the server
 // accepts it, polled until it ends, and kept across reloads (session storage)
 // while it is active. What a type is called and says comes from job-types.js.
+// The list is not a live region (its elapsed times tick every second): state
+// changes are announced through #jobs-status and the toast. Only the newest
+// finished cards stay open; older ones fold away behind "Show older", and
+// "Clear finished" removes them all.
 
 import { api } from './api.js';
 import { $, h, show, notice, toast } from './dom.js';
-import { duration } from './format.js';
+import { clockTime, duration, shortId } from './format.js';
 import { JobType, jobType, jobTitle } from './job-types.js';
 import { state } from './state.js';
 
 const POLL_MS = 1000;
+// Finished cards shown before the older ones fold away.
+const KEEP_FINISHED = 3;
+let showOlder = false;
+let exporting = false;
 const jobsKey = (projectId) => `tb.jobs.${projectId}`;
 
 // Called with the job when a tracked job completes or fails (app.js refreshes
@@ -34,8 +42,12 @@ export async function startExport(format) {
       return;
     }
   }
+  // Marked busy, not disabled: a disabled button would drop a keyboard
+  // user's focus to the page's body.
+  if (exporting) return;
+  exporting = true;
   const buttons = [$('export-sql'), $('export-tar')];
-  buttons.forEach((b) => { b.disabled = true; });
+  buttons.forEach((b) => b.setAttribute('aria-disabled', 'true'));
   notice($('export-error'), '');
   try {
     const accepted = await api('POST', '/api/backup/export', body);
@@ -47,7 +59,8 @@ export async function startExport(format) {
   } catch (e) {
     if (e.status !== 401) notice($('export-error'), `The backup could not be started: ${e.message}`);
   } finally {
-    buttons.forEach((b) => { b.disabled = false; });
+    exporting = false;
+    buttons.forEach((b) => b.removeAttribute('aria-disabled'));
   }
 }
 
@@ -76,10 +89,16 @@ export function resumeJobs() {
     saved = [];
   }
   // The saved type paints the card right before its first poll answers.
-  for (const s of saved) trackJob(s.id, s.label, { id: s.id, type: s.type, status: 'pending', progress: {} });
+  for (const s of saved) trackJob(s.id, s.label, { id: s.id, type: s.type, status: 'pending', progress: {} }, { quiet: true });
 }
 
-export function trackJob(id, label, initial, { onCompleted } = {}) {
+// One sentence for screen readers, once per change of a job's state.
+function announce(text) {
+  const el = $('jobs-status');
+  if (el.textContent !== text) el.textContent = text;
+}
+
+export function trackJob(id, label, initial, { onCompleted, quiet = false } = {}) {
   if (state.jobs.has(id)) return;
   const entry = { job: initial, label, el: null, timer: null, ticker: null, generation: state.generation, onCompleted };
   entry.el = buildJobCard(entry);
@@ -87,6 +106,8 @@ export function trackJob(id, label, initial, { onCompleted } = {}) {
   $('jobs').prepend(entry.el);
   renderJob(entry);
   saveActiveJobs();
+  tidyJobs();
+  if (!quiet) announce(`${label}: started.`);
   pollJob(entry);
   // The elapsed time ticks every second between polls.
   entry.ticker = setInterval(() => renderElapsed(entry), 1000);
@@ -102,7 +123,7 @@ function buildJobCard(entry) {
     message: h('p', { class: 'job-message' }),
     bar: h('div', { class: 'progress', role: 'progressbar', 'aria-label': `${entry.label} progress` }, h('div', { class: 'progress-fill' })),
     cancel: h('button', { type: 'button', class: 'btn btn-small btn-ghost', text: 'Cancel', dataset: { action: 'cancel' } }),
-    dismiss: h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'aria-label': `Dismiss ${entry.label}`, text: 'Dismiss', dataset: { action: 'dismiss' } }),
+    dismiss: h('button', { type: 'button', class: 'btn btn-small btn-ghost', text: 'Dismiss', dataset: { action: 'dismiss' } }),
   };
   const p = entry.parts;
   li.append(
@@ -126,6 +147,12 @@ function renderJob(entry) {
   p.badge.className = `badge badge-${status}`;
   p.badge.textContent = cancelling ? 'Cancelling…' : STATUS_TEXT[status] || status;
   p.cancel.disabled = cancelling;
+  // Each card's buttons name its job: the project and the time it started.
+  const which = `${entry.label} of ${(state.project && (state.project.name || state.project.id)) || 'this project'}`
+    + `${job.created_at ? `, started ${clockTime(job.created_at)}` : ''} (job ${shortId(job.id)})`;
+  p.cancel.setAttribute('aria-label', `Cancel ${which}`);
+  p.dismiss.setAttribute('aria-label', `Dismiss ${which}`);
+  renderProgress(p.bar, status);
   p.bar.classList.toggle('progress-indeterminate', active);
   p.bar.classList.toggle('progress-done', status === 'completed');
   p.bar.classList.toggle('progress-failed', status === 'failed' || status === 'cancelled');
@@ -151,6 +178,22 @@ function renderJob(entry) {
     message = 'Reconnecting…';
   }
   p.message.textContent = message;
+}
+
+// The bar's value for assistive technology: unknown (indeterminate: no
+// aria-valuenow) while the job runs, 100 when done, 0 when it stopped.
+function renderProgress(bar, status) {
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', '100');
+  const ended = { completed: ['100', 'Done'], failed: ['0', 'Failed'], cancelled: ['0', 'Cancelled'] }[status];
+  if (ended) {
+    bar.setAttribute('aria-valuenow', ended[0]);
+    bar.setAttribute('aria-valuetext', ended[1]);
+  } else {
+    bar.removeAttribute('aria-valuenow');
+    bar.setAttribute('aria-valuetext', 'In progress, how far is not known');
+  }
+  bar.dataset.indeterminate = ended ? 'false' : 'true';
 }
 
 // The server keeps every attempt's reason in last_error; show the last one,
@@ -201,18 +244,50 @@ async function pollJob(entry) {
   }
 }
 
-function finishJob(entry, announce) {
+// The toast announces a completion or a failure; a cancel is announced here.
+function finishJob(entry, wasActive) {
   clearInterval(entry.ticker);
   entry.ticker = null;
   renderElapsed(entry);
   saveActiveJobs();
+  tidyJobs();
   if (entry.job.status === 'completed' || entry.job.status === 'failed') onAnyEnded(entry.job);
   if (entry.job.status === 'completed') {
-    if (announce) toast(`${entry.label}: completed`);
-    if (announce && entry.onCompleted) entry.onCompleted(entry.job);
-  } else if (announce && entry.job.status === 'failed') {
+    if (wasActive) toast(`${entry.label}: completed`);
+    if (wasActive && entry.onCompleted) entry.onCompleted(entry.job);
+  } else if (wasActive && entry.job.status === 'failed') {
     toast(`${entry.label}: failed`);
+  } else if (wasActive && entry.job.status === 'cancelled') {
+    announce(`${entry.label}: cancelled.`);
   }
+}
+
+// Cards newest first: every active one and the newest KEEP_FINISHED finished
+// ones are shown; older finished ones fold away until "Show older".
+export function tidyJobs() {
+  const finished = [...$('jobs').children].filter((li) => !ACTIVE.has(li.dataset.status));
+  const older = finished.slice(KEEP_FINISHED);
+  for (const li of finished) show(li, showOlder || !older.includes(li));
+  if (older.length === 0) showOlder = false;
+  const toggle = $('jobs-older');
+  toggle.textContent = showOlder ? 'Hide older finished jobs' : `Show ${older.length} older finished ${older.length === 1 ? 'job' : 'jobs'}`;
+  toggle.setAttribute('aria-expanded', String(showOlder));
+  show(toggle, older.length > 0);
+  show($('jobs-tools'), finished.length > 0);
+}
+
+export function toggleOlderJobs() {
+  showOlder = !showOlder;
+  tidyJobs();
+}
+
+// Removes every finished card; focus goes to the export button (the control it was on is gone).
+export function clearFinishedJobs() {
+  for (const entry of [...state.jobs.values()]) if (!ACTIVE.has(entry.job.status)) removeCard(entry);
+  showOlder = false;
+  tidyJobs();
+  $('export-sql').focus();
+  announce('Finished jobs cleared.');
 }
 
 // A click on a card's Cancel or Dismiss (wired in app.js on the list).
@@ -227,6 +302,12 @@ export function jobCardAction(button) {
 async function cancelJob(entry) {
   entry.cancelling = true;
   renderJob(entry);
+  announce(`${entry.label}: cancelling.`);
+  // The disabled Cancel would drop focus to the page: keep it on the card.
+  if (document.activeElement === entry.parts.cancel || document.activeElement === document.body) {
+    entry.el.tabIndex = -1;
+    entry.el.focus();
+  }
   try {
     const job = await api('POST', `/api/jobs/${encodeURIComponent(entry.job.id)}/cancel`);
     if (job && job.status) {
@@ -241,7 +322,19 @@ async function cancelJob(entry) {
   }
 }
 
+// Focus moves to the next card's button (or the export button): the
+// dismissed one is gone.
 function dismissJob(entry) {
+  const cards = [...$('jobs').children].filter((li) => !li.hidden);
+  const i = cards.indexOf(entry.el);
+  const next = cards[i + 1] || cards[i - 1];
+  removeCard(entry);
+  tidyJobs();
+  const target = next && [...next.querySelectorAll('button')].find((b) => !b.hidden && !b.disabled);
+  (target || $('export-sql')).focus();
+}
+
+function removeCard(entry) {
   stopJob(entry);
   state.jobs.delete(entry.job.id);
   entry.el.remove();
@@ -258,4 +351,7 @@ function stopJob(entry) {
 export function stopAllJobs() {
   for (const entry of state.jobs.values()) stopJob(entry);
   state.jobs.clear();
+  $('jobs').replaceChildren();
+  showOlder = false;
+  tidyJobs();
 }

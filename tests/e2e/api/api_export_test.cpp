@@ -41,6 +41,16 @@ TEST_F(ApiTest, ExportCompletesAndRestoresInEveryFormat) {
     EXPECT_EQ(backup.at("compression").as_string(), c.compression);
     EXPECT_EQ(backup.at("status").as_string(), "completed");
     EXPECT_EQ(backup.at("kind").as_string(), "manual");
+    // How the run went, from its job: the dump's size before compression, the file, the time.
+    const auto& run = backup.at("run").as_object();
+    EXPECT_EQ(run.at("dump_bytes").to_number<std::int64_t>(),
+              result.at("dump_bytes").to_number<std::int64_t>());
+    if (c.compression == "none") {
+      EXPECT_EQ(run.at("dump_bytes"), backup.at("size_bytes"));
+    }
+    EXPECT_EQ(run.at("file_name"), result.at("file_name"));
+    EXPECT_EQ(run.at("attempts").as_int64(), 1);
+    EXPECT_GE(run.at("seconds").to_number<double>(), 0.0);
 
     auto dl = http_get(url("/api/backups/" + backup_id + "/download"), token_);
     ASSERT_EQ(dl.status, 200);
@@ -65,6 +75,9 @@ TEST_F(ApiTest, HistoryShowsBackupsNewestFirstWithThirtyDayExpiry) {
   auto newest = page.at("items").as_array()[0].as_object();
   EXPECT_EQ(newest.at("id"), second.at("result").at("backup_id"));
   EXPECT_TRUE(newest.at("error").is_null());
+  // Each item says how its run went (the UI's detail view shows it).
+  EXPECT_EQ(newest.at("run").at("dump_bytes").to_number<std::int64_t>(),
+            second.at("result").at("dump_bytes").to_number<std::int64_t>());
   // The newest completed backup's time, on every page.
   EXPECT_EQ(page.at("last_successful_backup_at"), newest.at("created_at"));
   // expires_at = created_at + 30 days.
