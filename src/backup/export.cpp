@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "age/stream.hpp"
+#include "backup/manifest.hpp"
 #include "core/log.hpp"
 #include "db/client_errors.hpp"
 #include "db/conninfo.hpp"
@@ -169,6 +170,8 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                                                         options.compression_threads);
     }
     io::ByteCounter dumped(compressor ? *compressor : compressed, progress);
+    // Counts each table's rows from the dump itself, before compression.
+    ManifestCounter manifest(options.format, dumped);
 
     process::Spec spec;
     spec.program = cmd.program;
@@ -180,7 +183,7 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
 
     std::vector<std::byte> buf(kChunk);
     while (std::size_t n = child.read_stdout(buf))
-      dumped.write(std::span<const std::byte>(buf.data(), n));
+      manifest.write(std::span<const std::byte>(buf.data(), n));
 
     process::Child::Exit exit = child.wait();
     if (exit.cancelled) throw Cancelled("the export was cancelled");
@@ -202,8 +205,9 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                   "pg_dump failed: " + (why.empty() ? exit.describe() : why), detail);
     }
 
-    dumped.finish();
+    manifest.finish();
     result.dump_bytes = dumped.count();
+    result.tables = manifest.manifest();
     result.size_bytes = stored.count();
     result.sha256_hex = sha.hex();
     for (auto& dest : dests) {
