@@ -20,6 +20,8 @@ struct Dependencies {
   const Clock& clock;
   // tb_project_lock_wait_timeouts_total; null when nothing is exported (CLI, tests).
   metrics::Counter* lock_wait_timeouts = nullptr;
+  // tb_verification_failures_total; null when nothing is exported.
+  metrics::Counter* verification_failures = nullptr;
 };
 
 inline ProjectLockOptions project_lock_options(const Dependencies& deps) {
