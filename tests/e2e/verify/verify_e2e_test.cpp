@@ -9,8 +9,9 @@
 //   counts in /metrics; a manifest that disagrees with the data fails;
 // - two verifications of one tenant at once both pass; the CLI verifies a
 //   project's newest backup;
-// - afterwards no tb_verify_* database or role is left, and the live schema
-//   is unchanged row for row.
+// - afterwards no tb_verify_* database or role is left (those a dead process
+//   left are swept when `serve` starts), and the live schema is unchanged
+//   row for row.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -79,6 +80,11 @@ class VerifyE2E : public DeployedSuite<VerifyE2E> {
              {"METRICS_TOKEN", kMetricsToken},
              {"VERIFY_DATABASE_URL", PgCluster::shared().conninfo("postgres")}};
     o.seed_sql = kSeed;
+    // What a verification whose process died leaves: swept when `serve` starts.
+    PgCluster::shared().exec("postgres", "CREATE ROLE tb_verify_00000000deadbeef LOGIN");
+    PgCluster::shared().exec("postgres",
+                             "CREATE DATABASE tb_verify_00000000deadbeef OWNER "
+                             "tb_verify_00000000deadbeef");
     deploy(o);
     live_digest_ = new std::string(live_digest());
   }
@@ -144,7 +150,8 @@ class VerifyE2E : public DeployedSuite<VerifyE2E> {
 
   static std::string local_file(const json::object& b) {
     for (const auto& loc : b.at("locations").as_array()) {
-      if (loc.at("type") == "local") return storage_ + "/" + std::string(loc.at("path").as_string());
+      if (loc.at("type") == "local")
+        return storage_ + "/" + std::string(loc.at("path").as_string());
     }
     return {};
   }
