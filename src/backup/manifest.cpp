@@ -1,11 +1,15 @@
 #include "backup/manifest.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
 #include <cstring>
 #include <map>
 #include <utility>
+
+#include "archive/toc.hpp"
 
 namespace tb::backup {
 namespace {
@@ -195,6 +199,7 @@ class TarParser final : public ManifestCounter::Parser {
   }
 
   Manifest finish() override {
+    if (auto from_toc = names_from_toc()) return *from_toc;
     Manifest out;
     for (const auto& [member, name] : copies_) {
       auto it = rows_.find(member);
@@ -205,7 +210,10 @@ class TarParser final : public ManifestCounter::Parser {
 
  private:
   enum class State { kHeader, kData, kPadding, kEnd };
-  enum class Member { kOther, kTableData, kRestoreSql };
+  enum class Member { kOther, kToc, kTableData, kRestoreSql };
+  // A table of contents larger than this (a schema of very many objects) is
+  // not kept: restore.sql names the tables then.
+  static constexpr std::size_t kMaxToc = 64 * 1024 * 1024;
 
   // Octal digits, or GNU's base-256 (first byte's high bit set) for sizes
   // that do not fit 11 octal digits.
@@ -233,7 +241,9 @@ class TarParser final : public ManifestCounter::Parser {
     remaining_ = member_size(header_);
     padding_ = (512 - remaining_ % 512) % 512;
     kind_ = Member::kOther;
-    if (name == "restore.sql") {
+    if (name == "toc.dat") {
+      kind_ = Member::kToc;
+    } else if (name == "restore.sql") {
       kind_ = Member::kRestoreSql;
     } else if (name.ends_with(".dat") && name.size() > 4 &&
                name.find_first_not_of("0123456789") == name.size() - 4) {
@@ -245,8 +255,35 @@ class TarParser final : public ManifestCounter::Parser {
     if (remaining_ == 0) end_member();
   }
 
+  // toc.dat names each table's data member exactly (the entry's tag) and is
+  // in every tar archive, also those without restore.sql (a fleet run's);
+  // restore.sql is the fallback for a layout this build does not read.
+  std::optional<Manifest> names_from_toc() const {
+    if (toc_.empty() || toc_too_large_) return std::nullopt;
+    archive::Toc toc;
+    try {
+      toc = archive::read_toc(toc_);
+    } catch (const std::exception& e) {
+      spdlog::info("manifest: toc.dat not read ({}), tables named by restore.sql", e.what());
+      return std::nullopt;
+    }
+    Manifest out;
+    for (const auto& e : toc.entries) {
+      if (e.desc != "TABLE DATA" || !e.file || !e.tag || !e.file->ends_with(".dat")) continue;
+      auto it = rows_.find(e.file->substr(0, e.file->size() - 4));
+      out.push_back({*e.tag, it == rows_.end() ? 0 : it->second});
+    }
+    return out;
+  }
+
   void on_member_bytes(std::string_view d) {
-    if (kind_ == Member::kTableData) {
+    if (kind_ == Member::kToc) {
+      if (toc_.size() + d.size() > kMaxToc) {
+        toc_too_large_ = true;
+        toc_.clear();
+      }
+      if (!toc_too_large_) toc_.append(d);
+    } else if (kind_ == Member::kTableData) {
       if (!copy_.ended()) copy_.feed(d);
     } else if (kind_ == Member::kRestoreSql) {
       while (!d.empty()) {
@@ -291,6 +328,8 @@ class TarParser final : public ManifestCounter::Parser {
   std::string member_;
   CopyRows copy_;
   TextLines sql_;
+  std::string toc_;
+  bool toc_too_large_ = false;
   std::map<std::string, std::uint64_t> rows_;                // member number → rows
   std::vector<std::pair<std::string, std::string>> copies_;  // member number, table
 };

@@ -6,11 +6,12 @@
 //          "-- Data for Name: ...; Type: TABLE DATA" header, one row per
 //          line up to the `\.` line (COPY's text format escapes a newline
 //          inside a value as \n, so a raw newline always ends a row).
-//   tar:   the archive's NNNN.dat members hold one table's COPY data each;
-//          restore.sql, the archive's last member, maps member numbers to
-//          tables (`COPY s.t (...) FROM '$$PATH$$/NNNN.dat';`). Rows are
-//          counted per member as the archive streams (512-byte headers,
-//          sizes, padding) and named at its end.
+//   tar:   the archive's NNNN.dat members hold one table's COPY data each.
+//          Rows are counted per member as the archive streams (512-byte
+//          headers, sizes, padding) and named at its end: by toc.dat, its
+//          first member (each TABLE DATA entry names its table and file;
+//          a fleet run's archives hold no restore.sql), else by restore.sql,
+//          pg_dump's last member (`COPY s.t (...) FROM '$$PATH$$/NNNN.dat';`).
 //
 // A table's name is recorded as written after the schema, unquoted
 // (`tenant_x."Mixed Case"` → `Mixed Case`, `"q""t"` → `q"t`). Memory stays

@@ -141,6 +141,27 @@ TEST_F(ManifestTest, TarDumpCountsAreExactWhereverTheChunksSplit) {
   }
 }
 
+// A tar archive without restore.sql (what a fleet run writes): toc.dat names
+// the tables; and one whose toc.dat cannot be read: restore.sql does.
+TEST_F(ManifestTest, TarTablesAreNamedByTocDatOrElseByRestoreSql) {
+  const auto tar = dump("tar");
+  for (const std::string drop : {"restore.sql", "toc.dat"}) {
+    // The archive's members but `drop`, then the two zero blocks.
+    std::string without;
+    for (std::size_t at = 0; at + 512 <= tar.size() && tar[at] != 0;) {
+      const std::string name(tar.c_str() + at);
+      const std::size_t size = std::stoul(tar.substr(at + 124, 12), nullptr, 8);
+      const std::size_t member = 512 + (size + 511) / 512 * 512;
+      if (name != drop) without += tar.substr(at, member);
+      at += member;
+    }
+    without += std::string(1024, '\0');
+    ASSERT_LT(without.size(), tar.size());
+    std::mt19937 rng(7);
+    EXPECT_EQ(sorted(count(Format::kTar, without, rng, 4096)), kExpected) << "without " << drop;
+  }
+}
+
 TEST_F(ManifestTest, TheExportRecordsTheManifestOfWhatItDumped) {
   auto& pg = PgCluster::shared();
   const std::string storage = tb::test::make_temp_dir("tb-manifest-storage");
