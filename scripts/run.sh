@@ -15,6 +15,9 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
     $psql "$base dbname=postgres" -qc "CREATE DATABASE tenant_backup"
   fi
   export DATABASE_URL="$base dbname=tenant_backup"
+  # Verifications restore backups into throwaway databases of the same
+  # embedded cluster (tb_verify_*, dropped after each one).
+  export VERIFY_DATABASE_URL="${VERIFY_DATABASE_URL:-$base dbname=postgres}"
   seed_demo=1
 fi
 

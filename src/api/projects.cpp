@@ -38,6 +38,7 @@ boost::json::object project_json(const store::Project& p) {
 model::BackupSettings to_model(const store::BackupSettings& s) {
   model::BackupSettings m;
   m.schedule = model::schedule_from_text(s.schedule);
+  m.verify_schedule = model::schedule_from_text(s.verify_schedule);
   m.retention_days = s.retention_days;
   m.destinations = s.destinations;
   m.telegram_chat_id = s.telegram_chat_id;
@@ -52,6 +53,7 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
   store::BackupSettings s;
   s.project_id = project_id;
   s.schedule = model::schedule_to_text(m.schedule);
+  s.verify_schedule = model::schedule_to_text(m.verify_schedule);
   s.retention_days = m.retention_days;
   s.destinations = m.destinations;
   s.telegram_chat_id = m.telegram_chat_id;
@@ -68,6 +70,11 @@ boost::json::object settings_json(const ApiContext& ctx, const store::BackupSett
   o["schedule"] = model::schedule_json(schedule);
   const auto next = model::next_slot(schedule, ctx.clock.now());
   o["next_run_at"] = next ? boost::json::value(format_rfc3339(*next)) : boost::json::value(nullptr);
+  const auto verify = model::schedule_from_text(s.verify_schedule);
+  o["verify_schedule"] = model::schedule_json(verify);
+  const auto next_verify = model::next_slot(verify, ctx.clock.now());
+  o["next_verify_at"] =
+      next_verify ? boost::json::value(format_rfc3339(*next_verify)) : boost::json::value(nullptr);
   return o;
 }
 

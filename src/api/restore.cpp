@@ -2,6 +2,11 @@
 // an unknown one) is "not found", like GET /api/backups/{id}; a backup that is
 // deleted or expired, or a second restore of a project while one is pending or
 // running, is 409 CONFLICT and changes nothing.
+//
+// POST /api/backups/{id}/verify → 202 job: a test restore into a throwaway
+// scratch database, compared with the backup's manifest
+// (workflows/verify_job.hpp). 409 when the backup cannot be verified (not
+// restorable, no manifest) or the server has no VERIFY_DATABASE_URL.
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
@@ -9,6 +14,7 @@
 #include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "workflows/restore_job.hpp"
+#include "workflows/verify_job.hpp"
 
 namespace tb::api {
 namespace {
@@ -38,12 +44,45 @@ http::Response enqueue_restore(ApiContext& ctx, http::Request& req) {
                          202);
 }
 
+http::Response enqueue_verify(ApiContext& ctx, http::Request& req) {
+  auto who = authenticate(ctx, req);
+  auto id = require_uuid_param(req, "id", "backup");
+  auto conn = ctx.pool.acquire();
+  auto backup = store::get_backup(*conn, id);
+  if (!backup || !who.can_access(backup->project_id)) throw_not_found("backup not found");
+  store::Job job;
+  try {
+    if (ctx.config.verify_database_url.empty())
+      throw_conflict(std::string(workflows::kVerifyNotConfigured));
+    model::VerifyPayload payload;
+    payload.backup_id = backup->id;
+    payload.requested_by = who.subject;
+    job = workflows::enqueue_verify(*conn, *backup, ctx.clock.now(), payload,
+                                    ctx.config.job_max_attempts);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kConflict) {
+      record_audit(*conn, req, who, backup->project_id, "backup.verify", backup->id,
+                   "refused: " + e.message());
+    }
+    throw;
+  }
+  record_audit(*conn, req, who, backup->project_id, "backup.verify", backup->id, "accepted");
+  return http::json_data(boost::json::object{{"job_id", job.id},
+                                             {"status", store::to_string(job.status)},
+                                             {"project_id", job.project_id.value_or("")},
+                                             {"backup_id", backup->id},
+                                             {"created_at", format_rfc3339(job.created_at)}},
+                         202);
+}
+
 }  // namespace
 
 std::vector<http::Route> restore_routes(ApiContext& ctx) {
   return {
       {"POST", "/api/backup/restore", http::RateClass::kWork,
        [&ctx](http::Request& req) { return enqueue_restore(ctx, req); }},
+      {"POST", "/api/backups/{id}/verify", http::RateClass::kWork,
+       [&ctx](http::Request& req) { return enqueue_verify(ctx, req); }},
   };
 }
 

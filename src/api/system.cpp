@@ -112,7 +112,9 @@ std::vector<http::Route> system_routes(ApiContext& ctx) {
          return http::json_data(
              boost::json::object{{"destinations", std::move(destinations)},
                                  {"encryption", ctx.encryption},
-                                 {"restore_keep_days", ctx.config.restore_keep_days}});
+                                 {"restore_keep_days", ctx.config.restore_keep_days},
+                                 // Whether backups can be verified (VERIFY_DATABASE_URL).
+                                 {"verification", !ctx.config.verify_database_url.empty()}});
        }},
   };
   // With METRICS_LISTEN, /metrics is served on that listener only.

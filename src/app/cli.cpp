@@ -118,6 +118,17 @@ int run_cli(int argc, char** argv) {
   restore_cmd->add_option("--backup", restore_opts.backup_id, "backup id")->required();
   restore_cmd->add_flag("--no-wait", restore_opts.no_wait, "print the job id and return at once");
 
+  VerifyCommandOptions verify_opts;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "test-restore a backup into a throwaway scratch database and compare every table's rows "
+      "with its manifest (queues a job)");
+  auto* by_backup = verify_cmd->add_option("--backup", verify_opts.backup_id, "backup id");
+  auto* by_project = verify_cmd->add_option("--project", verify_opts.project_id,
+                                            "project id: its newest completed backup");
+  by_backup->excludes(by_project);
+  verify_cmd->add_flag("--no-wait", verify_opts.no_wait, "print the job id and return at once");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -136,6 +147,7 @@ int run_cli(int argc, char** argv) {
       return serve(*cfg, ServeOptions{.api = false, .worker = true, .scheduler = false});
     if (export_cmd->parsed()) return run_export_command(*cfg, export_opts);
     if (restore_cmd->parsed()) return run_restore_command(*cfg, restore_opts);
+    if (verify_cmd->parsed()) return run_verify_command(*cfg, verify_opts);
   } catch (const Error& e) {
     report_failure(e.message() + (e.detail().empty() ? "" : " (" + log::redact(e.detail()) + ")"));
     return 1;

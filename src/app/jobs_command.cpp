@@ -14,6 +14,7 @@
 #include "store/settings.hpp"
 #include "workflows/export_destinations.hpp"
 #include "workflows/restore_job.hpp"
+#include "workflows/verify_job.hpp"
 
 namespace tb::app {
 namespace {
@@ -128,6 +129,39 @@ int run_restore_command(const config::Config& config, const RestoreCommandOption
   // The same checks as the API: restorable, one restore per project at a time.
   auto created = workflows::enqueue_restore(conn, *backup, std::chrono::system_clock::now(), "cli");
   std::cerr << "queued restore job " << created.id << "\n";
+  if (options.no_wait) {
+    std::cout << created.id << "\n";
+    return 0;
+  }
+  return follow(conn, created.id);
+}
+
+int run_verify_command(const config::Config& config, const VerifyCommandOptions& options) {
+  if (options.backup_id.empty() == options.project_id.empty())
+    throw Error(ErrorCode::kValidation, "give either --backup ID or --project P");
+  if (config.verify_database_url.empty())
+    throw Error(ErrorCode::kConflict, std::string(workflows::kVerifyNotConfigured));
+  auto conn = db::Connection::open(config.database_url);
+  std::optional<store::Backup> backup;
+  if (!options.backup_id.empty()) {
+    auto request = model::parse_restore_request(
+        boost::json::serialize(boost::json::object{{"backup_id", options.backup_id}}));
+    backup = store::get_backup(conn, request.backup_id);
+    if (!backup) throw Error(ErrorCode::kNotFound, "backup " + request.backup_id + " not found");
+  } else {
+    if (!store::get_project(conn, options.project_id))
+      throw Error(ErrorCode::kNotFound, "project '" + options.project_id + "' not found");
+    backup = store::newest_completed_backup(conn, options.project_id);
+    if (!backup)
+      throw Error(ErrorCode::kNotFound,
+                  "project '" + options.project_id + "' has no completed backup to verify");
+  }
+  model::VerifyPayload payload;
+  payload.backup_id = backup->id;
+  auto created = workflows::enqueue_verify(conn, *backup, std::chrono::system_clock::now(), payload,
+                                           config.job_max_attempts);
+  std::cerr << "queued verify job " << created.id << " for backup " << backup->id
+            << " (a serve or worker process runs it)\n";
   if (options.no_wait) {
     std::cout << created.id << "\n";
     return 0;

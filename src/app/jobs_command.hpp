@@ -1,4 +1,4 @@
-// `tenant-backup export` / `restore`: the same jobs as the API, queued from the
+// `tenant-backup export` / `restore` / `verify`: the same jobs as the API, queued from the
 // command line (a `serve` or `worker` process runs them), then followed until
 // they end unless --no-wait.
 #pragma once
@@ -25,7 +25,15 @@ struct RestoreCommandOptions {
   bool no_wait = false;
 };
 
+// Exactly one of the two: a backup, or a project's newest completed backup.
+struct VerifyCommandOptions {
+  std::string backup_id;
+  std::string project_id;
+  bool no_wait = false;
+};
+
 int run_export_command(const config::Config& config, const ExportCommandOptions& options);
 int run_restore_command(const config::Config& config, const RestoreCommandOptions& options);
+int run_verify_command(const config::Config& config, const VerifyCommandOptions& options);
 
 }  // namespace tb::app

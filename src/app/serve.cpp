@@ -31,6 +31,7 @@
 #include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
 #include "workflows/telegram_jobs.hpp"
+#include "workflows/verify_job.hpp"
 
 namespace tb::app {
 namespace {
@@ -108,7 +109,10 @@ int serve(const config::Config& config, const ServeOptions& options) {
       &registry.counter(
           "tb_project_lock_wait_timeouts_total",
           "exports and restores that gave up waiting for the same project's running one"),
-      &registry};
+      &registry,
+      &registry.counter("tb_verification_failures_total",
+                        "verifications of backups that failed (the backup did not restore, or "
+                        "its tables disagree with its manifest)")};
   if (options.worker) {
     jobs::WorkerOptions wopts;
     wopts.conninfo = config.database_url;
@@ -118,6 +122,13 @@ int serve(const config::Config& config, const ServeOptions& options) {
     wopts.on_lost_for_good = [&deps](const store::Job& job) {
       workflows::job_lost_for_good(deps, job);
     };
+    // Scratch databases left by verifications whose process died.
+    try {
+      auto conn = db::Connection::open(config.database_url);
+      workflows::sweep_verify_leftovers(workflow_opts, conn);
+    } catch (const std::exception& e) {
+      spdlog::warn("verify: the sweep of left-over scratch databases failed: {}", e.what());
+    }
     worker = std::make_unique<jobs::Worker>(wopts, workflows::job_handlers(deps));
     worker->start();
   }

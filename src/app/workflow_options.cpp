@@ -7,6 +7,7 @@ namespace tb::app {
 workflows::Options workflow_options(const config::Config& config) {
   workflows::Options o;
   o.database_url = config.database_url;
+  o.verify_database_url = config.verify_database_url;
   o.storage_dir = config.storage_dir;
   o.pg_bin_dir = config.pg_bin_dir;
   o.pg_dump_timeout = config.pg_dump_timeout;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "age/stream.hpp"
+#include "backup/manifest.hpp"
 #include "core/log.hpp"
 #include "db/client_errors.hpp"
 #include "db/conninfo.hpp"
@@ -209,14 +210,17 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
                                                         options.compression_threads);
     }
     io::ByteCounter dumped(compressor ? *compressor : compressed, progress);
+    // Counts each table's rows from the dump itself, before compression.
+    ManifestCounter manifest(options.format, dumped);
     if (source.producer) {
-      source.producer(dumped, cancel);
+      source.producer(manifest, cancel);
     } else {
-      dump_with_pg_dump(cmd, options, password, dumped, cancel);
+      dump_with_pg_dump(cmd, options, password, manifest, cancel);
     }
 
-    dumped.finish();
+    manifest.finish();
     result.dump_bytes = dumped.count();
+    result.tables = manifest.manifest();
     result.size_bytes = stored.count();
     result.sha256_hex = sha.hex();
     for (auto& dest : dests) {

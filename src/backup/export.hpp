@@ -1,8 +1,8 @@
 // The export use case: pg_dump of one tenant schema → compression → SHA-256 →
 // every destination, in one pass with bounded memory:
 //
-//   pg_dump stdout ─▶ ByteCounter(progress) ─▶ zstd|gzip|none ─▶ [age::Encryptor] ─▶
-//   Sha256 ─▶ ByteCounter ─▶ destinations
+//   pg_dump stdout ─▶ ManifestCounter (rows per table) ─▶ ByteCounter(progress) ─▶ zstd|gzip|none
+//   ─▶ [age::Encryptor] ─▶ Sha256 ─▶ ByteCounter ─▶ destinations
 //
 // With recipients, no destination ever sees a plaintext byte, and the
 // SHA-256 and size are those of the stored age file.
@@ -79,11 +79,20 @@ struct ExportOptions {
   std::chrono::seconds timeout{std::chrono::hours(6)};
 };
 
+// One table of a backup's manifest (backup/manifest.hpp counts them).
+struct TableRows {
+  std::string name;  // as written after the schema, unquoted
+  std::uint64_t rows = 0;
+  bool operator==(const TableRows&) const = default;
+};
+
 struct ExportResult {
   std::uint64_t size_bytes = 0;  // stored (compressed) bytes
   std::uint64_t dump_bytes = 0;  // raw bytes from pg_dump
   std::string sha256_hex;        // of the stored bytes (= sha256sum of the file)
   boost::json::array locations;  // one record per destination, in order
+  // Rows per table, counted from the dump stream (backup/manifest.hpp).
+  std::vector<TableRows> tables;
 };
 
 // Called from the exporting thread after each chunk (<= 256 KiB) with the raw

@@ -15,20 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxIdentifier = 63;  // NAMEDATALEN - 1
 
-// 32 random bytes as hex: a password that needs no quoting.
-std::string random_password() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    throw Error(ErrorCode::kInternal, "internal error", "RAND_bytes failed");
-  std::string out;
-  char hex[3];
-  for (unsigned char b : bytes) {
-    std::snprintf(hex, sizeof hex, "%02x", b);
-    out += hex;
-  }
-  return out;
-}
-
 // Roles that hold the service's privileges (or every privilege) are never a
 // replay's owner. A role that does not exist cannot own anything either.
 bool unusable_as_owner(db::Connection& service, const std::string& role) {
@@ -37,28 +23,6 @@ bool unusable_as_owner(db::Connection& service, const std::string& role) {
       "FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
       role);
   return r.empty() || r.boolean(0, 0);
-}
-
-// Statement text with identifiers quoted by the server (format %I/%L), so no
-// name is ever spliced by hand.
-std::string formatted(db::Connection& service, const std::string& format, const std::string& a,
-                      const std::string& b = {}, const std::string& c = {}) {
-  return service
-      .query("SELECT pg_catalog.format($1, $2::text, $3::text, $4::text)", format, a, b, c)
-      .text(0, 0);
-}
-
-// The password as a SCRAM verifier computed here, so the clear text never
-// reaches the server's statement log.
-std::string scram_verifier(db::Connection& service, const std::string& login,
-                           const std::string& password) {
-  std::unique_ptr<char, decltype(&PQfreemem)> v(
-      PQencryptPasswordConn(service.raw(), password.c_str(), login.c_str(), "scram-sha-256"),
-      &PQfreemem);
-  if (!v)
-    throw Error(ErrorCode::kInternal, "internal error",
-                std::string("PQencryptPasswordConn: ") + PQerrorMessage(service.raw()));
-  return v.get();
 }
 
 void ensure_role(db::Connection& service, const std::string& role, const std::string& attributes) {
@@ -76,6 +40,42 @@ void ensure_role(db::Connection& service, const std::string& role, const std::st
 }
 
 }  // namespace
+
+// 32 random bytes as hex: a password that needs no quoting.
+std::string random_password() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw Error(ErrorCode::kInternal, "internal error", "RAND_bytes failed");
+  std::string out;
+  char hex[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    out += hex;
+  }
+  return out;
+}
+
+// Statement text with identifiers quoted by the server (format %I/%L), so no
+// name is ever spliced by hand.
+std::string formatted(db::Connection& service, const std::string& format, const std::string& a,
+                      const std::string& b, const std::string& c) {
+  return service
+      .query("SELECT pg_catalog.format($1, $2::text, $3::text, $4::text)", format, a, b, c)
+      .text(0, 0);
+}
+
+// The password as a SCRAM verifier computed here, so the clear text never
+// reaches the server's statement log.
+std::string scram_verifier(db::Connection& service, const std::string& login,
+                           const std::string& password) {
+  std::unique_ptr<char, decltype(&PQfreemem)> v(
+      PQencryptPasswordConn(service.raw(), password.c_str(), login.c_str(), "scram-sha-256"),
+      &PQfreemem);
+  if (!v)
+    throw Error(ErrorCode::kInternal, "internal error",
+                std::string("PQencryptPasswordConn: ") + PQerrorMessage(service.raw()));
+  return v.get();
+}
 
 std::string project_role_name(std::string_view prefix, std::string_view slug) {
   std::string name = std::string(prefix) + std::string(slug);

@@ -43,6 +43,18 @@ struct ReplayIdentity {
   bool aside_through_service = false;
 };
 
+// Shared with the scratch databases of verifications (scratch_database.hpp):
+// 32 random bytes as hex, a password that needs no quoting.
+std::string random_password();
+// Statement text with identifiers quoted by the server (format's %I/%L), so
+// no name is ever spliced by hand.
+std::string formatted(db::Connection& service, const std::string& format, const std::string& a,
+                      const std::string& b = {}, const std::string& c = {});
+// The password as a SCRAM verifier computed here, so the clear text never
+// reaches the server's statement log.
+std::string scram_verifier(db::Connection& service, const std::string& login,
+                           const std::string& password);
+
 // "tb_owner_acme" / "tb_replay_acme": `prefix` + slug within PostgreSQL's
 // 63-byte identifier limit (a long slug is cut and given an 8-hex hash).
 std::string project_role_name(std::string_view prefix, std::string_view slug);

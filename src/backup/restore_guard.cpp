@@ -103,7 +103,8 @@ std::string catalog_snapshot_sql() {
       "FROM pg_catalog.pg_auth_members o",
       "SELECT 'user mapping', o.umid::text, '', 0::oid, NULL::text FROM "
       "pg_catalog.pg_user_mappings o",
-      global("pg_database", "o.oid::text", "o.xmin::text"),
+      "SELECT 'pg_database', o.oid::text, o.xmin::text, 0::oid, o.datname::text FROM "
+      "pg_catalog.pg_database o",
       global("pg_tablespace", "o.oid::text", "o.xmin::text"),
       global("pg_language", "o.oid::text", "o.xmin::text"),
       global("pg_cast", "o.oid::text", "o.xmin::text"),
@@ -169,14 +170,19 @@ std::string restore_prologue(const RestoreTarget& t, const std::string& guard_ta
 namespace {
 
 // A condition on a snapshot row `r`: false for the roles of *other*
-// projects' restores (tb_replay_*, tb_owner_*), which the service itself
-// creates, logs in and out and grants while this replay runs. Tenant code
-// cannot touch them: it has no CREATEROLE and no admin option on them.
+// projects' restores and verifications (tb_replay_*, tb_owner_*,
+// tb_verify_*), which the service itself creates, logs in and out, grants
+// and drops while this replay runs, and for the scratch databases of
+// verifications (tb_verify_*), created and dropped by the service alike.
+// Tenant code cannot touch either: it has no CREATEROLE, no CREATEDB and no
+// admin option on them, and owns none of them.
 std::string others_replay_roles(const std::string& r, const ReplayIdentity& id) {
   const std::string name = "pg_catalog.split_part(" + r + ".label, ' in ', 1)";
   return "NOT (" + r + ".cat IN ('role', 'role membership') AND " + name +
-         " ~ '^tb_(replay|owner)_' AND " + name + " NOT IN (" + quote_literal(id.login) + ", " +
-         quote_literal(id.owner) + "))";
+         " ~ '^tb_(replay|owner|verify)_' AND " + name + " NOT IN (" + quote_literal(id.login) +
+         ", " + quote_literal(id.owner) + ")) AND NOT (" + r + ".cat = 'pg_database' AND " + r +
+         ".label ~ '^tb_verify_[0-9a-f]+$' AND " + r +
+         ".label OPERATOR(pg_catalog.<>) pg_catalog.current_database())";
 }
 
 }  // namespace

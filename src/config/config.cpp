@@ -91,6 +91,14 @@ const std::vector<Variable>& table() {
                      {"postgres://", "postgresql://", "host=", "dbname=", "user="});
          c.database_url = v;
        }},
+      {{"VERIFY_DATABASE_URL", "(none: no verifications; make run sets one)",
+        "connection string of a database in the scratch cluster where verifications create and "
+        "drop their throwaway databases (its role needs CREATEDB and CREATEROLE)"},
+       [](Config& c, const std::string& v) {
+         require_url("VERIFY_DATABASE_URL", v,
+                     {"postgres://", "postgresql://", "host=", "dbname=", "user="});
+         c.verify_database_url = v;
+       }},
       {{"LISTEN", "127.0.0.1:8080",
         "address and port of the HTTP server (port 0 picks a free one)"},
        [](Config& c, const std::string& v) {

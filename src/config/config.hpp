@@ -20,6 +20,8 @@ enum class LogFormat { kText, kJson };
 
 struct Config {
   std::string database_url;
+  // Where verifications restore backups into throwaway databases; "" = none.
+  std::string verify_database_url;
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string storage_dir = "var/backups";

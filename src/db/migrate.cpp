@@ -296,6 +296,21 @@ CREATE INDEX jobs_fleet_run_idx ON control_plane.jobs ((payload -> 'fleet' ->> '
 ALTER TABLE control_plane.backups ADD COLUMN fleet_run uuid;
 )SQL";
 
+// Version 9: verified backups. backups.tables is the manifest counted from
+// the dump stream ([{"name", "rows"}]; NULL for backups made before it); the
+// verification_* columns hold the last verification's result (a restore into
+// a scratch database compared with the manifest). backup_settings.verify_schedule
+// is a schedule like `schedule`: at each slot the newest completed backup is
+// verified.
+const char* kV9 = R"SQL(
+ALTER TABLE control_plane.backups
+  ADD COLUMN tables jsonb,
+  ADD COLUMN verification_status text CHECK (verification_status IN ('passed', 'failed')),
+  ADD COLUMN verified_at timestamptz,
+  ADD COLUMN verification_detail text;
+ALTER TABLE control_plane.backup_settings ADD COLUMN verify_schedule text NOT NULL DEFAULT 'off';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -311,6 +326,7 @@ const std::vector<Migration>& migrations() {
       {6, "failed exports are listed: backups.error_code, record_failed_export trigger", kV6},
       {7, "encryption at rest: backup_settings.encryption_*, backups.encrypted", kV7},
       {8, "fleet runs: jobs_fleet_run_idx, backups.fleet_run", kV8},
+      {9, "verified backups: backups.tables, backups.verification_*, verify_schedule", kV9},
   };
   return all;
 }

@@ -52,6 +52,8 @@ std::string_view to_string(JobType type) {
       return "telegram_delete";
     case JobType::kFleetExport:
       return "fleet_export";
+    case JobType::kVerify:
+      return "verify";
   }
   return "unknown";
 }
@@ -114,6 +116,11 @@ json::object to_json(const FleetExportPayload& p) {
 
 json::object to_json(const RestorePayload& p) {
   return json::object{{"backup_id", p.backup_id}, {"requested_by", p.requested_by}};
+}
+
+json::object to_json(const VerifyPayload& p) {
+  return json::object{
+      {"backup_id", p.backup_id}, {"kind", p.kind}, {"requested_by", p.requested_by}};
 }
 
 json::object to_json(const TelegramSendPayload& p) {
@@ -182,6 +189,19 @@ RestorePayload from_json<RestorePayload>(const json::object& payload) {
   FieldReader r(payload);
   RestorePayload p;
   p.backup_id = required_backup_id(r);
+  p.requested_by = r.string("requested_by", 4096).value_or("");
+  return p;
+}
+
+template <>
+VerifyPayload from_json<VerifyPayload>(const json::object& payload) {
+  FieldReader r(payload);
+  VerifyPayload p;
+  p.backup_id = required_backup_id(r);
+  if (auto kind = r.string("kind", 16)) {
+    require_one_of("kind", *kind, {"manual", "scheduled"});
+    p.kind = *kind;
+  }
   p.requested_by = r.string("requested_by", 4096).value_or("");
   return p;
 }

@@ -27,11 +27,13 @@ enum class JobType {
   kTelegramSend,
   kTelegramFetch,
   kTelegramDelete,
-  kFleetExport
+  kFleetExport,
+  kVerify
 };
 inline constexpr JobType kAllJobTypes[] = {JobType::kExport,         JobType::kRestore,
                                            JobType::kTelegramSend,   JobType::kTelegramFetch,
-                                           JobType::kTelegramDelete, JobType::kFleetExport};
+                                           JobType::kTelegramDelete, JobType::kFleetExport,
+                                           JobType::kVerify};
 std::string_view to_string(JobType type);
 // nullopt for a type this build does not know (the queue may hold others).
 std::optional<JobType> parse_job_type(std::string_view text);
@@ -92,6 +94,15 @@ struct RestorePayload {
   std::string requested_by;  // for the audit log; empty: the CLI
 };
 
+// "verify": restore a backup into a throwaway database of the scratch
+// cluster and compare every table's rows with its manifest.
+struct VerifyPayload {
+  static constexpr JobType kType = JobType::kVerify;
+  std::string backup_id;
+  std::string kind = "manual";  // manual | scheduled
+  std::string requested_by;     // for the audit log; empty: the CLI or the schedule
+};
+
 // "telegram_send": send an existing backup's local copy to the project's chat.
 struct TelegramSendPayload {
   static constexpr JobType kType = JobType::kTelegramSend;
@@ -113,6 +124,7 @@ struct TelegramDeletePayload {
 
 boost::json::object to_json(const ExportPayload& p);
 boost::json::object to_json(const RestorePayload& p);
+boost::json::object to_json(const VerifyPayload& p);
 boost::json::object to_json(const TelegramSendPayload& p);
 boost::json::object to_json(const TelegramFetchPayload& p);
 boost::json::object to_json(const TelegramDeletePayload& p);
@@ -125,6 +137,8 @@ template <>
 ExportPayload from_json<ExportPayload>(const boost::json::object& payload);
 template <>
 RestorePayload from_json<RestorePayload>(const boost::json::object& payload);
+template <>
+VerifyPayload from_json<VerifyPayload>(const boost::json::object& payload);
 template <>
 TelegramSendPayload from_json<TelegramSendPayload>(const boost::json::object& payload);
 template <>

@@ -39,27 +39,30 @@ bool is_cron_syntax(std::string_view expr) {
   return fields == 5;
 }
 
-Schedule parse_schedule(const boost::json::object& obj) {
-  FieldReader r(obj, "schedule");
+// `field`: "schedule" or "verify_schedule", the prefix of every refusal's field.
+Schedule parse_schedule(const boost::json::object& obj, const std::string& field) {
+  FieldReader r(obj, field);
   Schedule s;
   s.kind = r.string("kind", 16).value_or("off");
-  require_one_of("schedule.kind", s.kind, {"off", "daily", "weekly", "cron"});
+  require_one_of(field + ".kind", s.kind, {"off", "daily", "weekly", "cron"});
   auto time = r.string("time", 5);
   auto day = r.string("day", 3);
   auto expr = r.string("expr", 100);
   if (s.kind == "daily" || s.kind == "weekly") {
     if (!time || !is_hhmm(*time))
-      throw_validation("schedule.time", "'schedule.time' must be HH:MM (UTC)");
+      throw_validation(field + ".time", "'" + field + ".time' must be HH:MM (UTC)");
     s.time = *time;
   }
   if (s.kind == "weekly") {
-    if (!day) throw_validation("schedule.day", "'schedule.day' is required for a weekly schedule");
-    require_one_of("schedule.day", *day, {"mon", "tue", "wed", "thu", "fri", "sat", "sun"});
+    if (!day)
+      throw_validation(field + ".day", "'" + field + ".day' is required for a weekly schedule");
+    require_one_of(field + ".day", *day, {"mon", "tue", "wed", "thu", "fri", "sat", "sun"});
     s.day = *day;
   }
   if (s.kind == "cron") {
     if (!expr || !is_cron_syntax(*expr)) {
-      throw_validation("schedule.expr", "'schedule.expr' must be a five-field cron expression");
+      throw_validation(field + ".expr",
+                       "'" + field + ".expr' must be a five-field cron expression");
     }
     CronExpr::parse(*expr);  // ranges and steps: refuses "61 * * * *" by name
     s.expr = *expr;
@@ -192,7 +195,9 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
   auto obj = parse_json_object(body);
   FieldReader r(obj);
   BackupSettings s = current;
-  if (const auto* sched = r.object("schedule")) s.schedule = parse_schedule(*sched);
+  if (const auto* sched = r.object("schedule")) s.schedule = parse_schedule(*sched, "schedule");
+  if (const auto* sched = r.object("verify_schedule"))
+    s.verify_schedule = parse_schedule(*sched, "verify_schedule");
   if (const auto* enc = r.object("encryption")) s.encryption = parse_encryption(*enc, s.encryption);
   if (auto days = r.integer("retention_days", 1, 3650)) s.retention_days = static_cast<int>(*days);
   if (auto d = r.string_array("destinations", 4, 16))

@@ -45,6 +45,9 @@ struct Schedule {
 
 struct BackupSettings {
   Schedule schedule;
+  // When the newest completed backup is restored into the scratch database
+  // and checked against its manifest (off by default).
+  Schedule verify_schedule;
   int retention_days = 30;
   std::vector<std::string> destinations{"local"};
   std::optional<std::string> telegram_chat_id;

@@ -53,6 +53,10 @@ LifecycleSnapshot read_lifecycle_snapshot(db::Connection& conn) {
       if (!inserted && it->second < newest) it->second = newest;
     }
   }
+  auto v = conn.exec(
+      "SELECT project_id, max(verified_at) FROM control_plane.backups "
+      "WHERE verification_status = 'passed' GROUP BY project_id");
+  for (int i = 0; i < v.rows(); ++i) s.last_verified_by_project[v.text(i, 0)] = v.time(i, 1);
   return s;
 }
 
@@ -77,6 +81,16 @@ void register_lifecycle_metrics(metrics::Registry& registry, db::Pool& pool, con
         std::vector<metrics::Sample> out;
         auto now = cache->clock().now();
         for (const auto& [project, at] : cache->get().last_success_by_project) {
+          out.push_back({{{"project", project}}, std::chrono::duration<double>(now - at).count()});
+        }
+        return out;
+      });
+  registry.add_gauge_collector(
+      "tb_last_verification_passed_age_seconds",
+      "Seconds since the newest verification of a project's backups that passed", [cache] {
+        std::vector<metrics::Sample> out;
+        auto now = cache->clock().now();
+        for (const auto& [project, at] : cache->get().last_verified_by_project) {
           out.push_back({{{"project", project}}, std::chrono::duration<double>(now - at).count()});
         }
         return out;

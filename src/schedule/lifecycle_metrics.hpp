@@ -8,6 +8,9 @@
 //                                            (expired/deleted ones count: they
 //                                            did complete); projects without any
 //                                            successful backup have no series
+//   tb_last_verification_passed_age_seconds{project}
+//                                            now - the newest verification that
+//                                            passed (projects without one have no series)
 // A database error makes the collectors throw; the registry skips them and
 // logs it, so the rest of /metrics still renders.
 #pragma once
@@ -28,12 +31,13 @@ struct LifecycleSnapshot {
   std::map<std::string, double> backups_by_status;
   std::map<std::string, double> bytes_by_project;
   std::map<std::string, SystemTime> last_success_by_project;
+  std::map<std::string, SystemTime> last_verified_by_project;  // newest passed verification
 };
 
 // The aggregate query, exposed for tests.
 LifecycleSnapshot read_lifecycle_snapshot(db::Connection& conn);
 
-// Registers the three gauge families; `pool` and `clock` must outlive `registry`.
+// Registers the four gauge families; `pool` and `clock` must outlive `registry`.
 void register_lifecycle_metrics(metrics::Registry& registry, db::Pool& pool, const Clock& clock);
 
 }  // namespace tb::schedule

@@ -6,6 +6,7 @@
 
 #include "model/jobs.hpp"
 #include "model/schedule.hpp"
+#include "store/backups.hpp"
 #include "store/job_queries.hpp"
 #include "store/jobs.hpp"
 #include "store/locks.hpp"
@@ -28,6 +29,31 @@ model::ExportPayload payload_for(const store::BackupSettings& s, SystemTime slot
   auto p = store::export_payload_of(s, "scheduled");
   p.slot = format_rfc3339(slot);
   return p;
+}
+
+// The verification schedule's slot: a "verify" job of the project's newest
+// completed backup, once per slot (key "verify:<project>:<slot>"). A project
+// without a backup that has a manifest has nothing to verify at this slot.
+bool enqueue_due_verification(db::Connection& conn, const store::BackupSettings& s, SystemTime slot,
+                              const SchedulerOptions& options) {
+  const auto key = "verify:" + s.project_id + ":" + format_rfc3339(slot);
+  if (store::job_key_exists(conn, key)) return false;
+  auto backup = store::newest_completed_backup(conn, s.project_id);
+  if (!backup || backup->tables.is_null() || !backup->sha256) {
+    spdlog::info("scheduler: '{}' has no backup with a manifest to verify at {}", s.project_id,
+                 format_rfc3339(slot));
+    return false;
+  }
+  model::VerifyPayload p;
+  p.backup_id = backup->id;
+  p.kind = "scheduled";
+  auto job = store::new_job(p, s.project_id, options.max_attempts);
+  job.run_at = slot + jitter_for(s.project_id, options.jitter_window);
+  job.idempotency_key = key;
+  store::enqueue_job(conn, job);
+  spdlog::info("scheduler: enqueued the {} verification of '{}' (backup {})", format_rfc3339(slot),
+               s.project_id, backup->id);
+  return true;
 }
 
 }  // namespace
@@ -78,6 +104,25 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
                    s.project_id);
     }
     if (last_enqueued) (*last_enqueued)[s.project_id] = *slot;
+  }
+  for (const auto& s : store::list_verify_scheduled_settings(conn)) {
+    std::optional<SystemTime> slot;
+    try {
+      slot = model::latest_slot(model::schedule_from_text(s.verify_schedule), now);
+    } catch (const std::exception& e) {
+      spdlog::warn("scheduler: project '{}' has an unusable verify schedule '{}': {}", s.project_id,
+                   s.verify_schedule, e.what());
+      continue;
+    }
+    if (!slot || (s.updated_at && *slot < *s.updated_at - 2 * options.tick)) continue;
+    const auto memo = "verify:" + s.project_id;
+    if (last_enqueued) {
+      auto it = last_enqueued->find(memo);
+      if (it != last_enqueued->end() && it->second >= *slot) continue;
+    }
+    ++result.due;
+    if (enqueue_due_verification(conn, s, *slot, options)) ++result.enqueued;
+    if (last_enqueued) (*last_enqueued)[memo] = *slot;
   }
   return result;
 }

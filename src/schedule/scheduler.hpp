@@ -18,6 +18,8 @@
 //   project id in [0, jitter_window), so thousands of projects scheduled at
 //   the same minute start over the window; the workers' WORKER_CONCURRENCY
 //   bounds how many run at once.
+// - A project's verify_schedule works the same way: at its latest due slot
+//   a "verify" job of its newest completed backup (key "verify:<project>:<slot>").
 // Time is injected: tick(now) does one pass and never sleeps (tests).
 #pragma once
 

@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
-    "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted, fleet_run";
+    "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted, fleet_run, "
+    "tables, verification_status, verified_at, verification_detail";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -31,6 +32,9 @@ Backup backup_from(const db::Result& r, int row) {
   b.error_code = r.opt(row, 15);
   b.encrypted = r.boolean(row, 16);
   b.fleet_run = r.opt(row, 17);
+  if (!r.is_null(row, 18)) b.tables = r.json(row, 18);
+  if (auto status = r.opt(row, 19))
+    b.verification = Backup::Verification{*status, r.time(row, 20), r.opt(row, 21).value_or("")};
   return b;
 }
 
@@ -116,6 +120,14 @@ boost::json::object to_json(const Backup& b) {
   o["error"] = or_null(b.error);
   o["error_code"] = or_null(b.error_code);
   o["fleet_run"] = or_null(b.fleet_run);
+  o["tables"] = b.tables;
+  if (b.verification) {
+    o["verification"] = boost::json::object{{"status", b.verification->status},
+                                            {"at", format_rfc3339(b.verification->at)},
+                                            {"detail", b.verification->detail}};
+  } else {
+    o["verification"] = nullptr;
+  }
   return o;
 }
 
@@ -127,13 +139,15 @@ Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
                   "compression, status, size_bytes, sha256, locations, created_at, expires_at, "
-                  "error, schema_owner, encrypted, fleet_run) "
+                  "error, schema_owner, encrypted, fleet_run, tables) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16::uuid) RETURNING ") +
+                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16::uuid, $17::jsonb) "
+                  "RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
       std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at,
-      b.expires_at, b.error, b.schema_owner, b.encrypted, b.fleet_run);
+      b.expires_at, b.error, b.schema_owner, b.encrypted, b.fleet_run,
+      b.tables.is_null() ? std::nullopt : std::optional<boost::json::value>(b.tables));
   return backup_from(r, 0);
 }
 
@@ -205,6 +219,25 @@ std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::str
       "WHERE project_id = $1 AND status = 'completed'",
       project_id);
   return r.opt_time(0, 0);
+}
+
+std::optional<Backup> newest_completed_backup(db::Connection& conn, const std::string& project_id) {
+  auto r = conn.query(std::string("SELECT ") + kColumns +
+                          " FROM control_plane.backups WHERE project_id = $1 AND status = "
+                          "'completed' ORDER BY created_at DESC, id DESC LIMIT 1",
+                      project_id);
+  if (r.empty()) return std::nullopt;
+  return backup_from(r, 0);
+}
+
+bool record_verification(db::Connection& conn, const std::string& id,
+                         const Backup::Verification& result) {
+  if (!is_uuid(id)) return false;
+  return conn.query(
+                 "UPDATE control_plane.backups SET verification_status = $2, verified_at = $3, "
+                 "verification_detail = $4 WHERE id = $1::uuid",
+                 id, result.status, result.at, result.detail)
+             .affected() == 1;
 }
 
 int remove_expired_failures(db::Connection& conn, SystemTime now) {

@@ -52,11 +52,23 @@ struct Backup {
   bool encrypted = false;
   // The fleet run (a fleet_export job id) that made it; nullopt: its own export.
   std::optional<std::string> fleet_run;
+  // The manifest: rows per table counted from the dump ([{"name", "rows"}]);
+  // null for a backup made before manifests were recorded.
+  boost::json::value tables = nullptr;
+  // The last verification's result (a restore into a scratch database
+  // compared with `tables`); nullopt: never verified.
+  struct Verification {
+    std::string status;  // passed | failed
+    SystemTime at{};
+    std::string detail;
+  };
+  std::optional<Verification> verification;
 };
 
 // The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
 // size_bytes, sha256, encrypted, status, locations, created_at, expires_at, deleted_at, error
-// and error_code (null unless failed), fleet_run (null unless a fleet run made it).
+// and error_code (null unless failed), fleet_run (null unless a fleet run made it),
+// tables (the manifest, or null) and verification ({status, at, detail}, or null).
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row
@@ -78,6 +90,11 @@ std::int64_t count_backups(db::Connection& conn, const std::string& project_id);
 
 // When the project's newest completed backup was made (nullopt: none).
 std::optional<SystemTime> last_completed_at(db::Connection& conn, const std::string& project_id);
+// The project's newest completed backup (nullopt: none).
+std::optional<Backup> newest_completed_backup(db::Connection& conn, const std::string& project_id);
+// Records a verification's result on the backup; false when it is absent.
+bool record_verification(db::Connection& conn, const std::string& id,
+                         const Backup::Verification& result);
 
 // completed|failed|expired -> deleted. False when absent or already deleted.
 bool mark_backup_deleted(db::Connection& conn, const std::string& id);

@@ -5,7 +5,7 @@ namespace {
 
 constexpr const char* kColumns =
     "project_id, schedule, retention_days, destinations, telegram_chat_id, notify_email, format, "
-    "compression, updated_at, encryption_enabled, encryption_recipients";
+    "compression, updated_at, encryption_enabled, encryption_recipients, verify_schedule";
 
 BackupSettings settings_from(const db::Result& r, int row) {
   BackupSettings s;
@@ -31,6 +31,7 @@ BackupSettings settings_from(const db::Result& r, int row) {
       if (v.is_string()) s.encryption.recipients.emplace_back(v.as_string());
     }
   }
+  s.verify_schedule = r.text(row, 11);
   return s;
 }
 
@@ -46,6 +47,7 @@ boost::json::object to_json(const BackupSettings& s) {
   boost::json::object o;
   o["project_id"] = s.project_id;
   o["schedule"] = s.schedule;
+  o["verify_schedule"] = s.verify_schedule;
   o["retention_days"] = s.retention_days;
   o["destinations"] = to_array(s.destinations);
   o["telegram_chat_id"] = s.telegram_chat_id ? boost::json::value(*s.telegram_chat_id) : nullptr;
@@ -74,19 +76,20 @@ BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s
       std::string(
           "INSERT INTO control_plane.backup_settings (project_id, schedule, retention_days, "
           "destinations, telegram_chat_id, notify_email, format, compression, encryption_enabled, "
-          "encryption_recipients, updated_at) "
-          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, now()) "
+          "encryption_recipients, verify_schedule, updated_at) "
+          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, now()) "
           "ON CONFLICT (project_id) DO UPDATE SET schedule = EXCLUDED.schedule, "
           "retention_days = EXCLUDED.retention_days, destinations = EXCLUDED.destinations, "
           "telegram_chat_id = EXCLUDED.telegram_chat_id, notify_email = EXCLUDED.notify_email, "
           "format = EXCLUDED.format, compression = EXCLUDED.compression, "
           "encryption_enabled = EXCLUDED.encryption_enabled, "
-          "encryption_recipients = EXCLUDED.encryption_recipients, updated_at = now() "
+          "encryption_recipients = EXCLUDED.encryption_recipients, "
+          "verify_schedule = EXCLUDED.verify_schedule, updated_at = now() "
           "RETURNING ") +
           kColumns,
       s.project_id, s.schedule, s.retention_days, to_array(s.destinations), s.telegram_chat_id,
       s.notify_email, s.format, s.compression, s.encryption.enabled,
-      to_array(s.encryption.recipients));
+      to_array(s.encryption.recipients), s.verify_schedule);
   return settings_from(r, 0);
 }
 
@@ -105,6 +108,17 @@ model::ExportPayload export_payload_of(const BackupSettings& s, std::string kind
   p.destinations = s.destinations;
   p.notify_email = s.notify_email;
   return p;
+}
+
+}  // namespace tb::store
+
+namespace tb::store {
+
+std::vector<BackupSettings> list_verify_scheduled_settings(db::Connection& conn) {
+  auto r = conn.exec(std::string("SELECT ") + kColumns +
+                     " FROM control_plane.backup_settings WHERE verify_schedule <> 'off' "
+                     "ORDER BY project_id");
+  return r.map_rows(settings_from);
 }
 
 }  // namespace tb::store

@@ -19,7 +19,8 @@ namespace tb::store {
 
 struct BackupSettings {
   std::string project_id;
-  std::string schedule = "off";  // free text owned by the scheduler, "off" = none
+  std::string schedule = "off";         // free text owned by the scheduler, "off" = none
+  std::string verify_schedule = "off";  // the same form: when the newest backup is verified
   int retention_days = 30;
   std::vector<std::string> destinations = {"local"};
   std::optional<std::string> telegram_chat_id;
@@ -30,7 +31,7 @@ struct BackupSettings {
   std::optional<SystemTime> updated_at;  // nullopt: defaults, never saved
 };
 
-// API shape: project_id, schedule, retention_days, destinations,
+// API shape: project_id, schedule, verify_schedule, retention_days, destinations,
 // telegram_chat_id, notify_email, format, compression, encryption {enabled,
 // recipients}, updated_at.
 boost::json::object to_json(const BackupSettings& s);
@@ -44,5 +45,7 @@ model::ExportPayload export_payload_of(const BackupSettings& s, std::string kind
 
 // Projects whose schedule is not "off" (for the scheduler).
 std::vector<BackupSettings> list_scheduled_settings(db::Connection& conn);
+// Projects whose verify_schedule is not "off" (for the scheduler).
+std::vector<BackupSettings> list_verify_scheduled_settings(db::Connection& conn);
 
 }  // namespace tb::store

@@ -25,6 +25,7 @@ std::optional<LocalCopy> recorded_copy(const std::string& storage_dir,
     c.size_bytes = o.at("size_bytes").to_number<std::uint64_t>();
     c.dump_bytes = o.at("dump_bytes").to_number<std::uint64_t>();
     c.locations = o.at("locations");
+    if (const auto* tables = o.if_contains("tables")) c.tables = *tables;
     auto path = local_file_of(storage_dir, c.locations);
     if (!path) return std::nullopt;
     c.path = *path;
@@ -46,7 +47,8 @@ boost::json::object to_progress(const LocalCopy& c) {
       {"sha256", c.sha256},
       {"size_bytes", c.size_bytes},
       {"dump_bytes", c.dump_bytes},
-      {"locations", c.locations}};
+      {"locations", c.locations},
+      {"tables", c.tables}};
 }
 
 std::optional<LocalCopy> intact_earlier_copy(const std::string& storage_dir,

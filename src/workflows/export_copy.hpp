@@ -22,6 +22,9 @@ struct LocalCopy {
   std::uint64_t dump_bytes = 0;
   boost::json::value locations;  // [{"type":"local",...}]
   std::string path;              // absolute
+  // The manifest counted while it was dumped (backup/manifest.hpp); null in
+  // the record of an attempt made before manifests.
+  boost::json::value tables = nullptr;
 };
 
 // The record kept under progress["export"].

@@ -9,6 +9,7 @@
 
 #include "age/keys.hpp"
 #include "backup/export.hpp"
+#include "backup/manifest.hpp"
 #include "backup/replay_identity.hpp"
 #include "core/ids.hpp"
 #include "core/public_text.hpp"
@@ -16,12 +17,12 @@
 #include "destinations/local.hpp"
 #include "destinations/s3.hpp"
 #include "fleet/tenant_archive.hpp"
-#include "notify/email.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
 #include "workflows/export_copy.hpp"
 #include "workflows/files.hpp"
+#include "workflows/notice.hpp"
 #include "workflows/project_lock.hpp"
 #include "workflows/s3_copies.hpp"
 #include "workflows/telegram.hpp"
@@ -45,17 +46,6 @@ struct ExportPlan {
   std::vector<age::Recipient> recipients;
   std::chrono::steady_clock::time_point started;
 };
-
-// A notice e-mail never fails the backup: its error is logged.
-void notify_by_email(const Dependencies& deps, const std::string& to, const std::string& subject,
-                     const std::string& text) {
-  if (deps.options.smtp.url.empty() || to.empty()) return;
-  try {
-    notify::send_email(deps.options.smtp, {to, subject, text});
-  } catch (const std::exception& e) {
-    spdlog::warn("notice e-mail to {} failed: {}", to, e.what());
-  }
-}
 
 // The project may have been deleted since the job was queued: nothing to dump, ever.
 store::Project project_of_job(jobs::JobContext& ctx) {
@@ -220,6 +210,7 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
   c.size_bytes = result.size_bytes;
   c.dump_bytes = result.dump_bytes;
   c.locations = result.locations;
+  c.tables = backup::to_json(result.tables);
   c.path = local_file_of(o.storage_dir, c.locations).value_or("");
   return c;
 }
@@ -296,6 +287,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   row.encrypted = copy.file_name.ends_with(".age");
   row.locations = without_temporary_file(plan, locations);
   if (plan.payload.fleet) row.fleet_run = plan.payload.fleet->run;
+  row.tables = copy.tables;
   row.created_at = copy.created_at;
   row.expires_at = copy.created_at + std::chrono::hours(24) * plan.settings.retention_days;
   // Who owns the schema: a later restore into a schema that no longer exists
@@ -311,6 +303,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
   outcome.result.as_object()["locations"] = row.locations;
   outcome.result.as_object()["encrypted"] = row.encrypted;
+  outcome.result.as_object()["tables"] = row.tables;
   outcome.after_commit = [&deps, email = plan.payload.notify_email.value_or(""),
                           project = plan.project, row, file_name = copy.file_name,
                           size = copy.size_bytes,

@@ -5,6 +5,7 @@
 #include "workflows/restore_job.hpp"
 #include "workflows/telegram_jobs.hpp"
 #include "workflows/telegram_send_job.hpp"
+#include "workflows/verify_job.hpp"
 
 namespace tb::workflows {
 
@@ -24,6 +25,8 @@ std::map<std::string, jobs::Handler> job_handlers(const Dependencies& deps) {
        [&deps](jobs::JobContext& ctx) { return run_telegram_delete_job(deps, ctx); }},
       {type(JobType::kFleetExport),
        [&deps](jobs::JobContext& ctx) { return run_fleet_job(deps, ctx); }},
+      {type(JobType::kVerify),
+       [&deps](jobs::JobContext& ctx) { return run_verify_job(deps, ctx); }},
   };
 }
 

@@ -22,6 +22,8 @@ struct Dependencies {
   metrics::Counter* lock_wait_timeouts = nullptr;
   // Fleet runs' figures (tb_fleet_*); null when nothing is exported.
   metrics::Registry* metrics = nullptr;
+  // tb_verification_failures_total; null when nothing is exported.
+  metrics::Counter* verification_failures = nullptr;
 };
 
 inline ProjectLockOptions project_lock_options(const Dependencies& deps) {

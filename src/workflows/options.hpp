@@ -43,6 +43,9 @@ struct Options {
   // The service's connection string: the project lock's session and the
   // attempt's named pg_dump/psql sessions connect with it.
   std::string database_url;
+  // A database of the scratch cluster (VERIFY_DATABASE_URL) where a
+  // verification creates and drops its throwaway database; "" = none.
+  std::string verify_database_url;
   std::string storage_dir = "var/backups";  // every local copy lives under it
   std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
   std::chrono::seconds pg_dump_timeout{6 * 3600};    // pg_dump, psql and pg_restore alike

@@ -16,68 +16,9 @@
 #include "store/audit.hpp"
 #include "store/job_queries.hpp"
 #include "store/projects.hpp"
-#include "workflows/files.hpp"
-#include "workflows/s3_copies.hpp"
-#include "workflows/telegram.hpp"
+#include "workflows/backup_file.hpp"
 
 namespace tb::workflows {
-namespace {
-
-// A file fetched for this restore only: its folder is removed when the job ends.
-class FetchedFile {
- public:
-  FetchedFile() = default;
-  ~FetchedFile() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(std::filesystem::path(path_).parent_path(), ec);
-  }
-  FetchedFile(const FetchedFile&) = delete;
-  FetchedFile& operator=(const FetchedFile&) = delete;
-  void set(std::string path) { path_ = std::move(path); }
-
- private:
-  std::string path_;
-};
-
-// Where the stored bytes are: the local copy, or, when it is gone, a copy
-// fetched back from S3 (the whole object verified against the backup's
-// SHA-256 before it gets its name; removed after the restore, via `fetched`)
-// or from the Telegram parts (each part and the whole file verified).
-std::string locate_backup_file(const Dependencies& deps, const store::Backup& backup,
-                               const std::atomic<bool>& cancel, FetchedFile& fetched) {
-  auto path = local_file_of(deps.options.storage_dir, backup.locations);
-  if (path && std::filesystem::exists(*path)) return *path;
-  if (auto key = live_s3_key(backup.locations)) {
-    auto dir = std::filesystem::path(deps.options.storage_dir) / ".cache" / "s3" /
-               ("restore-" + backup.id);
-    std::filesystem::create_directories(dir);
-    // Named like the backup: should a crash leave it, the orphan sweep knows
-    // its extension (reading an open file survives its unlink).
-    auto file = (dir / std::filesystem::path(*key).filename()).string();
-    fetched.set(file);
-    try {
-      return fetch_backup_from_s3(deps.options.s3, backup, file, &cancel);
-    } catch (const Error& e) {
-      // A damaged object (CONFLICT) or one S3 refuses or lacks fails at once
-      // (the code decides); the message says the schema was not touched.
-      if (e.code() == ErrorCode::kCancelled || is_retryable(e.code())) throw;
-      throw Error(e.code(), e.message() + "; nothing was restored", e.detail());
-    }
-  }
-  if (telegram_location_of(backup.locations)) {
-    auto cached = (std::filesystem::path(deps.options.storage_dir) / ".cache" / "telegram" /
-                   backup.id / ("restore-" + backup.id))
-                      .string();
-    std::filesystem::create_directories(std::filesystem::path(cached).parent_path());
-    return fetch_backup_from_telegram(deps.options.telegram, backup, cached, &cancel);
-  }
-  throw Error(
-      ErrorCode::kNotFound,
-      "the local copy of this backup is gone and there is no remote copy; nothing was restored",
-      path ? *path : std::string("no local location"));
-}
-
-}  // namespace
 
 void require_restorable(const store::Backup& backup, SystemTime now) {
   using model::BackupStatus;
@@ -243,7 +184,10 @@ jobs::JobOutcome run_restore_job(const Dependencies& deps, jobs::JobContext& ctx
   const auto payload = jobs::payload_of<model::RestorePayload>(ctx);
   const auto subject = load_subject(deps, ctx, payload);
   FetchedFile fetched;
-  const auto path = locate_backup_file(deps, subject.backup, ctx.cancel_flag(), fetched);
+  const auto path =
+      locate_backup_file(deps.options, subject.backup,
+                         FetchPlace{"restore-" + subject.backup.id, true, "; nothing was restored"},
+                         ctx.cancel_flag(), fetched);
   auto lock = lock_project_for_job(deps, ctx, subject.project.id);
   const auto started = std::chrono::steady_clock::now();
   ReplayLogin login(deps, ctx, subject);

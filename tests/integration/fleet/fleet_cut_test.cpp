@@ -6,6 +6,7 @@
 // entries; a locked table names its tenant.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 
 #include "archive/cut.hpp"
 #include "archive/toc.hpp"
+#include "backup/manifest.hpp"
 #include "core/error.hpp"
 #include "fleet/batch_dump.hpp"
 #include "fleet/tenant_archive.hpp"
@@ -204,6 +206,34 @@ TEST_F(FleetCut, ATarCutListsWhatPgDumpTarOfThatSchemaAloneLists) {
     run_command(bin("pg_dump") + " --format=tar --no-owner --schema='" + quoted(schema) + "' -f " +
                 alone + " '" + pg.conninfo(*db_) + "'");
     EXPECT_EQ(entries(cut(schema, backup::Format::kTar)), entries(alone)) << schema;
+  }
+}
+
+// A fleet run's archive gives its tenant the same manifest (rows per table,
+// counted from the stream) as pg_dump of that schema alone: the tar cut has
+// no restore.sql, so toc.dat names its tables.
+TEST_F(FleetCut, ACutHasTheManifestOfPgDumpOfThatSchemaAlone) {
+  auto& pg = PgCluster::shared();
+  auto manifest = [](const std::string& bytes, backup::Format format) {
+    io::NullSink out;
+    backup::ManifestCounter counter(format, out);
+    counter.write(io::as_bytes(bytes));
+    counter.finish();
+    auto m = counter.manifest();
+    std::sort(m.begin(), m.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return m;
+  };
+  for (const std::string schema : {"tenant_acme", "tenant_my-proj", "tenant_t007"}) {
+    for (auto format : {backup::Format::kSql, backup::Format::kTar}) {
+      const std::string alone = *work_ + "/alone";
+      run_command(bin("pg_dump") + " --no-owner --format=" +
+                  (format == backup::Format::kTar ? "tar" : "plain") + " --schema='" +
+                  quoted(schema) + "' -f " + alone + " '" + pg.conninfo(*db_) + "'");
+      const auto expected = manifest(slurp(alone), format);
+      EXPECT_FALSE(expected.empty()) << schema;
+      EXPECT_TRUE(expected == manifest(slurp(cut(schema, format)), format))
+          << schema << " " << backup::to_string(format);
+    }
   }
 }
 

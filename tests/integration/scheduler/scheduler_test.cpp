@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
 #include <thread>
 
 #include "db/connection.hpp"
 #include "model/schedule.hpp"
+#include "store/backups.hpp"
 #include "store/jobs.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
@@ -191,6 +193,71 @@ TEST_F(SchedulerTest, PeriodicTaskRunsUntilStopped) {
   EXPECT_GE(after, 5);
   std::this_thread::sleep_for(milliseconds(50));
   EXPECT_EQ(runs.load(), after);
+}
+
+}  // namespace
+}  // namespace tb::schedule
+
+namespace tb::schedule {
+namespace {
+
+// verify_schedule: at each due slot, one "verify" job of the project's newest
+// completed backup that has a manifest; none while there is no such backup.
+class VerifyScheduleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    store::upsert_project(db_.conn(), "acme", "acme");
+    store::BackupSettings s;
+    s.project_id = "acme";
+    s.verify_schedule = model::schedule_to_text(
+        model::schedule_from_text(R"({"kind":"weekly","day":"sun","time":"03:00"})"));
+    store::put_backup_settings(db_.conn(), s);
+    db_.conn().query("UPDATE control_plane.backup_settings SET updated_at = $1",
+                     SystemTime{sys_days{year{2026} / 3 / 1}});
+  }
+  std::vector<store::Job> verify_jobs() {
+    std::vector<store::Job> out;
+    for (auto& j : store::list_jobs(db_.conn(), "acme", 100))
+      if (j.type == "verify") out.push_back(j);
+    return out;
+  }
+  std::string backup_at(SystemTime created, bool with_manifest) {
+    store::Backup b;
+    b.project_id = "acme";
+    b.sha256 = std::string(64, 'a');
+    b.created_at = created;
+    b.expires_at = created + hours(24 * 365);
+    if (with_manifest) b.tables = boost::json::parse(R"([{"name": "t", "rows": 1}])");
+    return store::insert_backup(db_.conn(), b).id;
+  }
+  SchedulerOptions options() {
+    SchedulerOptions o;
+    o.conninfo = db_.conninfo();
+    o.jitter_window = seconds(0);
+    return o;
+  }
+
+  tb::test::MigratedDatabase db_{"sched_verify"};
+};
+
+TEST_F(VerifyScheduleTest, TheNewestBackupWithAManifestIsVerifiedOncePerSlot) {
+  const auto sunday = SystemTime{sys_days{year{2026} / 3 / 8}} + hours(3);
+  backup_at(sunday - hours(48), false);  // made before manifests: nothing to verify
+  EXPECT_EQ(enqueue_due(db_.conn(), sunday + minutes(1), options()).enqueued, 0);
+  EXPECT_TRUE(verify_jobs().empty());
+
+  backup_at(sunday - hours(30), true);
+  const auto newest = backup_at(sunday - hours(20), true);
+  EXPECT_EQ(enqueue_due(db_.conn(), sunday + minutes(2), options()).enqueued, 1);
+  EXPECT_EQ(enqueue_due(db_.conn(), sunday + minutes(3), options()).enqueued, 0);
+  auto jobs = verify_jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].payload.at("backup_id"), boost::json::value(newest));
+  EXPECT_EQ(jobs[0].payload.at("kind"), "scheduled");
+  EXPECT_EQ(jobs[0].run_at, sunday);
+  // The next week's slot gets its own job.
+  EXPECT_EQ(enqueue_due(db_.conn(), sunday + hours(24 * 7), options()).enqueued, 1);
 }
 
 }  // namespace
