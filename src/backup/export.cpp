@@ -212,8 +212,8 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     io::ByteCounter dumped(compressor ? *compressor : compressed, progress);
     // Counts each table's rows from the dump itself, before compression.
     ManifestCounter manifest(options.format, dumped);
-    if (source.producer) {
-      source.producer(manifest, cancel);
+    if (options.producer) {
+      options.producer(manifest, cancel);
     } else {
       dump_with_pg_dump(cmd, options, password, manifest, cancel);
     }

@@ -56,10 +56,6 @@ struct DumpSource {
   // PGPASSWORD in the child's environment, never argv.
   std::string conninfo;
   std::string schema;  // exact name, e.g. "tenant_acme"
-  // Set: the archive's bytes come from it instead of pg_dump (a fleet run's
-  // cut of the tenant out of its batch dump). It writes the whole archive
-  // into the sink (without finishing it) or throws.
-  std::function<void(io::Sink&, const std::atomic<bool>& cancel)> producer;
 };
 
 struct ExportOptions {
@@ -77,6 +73,10 @@ struct ExportOptions {
   // (the service's own recipient first, then the project's).
   std::vector<age::Recipient> recipients;
   std::chrono::seconds timeout{std::chrono::hours(6)};
+  // Set: the archive's bytes come from it instead of pg_dump (a fleet run's
+  // cut of the tenant out of its batch dump). It writes the whole archive
+  // into the sink (without finishing it) or throws.
+  std::function<void(io::Sink&, const std::atomic<bool>& cancel)> producer;
 };
 
 // One table of a backup's manifest (backup/manifest.hpp counts them).

@@ -168,15 +168,13 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
     local.emplace(o.storage_dir, storage_path.empty() ? plan.project.id : storage_path);
     dests.push_back(&*local);
   }
-  backup::DumpSource source{o.pg_bin_dir,
-                            with_application_name(o.database_url, plan.session),
-                            "tenant_" + plan.project.slug,
-                            {}};
+  backup::DumpSource source{o.pg_bin_dir, with_application_name(o.database_url, plan.session),
+                            "tenant_" + plan.project.slug};
   backup::ExportOptions options;
   options.format = backup::parse_format(plan.payload.format);
   if (auto batch_dir = fleet_batch_to_cut(ctx, plan)) {
-    source.producer = [&o, dir = *batch_dir, schema = source.schema, format = options.format](
-                          io::Sink& out, const std::atomic<bool>& cancel) {
+    options.producer = [&o, dir = *batch_dir, schema = source.schema, format = options.format](
+                           io::Sink& out, const std::atomic<bool>& cancel) {
       fleet::TenantArchiveOptions cut;
       cut.pg_bin_dir = o.pg_bin_dir;
       cut.timeout = o.pg_dump_timeout;

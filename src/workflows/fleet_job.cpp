@@ -112,8 +112,8 @@ void dump_and_enqueue(const Dependencies& deps, jobs::JobContext& ctx,
                       const model::FleetExportPayload& payload, std::vector<fleet::Tenant> batch,
                       const std::string& dir) {
   const auto& o = deps.options;
-  backup::DumpSource source{
-      o.pg_bin_dir, with_application_name(o.database_url, job_session_name(ctx.job())), "", {}};
+  backup::DumpSource source{o.pg_bin_dir,
+                            with_application_name(o.database_url, job_session_name(ctx.job())), ""};
   fleet::BatchOptions options;
   options.jobs = o.fleet.dump_jobs;
   options.timeout = o.pg_dump_timeout;

@@ -72,7 +72,7 @@ class ExportTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(storage_); }
 
   DumpSource source(const std::string& schema = "tenant_acme") const {
-    return {PgCluster::shared().bin_dir(), PgCluster::shared().conninfo(*db_), schema, {}};
+    return {PgCluster::shared().bin_dir(), PgCluster::shared().conninfo(*db_), schema};
   }
 
   std::vector<std::string> files() const {

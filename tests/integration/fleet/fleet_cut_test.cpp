@@ -147,7 +147,7 @@ class FleetCut : public ::testing::Test {
   }
 
   static backup::DumpSource source() {
-    return {PgCluster::shared().bin_dir(), PgCluster::shared().conninfo(*db_), "", {}};
+    return {PgCluster::shared().bin_dir(), PgCluster::shared().conninfo(*db_), ""};
   }
 
   // The tenant's cut, written to a file.
