@@ -31,6 +31,7 @@ std::vector<FleetTenantJob> fleet_tenant_jobs(db::Connection& conn, const std::s
       "WHERE payload ? 'fleet' AND payload -> 'fleet' ->> 'run' = $1 ORDER BY created_at, id",
       run);
   std::vector<FleetTenantJob> jobs;
+  jobs.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i)
     jobs.push_back(
         {r.text(i, 0), r.text(i, 1), parse_job_status(r.get(i, 2)), r.opt(i, 3), r.text(i, 4)});

@@ -313,6 +313,7 @@ std::vector<Job> rescue_expired_jobs(db::Connection& conn, const RetryPolicy& po
       static_cast<double>(policy.base.count()), static_cast<double>(policy.cap.count()),
       policy.jitter);
   std::vector<Job> rescued;
+  rescued.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) rescued.push_back(job_from(r, i));
   return rescued;
 }

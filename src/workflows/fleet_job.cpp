@@ -57,6 +57,7 @@ json::object plan_run(const Dependencies& deps, jobs::JobContext& ctx,
     }
   }
   std::vector<std::string> schemas;
+  schemas.reserve(projects.size());
   for (const auto& p : projects) schemas.push_back("tenant_" + p.slug);
   const auto locks = store::schema_lock_counts(conn, schemas);
   std::int64_t max_locks = deps.options.fleet.max_locks;
@@ -120,6 +121,7 @@ void dump_and_enqueue(const Dependencies& deps, jobs::JobContext& ctx,
   options.lock_wait = o.fleet.lock_wait;
   for (int tries = 0; !batch.empty(); ++tries) {
     std::vector<std::string> schemas;
+    schemas.reserve(batch.size());
     for (const auto& t : batch) schemas.push_back(t.schema);
     std::error_code ec;
     fs::remove_all(dir, ec);  // a dump an earlier attempt left half-written
