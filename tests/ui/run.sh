@@ -23,7 +23,8 @@ if [[ ! -x /usr/bin/chromium ]]; then
   echo "run.sh: /usr/bin/chromium is missing (apt-get install chromium)" >&2
   exit 1
 fi
-if [[ ! -d "$here/node_modules/playwright-core" ]]; then
+# Every dev dependency present (a checkout made before one was added has the others).
+if [[ ! -d "$here/node_modules/playwright-core" || ! -d "$here/node_modules/axe-core" ]]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
