@@ -83,6 +83,7 @@ test('history detail: the manifest and the verification are shown when the serve
     const [withBoth, without] = done;
     withBoth.tables = [{ name: 'customers', rows: 50 }, { name: 'orders', rows: 1200 }];
     withBoth.verification = { status: 'failed', at: withBoth.created_at, detail: 'orders: 1199 rows restored, the manifest says 1200' };
+    withBoth.fleet_run = '00000000-0000-4000-8000-000000000001';
     delete without.tables;
     delete without.verification;
     ids = [withBoth.id, without.id];
@@ -100,6 +101,11 @@ test('history detail: the manifest and the verification are shown when the serve
   assert.equal(await badge.textContent(), 'failed');
   assert.equal(await badge.evaluate((el) => el.classList.contains('badge-failed')), true, 'a failed verification is red');
   assert.match(await withBoth.textContent(), /the manifest says 1200/);
+  // The row itself says it: a red badge for the failed verification, and where the backup came from.
+  const rowBadges = await row(page, a).locator('.badge').allTextContents();
+  assert.ok(rowBadges.includes('verification failed'), `row badges: ${rowBadges}`);
+  assert.ok(rowBadges.includes('fleet run'), `row badges: ${rowBadges}`);
+  assert.ok(!(await row(page, b).locator('.badge').allTextContents()).includes('verification failed'));
   const without = await page.locator(`#detail-${b}`).textContent();
   assert.doesNotMatch(without, /Verification|Tables/);
   assertNoProblems(page);

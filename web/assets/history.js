@@ -221,12 +221,15 @@ function historyRow(b) {
   h('time', { datetime: b.created_at }, when), ' ', h('span', { class: 'short-id' }, shortId(b.id)));
   return h('tr', { dataset: { backupId: b.id } },
     cell('Created', details),
-    cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual')),
+    cell('Kind', h('span', { class: `kind kind-${b.kind}` }, b.kind === 'scheduled' ? 'Scheduled' : 'Manual'),
+      b.fleet_run ? [' ', h('span', { class: 'badge badge-neutral', title: `Backed up with every other project in fleet run ${b.fleet_run}` }, 'fleet run')] : null),
     cell('Format', format, b.encrypted ? [' ', h('span', { class: 'badge badge-encrypted', title: 'age-encrypted: a download opens with age -d -i your-key' }, 'encrypted')] : null),
     h('td', { 'data-label': 'Size', class: 'num' }, failed ? '—' : humanBytes(b.size_bytes)),
     cell('Expires', failed ? '—' : b.expires_at ? h('time', { datetime: b.expires_at, title: shortDate(b.expires_at), dataset: { relative: '' } }, relativeTime(b.expires_at)) : 'never'),
     cell('Destinations', h('span', { class: 'chips' }, destinationChips(b.locations))),
-    cell('Status', failed ? failedStatus(b) : h('span', { class: `badge badge-${b.status}` }, b.status)),
+    cell('Status', failed ? failedStatus(b) : h('span', { class: `badge badge-${b.status}` }, b.status),
+      b.verification && b.verification.status === 'failed'
+        ? [' ', h('span', { class: 'badge badge-failed', title: String(b.verification.detail || '') }, 'verification failed')] : null),
     h('td', { class: 'row-actions' }, h('div', { class: 'actions' }, b.status === 'deleted' ? h('span', { class: 'muted' }, 'Deleted')
       : failed ? action('Remove', 'delete', { danger: true, label: `Remove failed run of ${which(b)} from the history` }) : [
         action('Download', 'download', { disabled: !usable }),
