@@ -32,6 +32,14 @@ void put_optional(json::object& o, std::string_view key, const std::optional<std
   if (v) o[key] = *v;
 }
 
+// "kind": manual | scheduled (how the job came to be); `fallback` when absent.
+std::string backup_kind(FieldReader& r, std::string fallback) {
+  auto kind = r.string("kind", 16);
+  if (!kind) return fallback;
+  require_one_of("kind", *kind, {"manual", "scheduled"});
+  return *kind;
+}
+
 json::object backup_ref(const std::string& backup_id) {
   return json::object{{"backup_id", backup_id}};
 }
@@ -140,10 +148,7 @@ template <>
 ExportPayload from_json<ExportPayload>(const json::object& payload) {
   FieldReader r(payload);
   ExportPayload p;
-  if (auto kind = r.string("kind", 16)) {
-    require_one_of("kind", *kind, {"manual", "scheduled"});
-    p.kind = *kind;
-  }
+  p.kind = backup_kind(r, p.kind);
   if (auto format = r.string("format", 8)) {
     require_one_of("format", *format, {"sql", "tar"});
     p.format = *format;
@@ -175,10 +180,7 @@ template <>
 FleetExportPayload from_json<FleetExportPayload>(const json::object& payload) {
   FieldReader r(payload);
   FleetExportPayload p;
-  if (auto kind = r.string("kind", 16)) {
-    require_one_of("kind", *kind, {"manual", "scheduled"});
-    p.kind = *kind;
-  }
+  p.kind = backup_kind(r, p.kind);
   if (auto projects = r.string_array("projects", 1000000, 128)) p.projects = std::move(*projects);
   p.slot = optional_text(r, "slot", 64);
   return p;
@@ -198,10 +200,7 @@ VerifyPayload from_json<VerifyPayload>(const json::object& payload) {
   FieldReader r(payload);
   VerifyPayload p;
   p.backup_id = required_backup_id(r);
-  if (auto kind = r.string("kind", 16)) {
-    require_one_of("kind", *kind, {"manual", "scheduled"});
-    p.kind = *kind;
-  }
+  p.kind = backup_kind(r, p.kind);
   p.requested_by = r.string("requested_by", 4096).value_or("");
   return p;
 }

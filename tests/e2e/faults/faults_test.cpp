@@ -45,10 +45,24 @@ std::vector<std::string> stale_attempt_ended(const std::string& job_id) {
           "job " + job_id + ": database lost while completing"};
 }
 
-std::string start_export(const std::string& base, const std::string& token) {
-  auto r = http_post_json(base + "/api/backup/export", R"({"project_id":"acme"})", token);
+std::string start_export(const std::string& base, const std::string& token,
+                         const std::string& body = R"({"project_id":"acme"})") {
+  auto r = http_post_json(base + "/api/backup/export", body, token);
   EXPECT_EQ(r.status, 202) << r.body;
   return std::string(r.json().at("data").at("job_id").as_string());
+}
+
+// The worker running job `id` is SIGKILLed while its pg_dump waits on
+// `lock`; then the lock is released for whoever retries the job.
+void kill_worker_mid_dump(std::unique_ptr<ServiceProcess>& worker, TableLock& lock,
+                          const std::string& base, const std::string& token,
+                          const std::string& id) {
+  poll_job(base, token, id,
+           [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  worker->signal(SIGKILL);
+  worker->wait();
+  worker.reset();
+  lock.release();
 }
 
 TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
@@ -58,13 +72,7 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   auto worker_a =
       std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  poll_job(api.base_url(), d.token, id,
-           [](const json::object& j) { return j.at("status").as_string() == "running"; });
-
-  worker_a->signal(SIGKILL);
-  worker_a->wait();
-  worker_a.reset();
-  lock.release();
+  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id);
   ServiceProcess worker_b({"worker"}, d.env, false);
 
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
@@ -99,17 +107,9 @@ TEST(Faults, AWorkerLostOnTheLastAttemptFailsTheJobAndTheOwnerIsTold) {
   TableLock lock(PgCluster::shared().conninfo(d.db), "tenant_acme.items");
   auto worker_a =
       std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
-  auto r = http_post_json(api.base_url() + "/api/backup/export",
-                          R"({"project_id":"acme","notify_email":"owner@example.com"})", d.token);
-  ASSERT_EQ(r.status, 202) << r.body;
-  auto id = std::string(r.json().at("data").at("job_id").as_string());
-  poll_job(api.base_url(), d.token, id,
-           [](const json::object& j) { return j.at("status").as_string() == "running"; });
-
-  worker_a->signal(SIGKILL);
-  worker_a->wait();
-  worker_a.reset();
-  lock.release();
+  auto id = start_export(api.base_url(), d.token,
+                         R"({"project_id":"acme","notify_email":"owner@example.com"})");
+  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id);
   ServiceProcess worker_b({"worker"}, d.env, false);
 
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
