@@ -165,7 +165,13 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
     dests.push_back(&*to_s3);
   }
   if (plan.local_file) {
-    local.emplace(o.storage_dir, storage_path.empty() ? plan.project.id : storage_path);
+    const auto relative_dir = storage_path.empty() ? plan.project.id : storage_path;
+    // An earlier attempt killed mid-write left a temporary file; this attempt
+    // writes its own.
+    if (ctx.job().attempts > 1)
+      remove_temporary_files_of_job(destinations::resolve_storage_path(o.storage_dir, relative_dir),
+                                    ctx.job().id);
+    local.emplace(o.storage_dir, relative_dir);
     dests.push_back(&*local);
   }
   backup::DumpSource source{o.pg_bin_dir, with_application_name(o.database_url, plan.session),
@@ -388,6 +394,18 @@ void export_lost_for_good(const Dependencies& deps, const store::Job& job) {
     committed = intact_earlier_copy(deps.options.storage_dir, job.progress);
   } catch (const std::exception& e) {
     spdlog::warn("job {}: the lost attempt's local copy: {}", job.id, e.what());
+  }
+  // A worker killed mid-dump leaves its half-written temporary file: removed
+  // now, before the owner hears of the failure, not an hour later by the
+  // orphan sweep.
+  try {
+    auto payload = model::from_json<model::ExportPayload>(job.payload);
+    remove_temporary_files_of_job(
+        destinations::resolve_storage_path(
+            deps.options.storage_dir, payload.storage_path.value_or(job.project_id.value_or(""))),
+        job.id);
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: the lost attempt's temporary file: {}", job.id, e.what());
   }
   give_up(deps, job, committed,
           "the worker running its last attempt was lost (" +

@@ -34,11 +34,6 @@ bool has_backup_extension(const std::string& name) {
   return false;
 }
 
-// ".<name>.tmp-<random>", as LocalDestination names its temporary files.
-bool is_temp_name(const std::string& name) {
-  return name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos;
-}
-
 std::optional<SystemTime> mtime_of(const fs::path& p) {
   struct stat st {};
   if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
@@ -309,19 +304,6 @@ std::set<std::string> active_export_tags(db::Connection& conn) {
   return tags;
 }
 
-// "<slug>-<time>-<tag>.sql.zst[.age]" and its temporary ".<that>.tmp-<random>" → "<tag>".
-std::string job_tag_of(std::string name) {
-  if (!name.empty() && name[0] == '.') {
-    name.erase(0, 1);
-    if (auto t = name.rfind(".tmp-"); t != std::string::npos) name.erase(t);
-  }
-  for (const char* ext : {".age", ".zst", ".gz", ".sql", ".tar"}) {
-    if (name.ends_with(ext)) name.erase(name.size() - std::strlen(ext));
-  }
-  auto dash = name.rfind('-');
-  return dash == std::string::npos ? std::string() : name.substr(dash + 1);
-}
-
 }  // namespace
 
 int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, SystemTime now) {
@@ -342,12 +324,12 @@ int remove_orphan_files(db::Connection& conn, const RetentionOptions& options, S
     if (!entry.is_regular_file(type_ec) || type_ec || entry.is_symlink(type_ec) || type_ec)
       continue;
     auto name = entry.path().filename().string();
-    bool temp = is_temp_name(name);
+    bool temp = is_temporary_file_name(name);
     if (!temp && !has_backup_extension(name)) continue;
     struct stat st {};
     if (::lstat(entry.path().c_str(), &st) != 0) continue;  // cannot tell: keep it
     if (referenced.count({st.st_dev, st.st_ino}) != 0) continue;
-    if (auto tag = job_tag_of(name); !tag.empty() && active.count(tag) != 0) continue;
+    if (auto tag = job_tag_of_file(name); !tag.empty() && active.count(tag) != 0) continue;
     auto mtime = mtime_of(entry.path());
     if (!mtime || now - *mtime < options.orphan_grace) continue;
     std::error_code rm_ec;

@@ -52,13 +52,30 @@ std::string start_export(const std::string& base, const std::string& token,
   return std::string(r.json().at("data").at("job_id").as_string());
 }
 
+// The names of the temporary files (".<name>.tmp-<random>") in `dir`.
+std::vector<std::string> temporary_files(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.starts_with(".") && name.find(".tmp-") != std::string::npos) names.push_back(name);
+  }
+  return names;
+}
+
 // The worker running job `id` is SIGKILLed while its pg_dump waits on
-// `lock`; then the lock is released for whoever retries the job.
+// `lock`, with its half-written file in `dir`; then the lock is released for
+// whoever retries the job.
 void kill_worker_mid_dump(std::unique_ptr<ServiceProcess>& worker, TableLock& lock,
-                          const std::string& base, const std::string& token,
-                          const std::string& id) {
+                          const std::string& base, const std::string& token, const std::string& id,
+                          const std::string& dir) {
   poll_job(base, token, id,
            [](const json::object& j) { return j.at("status").as_string() == "running"; });
+  // The file is opened before pg_dump starts: wait for it, so that every run
+  // kills the worker with it there (the status says running a moment before).
+  for (int i = 0; i < 600 && temporary_files(dir).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(temporary_files(dir).size(), 1u) << worker->log();
   worker->signal(SIGKILL);
   worker->wait();
   worker.reset();
@@ -72,7 +89,7 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
   auto worker_a =
       std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token);
-  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id);
+  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id, d.storage + "/acme");
   ServiceProcess worker_b({"worker"}, d.env, false);
 
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
@@ -82,6 +99,8 @@ TEST(Faults, WorkerKilledMidDumpIsRetriedByAnotherAndTheBackupRestores) {
       << json::serialize(job);
   // Exactly one backup, and it is whole: restore it and compare.
   EXPECT_EQ(d.value("SELECT count(*) FROM control_plane.backups"), "1");
+  // The killed attempt's half-written file went when the retry began.
+  EXPECT_EQ(temporary_files(d.storage + "/acme"), std::vector<std::string>{});
   auto backup_id = std::string(job.at("result").at("backup_id").as_string());
   auto dl = http_get(api.base_url() + "/api/backups/" + backup_id + "/download", d.token);
   ASSERT_EQ(dl.status, 200);
@@ -109,7 +128,7 @@ TEST(Faults, AWorkerLostOnTheLastAttemptFailsTheJobAndTheOwnerIsTold) {
       std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, d.env, false);
   auto id = start_export(api.base_url(), d.token,
                          R"({"project_id":"acme","notify_email":"owner@example.com"})");
-  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id);
+  kill_worker_mid_dump(worker_a, lock, api.base_url(), d.token, id, d.storage + "/acme");
   ServiceProcess worker_b({"worker"}, d.env, false);
 
   auto job = poll_job(api.base_url(), d.token, id, job_ended);
@@ -121,9 +140,10 @@ TEST(Faults, AWorkerLostOnTheLastAttemptFailsTheJobAndTheOwnerIsTold) {
   EXPECT_EQ(mails[0].rcpt_to[0], "owner@example.com");
   EXPECT_NE(mails[0].raw.find("FAILED"), std::string::npos) << mails[0].raw;
   EXPECT_NE(mails[0].raw.find("worker"), std::string::npos) << mails[0].raw;
-  // The run is in the history as failed, and nothing was stored for it.
+  // The run is in the history as failed, and nothing was stored for it: the
+  // half-written file went before the owner was told.
   EXPECT_EQ(d.value("SELECT string_agg(status, ',') FROM control_plane.backups"), "failed");
-  EXPECT_TRUE(!fs::exists(d.storage + "/acme") || fs::is_empty(d.storage + "/acme"));
+  EXPECT_TRUE(fs::is_empty(d.storage + "/acme"));
 }
 
 TEST(Faults, AWorkerStoppedPastItsLeaseCannotCompleteTheJobAnotherFinished) {
