@@ -144,6 +144,7 @@ int serve(const config::Config& config, const ServeOptions& options) {
     sched.conninfo = config.database_url;
     sched.tick = config.scheduler_tick;
     sched.jitter_window = config.schedule_jitter;
+    sched.fleet_min_projects = config.schedule_fleet_min_projects;
     sched.max_attempts = config.job_max_attempts;
     scheduler = std::make_unique<schedule::Scheduler>(sched);
     workflows::RetentionOptions ret;

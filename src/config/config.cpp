@@ -325,6 +325,12 @@ const std::vector<Variable>& table() {
          c.schedule_jitter =
              std::chrono::seconds(parse_int<int>("SCHEDULE_JITTER_SECONDS", v, 0, 86400));
        }},
+      {{"SCHEDULE_FLEET_MIN_PROJECTS", "2",
+        "this many projects due in the same slot are backed up as one fleet run (0: never)"},
+       [](Config& c, const std::string& v) {
+         c.schedule_fleet_min_projects =
+             parse_int<int>("SCHEDULE_FLEET_MIN_PROJECTS", v, 0, 1000000);
+       }},
       {{"RETENTION_SWEEP_SECONDS", "300",
         "how often expired backups, old pre-restore schemas and orphan files are removed"},
        [](Config& c, const std::string& v) {

@@ -93,6 +93,7 @@ struct Config {
   // Schedules and retention (schedule/, workflows/retention).
   std::chrono::seconds scheduler_tick{30};
   std::chrono::seconds schedule_jitter{300};
+  int schedule_fleet_min_projects = 2;  // due in one slot: one fleet run; 0 = never
   std::chrono::seconds retention_sweep{300};
   int expiry_notice_days = 3;
   int restore_keep_days = 7;

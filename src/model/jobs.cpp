@@ -46,6 +46,10 @@ json::object backup_ref(const std::string& backup_id) {
 
 }  // namespace
 
+std::string scheduled_export_key(std::string_view project_id, std::string_view slot) {
+  return "scheduled:" + std::string(project_id) + ":" + std::string(slot);
+}
+
 std::string_view to_string(JobType type) {
   switch (type) {
     case JobType::kExport:

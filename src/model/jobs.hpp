@@ -87,6 +87,11 @@ struct FleetExportPayload {
   std::optional<std::string> slot;    // scheduled: the slot (RFC 3339) it was made for
 };
 
+// The idempotency key of a project's scheduled export for a slot (RFC 3339):
+// "scheduled:<project>:<slot>". The scheduler and a scheduled fleet run both
+// use it, so a project is backed up once per slot whichever enqueues first.
+std::string scheduled_export_key(std::string_view project_id, std::string_view slot);
+
 // "restore": replace the project's schema with a backup (one attempt only).
 struct RestorePayload {
   static constexpr JobType kType = JobType::kRestore;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "model/jobs.hpp"
 #include "model/schedule.hpp"
@@ -56,6 +57,54 @@ bool enqueue_due_verification(db::Connection& conn, const store::BackupSettings&
   return true;
 }
 
+// The project's own export job for the slot; false when its key exists.
+bool enqueue_alone(db::Connection& conn, const store::BackupSettings& s, SystemTime slot,
+                   const SchedulerOptions& options) {
+  auto key = idempotency_key(s.project_id, slot);
+  // The pre-check only saves work and tells "new" from "already there"; the
+  // unique key is what makes the enqueue exactly-once under races.
+  if (store::job_key_exists(conn, key)) return false;
+  auto job = store::new_job(payload_for(s, slot), s.project_id, options.max_attempts);
+  job.run_at = slot + jitter_for(s.project_id, options.jitter_window);
+  job.idempotency_key = key;
+  store::enqueue_job(conn, job);
+  spdlog::info("scheduler: enqueued the {} backup of '{}'", format_rfc3339(slot), s.project_id);
+  return true;
+}
+
+// The slot's fleet run of `due` (projects without their own job for the
+// slot yet). Returns the projects it does not cover, which run alone: the
+// slot's fleet job may exist already, enqueued by an earlier tick or another
+// scheduler for fewer projects.
+std::vector<const store::BackupSettings*> enqueue_fleet(
+    db::Connection& conn, SystemTime slot, const std::vector<const store::BackupSettings*>& due,
+    const SchedulerOptions& options, TickResult& result) {
+  const auto key = fleet_idempotency_key(slot);
+  const bool existed = store::job_key_exists(conn, key);
+  model::FleetExportPayload payload;
+  payload.kind = "scheduled";
+  payload.slot = format_rfc3339(slot);
+  payload.projects.reserve(due.size());
+  for (const auto* s : due) payload.projects.push_back(s->project_id);
+  auto job = store::new_job(payload, std::nullopt, options.max_attempts);
+  job.run_at = slot;
+  job.idempotency_key = key;
+  const auto fleet = store::enqueue_job(conn, job);
+  if (!existed) {
+    ++result.enqueued;
+    ++result.fleet_runs;
+    spdlog::info("scheduler: enqueued the {} fleet run of {} projects (job {})",
+                 format_rfc3339(slot), due.size(), fleet.id);
+  }
+  const auto listed = model::from_json<model::FleetExportPayload>(fleet.payload).projects;
+  const std::set<std::string> covered(listed.begin(), listed.end());
+  std::vector<const store::BackupSettings*> rest;
+  for (const auto* s : due) {
+    if (covered.count(s->project_id) == 0) rest.push_back(s);
+  }
+  return rest;
+}
+
 }  // namespace
 
 std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seconds window) {
@@ -65,14 +114,21 @@ std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seco
 }
 
 std::string idempotency_key(const std::string& project_id, SystemTime slot) {
-  return "scheduled:" + project_id + ":" + format_rfc3339(slot);
+  return model::scheduled_export_key(project_id, format_rfc3339(slot));
+}
+
+std::string fleet_idempotency_key(SystemTime slot) {
+  return "scheduled-fleet:" + format_rfc3339(slot);
 }
 
 TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOptions& options,
                        std::map<std::string, SystemTime>* last_enqueued) {
   TickResult result;
   result.leader = true;
-  for (const auto& s : store::list_scheduled_settings(conn)) {
+  const auto scheduled = store::list_scheduled_settings(conn);
+  // The projects due now, by slot, that this scheduler has not handled yet.
+  std::map<SystemTime, std::vector<const store::BackupSettings*>> due_by_slot;
+  for (const auto& s : scheduled) {
     std::optional<SystemTime> slot;
     try {
       slot = model::latest_slot(model::schedule_from_text(s.schedule), now);
@@ -91,19 +147,26 @@ TickResult enqueue_due(db::Connection& conn, SystemTime now, const SchedulerOpti
       if (it != last_enqueued->end() && it->second >= *slot) continue;
     }
     ++result.due;
-    auto key = idempotency_key(s.project_id, *slot);
-    // The pre-check only saves work and tells "new" from "already there"; the
-    // unique key is what makes the enqueue exactly-once under races.
-    if (!store::job_key_exists(conn, key)) {
-      auto job = store::new_job(payload_for(s, *slot), s.project_id, options.max_attempts);
-      job.run_at = *slot + jitter_for(s.project_id, options.jitter_window);
-      job.idempotency_key = key;
-      store::enqueue_job(conn, job);
-      ++result.enqueued;
-      spdlog::info("scheduler: enqueued the {} backup of '{}'", format_rfc3339(*slot),
-                   s.project_id);
+    due_by_slot[*slot].push_back(&s);
+  }
+  for (const auto& [slot, due] : due_by_slot) {
+    std::vector<const store::BackupSettings*> waiting;  // no job of their own for the slot yet
+    waiting.reserve(due.size());
+    for (const auto* s : due) {
+      if (!store::job_key_exists(conn, idempotency_key(s->project_id, slot))) waiting.push_back(s);
     }
-    if (last_enqueued) (*last_enqueued)[s.project_id] = *slot;
+    // Once the slot's fleet job exists, it is asked even for one project:
+    // the project may be one it lists.
+    const bool together = options.fleet_min_projects > 0 && !waiting.empty() &&
+                          (waiting.size() >= static_cast<std::size_t>(options.fleet_min_projects) ||
+                           store::job_key_exists(conn, fleet_idempotency_key(slot)));
+    const auto alone = together ? enqueue_fleet(conn, slot, waiting, options, result) : waiting;
+    for (const auto* s : alone) {
+      if (enqueue_alone(conn, *s, slot, options)) ++result.enqueued;
+    }
+    if (last_enqueued) {
+      for (const auto* s : due) (*last_enqueued)[s->project_id] = slot;
+    }
   }
   for (const auto& s : store::list_verify_scheduled_settings(conn)) {
     std::optional<SystemTime> slot;

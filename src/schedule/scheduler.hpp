@@ -18,6 +18,15 @@
 //   project id in [0, jitter_window), so thousands of projects scheduled at
 //   the same minute start over the window; the workers' WORKER_CONCURRENCY
 //   bounds how many run at once.
+// - Together: when at least fleet_min_projects projects are due in the same
+//   slot, they are one "fleet_export" job (key "scheduled-fleet:<slot>",
+//   payload.projects = them, run at the slot): their schemas are dumped in
+//   batches that share the catalog read. The run gives each project its own
+//   export job under that project's key "scheduled:<project>:<slot>", so a
+//   project is still backed up once per slot. A project due in the slot that
+//   the slot's fleet job does not list (its schedule was saved after that
+//   job was enqueued, or another scheduler enqueued it first with fewer) gets
+//   its own export job as above.
 // - A project's verify_schedule works the same way: at its latest due slot
 //   a "verify" job of its newest completed backup (key "verify:<project>:<slot>").
 // Time is injected: tick(now) does one pass and never sleeps (tests).
@@ -44,17 +53,23 @@ struct SchedulerOptions {
   std::chrono::seconds tick{30};            // how often serve calls tick()
   std::chrono::seconds jitter_window{300};  // SCHEDULE_JITTER_SECONDS; 0 = none
   int max_attempts = 3;                     // of the enqueued export jobs
+  // SCHEDULE_FLEET_MIN_PROJECTS: this many projects due in one slot run as one
+  // fleet run; 0 = every project runs its own export.
+  int fleet_min_projects = 2;
 };
 
 // The deterministic spread of a project's jobs: a value in [0, window).
 std::chrono::seconds jitter_for(const std::string& project_id, std::chrono::seconds window);
 // "scheduled:<project>:<slot RFC 3339>".
 std::string idempotency_key(const std::string& project_id, SystemTime slot);
+// "scheduled-fleet:<slot RFC 3339>": the fleet run of the projects due in a slot.
+std::string fleet_idempotency_key(SystemTime slot);
 
 struct TickResult {
   bool leader = false;
-  int due = 0;       // projects with a due slot considered this tick
-  int enqueued = 0;  // new jobs inserted (an existing key is not counted)
+  int due = 0;         // projects with a due slot considered this tick
+  int enqueued = 0;    // new jobs inserted (an existing key is not counted)
+  int fleet_runs = 0;  // of which fleet runs
 };
 
 // One pass without leader election (the leader calls it; tests call it from

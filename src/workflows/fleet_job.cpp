@@ -52,8 +52,14 @@ json::object plan_run(const Dependencies& deps, jobs::JobContext& ctx,
   } else {
     for (const auto& id : payload.projects) {
       auto project = store::get_project(conn, id);
-      if (!project) throw_not_found("project '" + id + "' not found");
-      projects.push_back(*project);
+      if (project) {
+        projects.push_back(*project);
+      } else if (payload.kind == "scheduled") {
+        // Deleted since the scheduler listed it: nothing left to back up.
+        spdlog::info("fleet {}: project '{}' no longer exists", ctx.job().id, id);
+      } else {
+        throw_not_found("project '" + id + "' not found");
+      }
     }
   }
   std::vector<std::string> schemas;
@@ -101,7 +107,11 @@ void enqueue_tenants(jobs::JobContext& ctx, const model::FleetExportPayload& pay
     export_payload.slot = payload.slot;
     export_payload.fleet = model::FleetRef{ctx.job().id, batch_dir};
     auto job = store::new_job(export_payload, t.project_id, ctx.job().max_attempts);
-    job.idempotency_key = "fleet:" + ctx.job().id + ":" + t.project_id;
+    // A scheduled run's tenant has the key the scheduler gives the project's
+    // own export for that slot: once per project and slot, whichever comes first.
+    job.idempotency_key = payload.kind == "scheduled" && payload.slot
+                              ? model::scheduled_export_key(t.project_id, *payload.slot)
+                              : "fleet:" + ctx.job().id + ":" + t.project_id;
     store::enqueue_job(conn, job);
   }
   tx.commit();

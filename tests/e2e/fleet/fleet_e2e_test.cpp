@@ -3,7 +3,8 @@
 // backup restoring alone into an empty database with its tenant's data and
 // nothing of any other; a locked tenant held up alone while the rest
 // complete; the lock budget splitting batches; a cancel that stops the run
-// and its tenants; a fleet run refused to a project's token.
+// and its tenants; the scheduler's fleet run of the projects due in a slot;
+// a fleet run refused to a project's token.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -246,6 +247,58 @@ TEST_F(FleetE2e, CancellingARunStopsItAndEveryTenantItHadNotFinished) {
   EXPECT_LE(jobs.size(), 10u);
   EXPECT_EQ(jobs.count("t155"), 0u);
   EXPECT_FALSE(fs::exists(storage_ + "/.fleet/" + run));
+}
+
+// The scheduler: projects due in the same slot are one fleet run, and each
+// is backed up once for that slot, under the key its own scheduled export
+// would have had, its backup "scheduled".
+TEST_F(FleetE2e, ProjectsDueInTheSameSlotAreBackedUpInOneScheduledFleetRun) {
+  const std::vector<std::string> due = {"t170", "t171", "t172"};
+  // Daily at 02:00, saved two days ago: the latest 02:00 is due at once.
+  for (const auto& id : due) {
+    exec("INSERT INTO control_plane.backup_settings (project_id, schedule, updated_at) VALUES ('" +
+         id + R"(', '{"kind":"daily","time":"02:00"}', now() - interval '2 days') )" +
+         "ON CONFLICT (project_id) DO UPDATE SET schedule = excluded.schedule, "
+         "updated_at = excluded.updated_at");
+  }
+  std::string run;
+  {
+    auto env = env_;
+    env["SCHEDULE_JITTER_SECONDS"] = "0";
+    ServiceProcess scheduler({"serve"}, env);
+    ASSERT_TRUE(deployment_->wait_for(
+        "SELECT count(*) FROM control_plane.jobs WHERE type = 'fleet_export' "
+        "AND idempotency_key LIKE 'scheduled-fleet:%' AND status = 'completed'",
+        "1"))
+        << scheduler.log();
+    run = value("SELECT id FROM control_plane.jobs WHERE idempotency_key LIKE 'scheduled-fleet:%'");
+  }
+  for (const auto& id : due) {
+    exec("UPDATE control_plane.backup_settings SET schedule = 'off' WHERE project_id = '" + id +
+         "'");
+  }
+  auto done = wait_long(run);
+  EXPECT_EQ(done.at("result").at("tenants_completed").as_int64(), 3) << json::serialize(done);
+  const auto slot =
+      value("SELECT payload->>'slot' FROM control_plane.jobs WHERE id = '" + run + "'");
+  for (const auto& id : due) {
+    // One export for the slot, the run's, under the project's scheduled key.
+    EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs WHERE type = 'export' AND "
+                    "project_id = '" +
+                    id + "' AND idempotency_key = 'scheduled:" + id + ":" + slot +
+                    "' AND payload->'fleet'->>'run' = '" + run + "' AND status = 'completed'"),
+              "1")
+        << id;
+    EXPECT_EQ(value("SELECT string_agg(kind || ' ' || status, ',') FROM control_plane.backups "
+                    "WHERE fleet_run = '" +
+                    run + "' AND project_id = '" + id + "'"),
+              "scheduled completed")
+        << id;
+  }
+  // No project other than the three was part of it.
+  EXPECT_EQ(value("SELECT count(*) FROM control_plane.jobs WHERE payload->'fleet'->>'run' = '" +
+                  run + "'"),
+            "3");
 }
 
 TEST_F(FleetE2e, AProjectsTokenCannotStartAFleetRun) {

@@ -1,12 +1,15 @@
 // The scheduler against a real database with a ManualClock: one job per
 // (project, slot) across two schedulers, leader election by a control-plane row lock,
-// one catch-up after downtime, deterministic jitter, the job's payload.
+// one catch-up after downtime, deterministic jitter, the job's payload; the
+// projects due in one slot as one fleet run, exactly once across two leaders.
 #include "schedule/scheduler.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "db/connection.hpp"
@@ -88,17 +91,20 @@ TEST_F(SchedulerTest, DueSlotIsEnqueuedOnceAcrossTwoSchedulers) {
 
 TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
   // No leader election here: two connections racing enqueue_due at once, as
-  // two processes that both believe they lead would.
+  // two processes that both believe they lead would. Each project runs its
+  // own export (the fleet grouping is off).
   for (int p = 0; p < 20; ++p) {
     scheduled("p" + std::to_string(p), R"({"kind":"cron","expr":"*/15 * * * *"})", at(2026, 3, 1));
   }
   auto now = at(2026, 3, 4, 10, 20);
+  auto alone = options();
+  alone.fleet_min_projects = 0;
   std::vector<std::thread> threads;
   std::atomic<int> enqueued{0};
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
       auto c = db::Connection::open(db_.conninfo());
-      for (int round = 0; round < 3; ++round) enqueued += enqueue_due(c, now, options()).enqueued;
+      for (int round = 0; round < 3; ++round) enqueued += enqueue_due(c, now, alone).enqueued;
     });
   }
   for (auto& t : threads) t.join();
@@ -109,6 +115,81 @@ TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
                 .int64(0, 0),
             20);
   EXPECT_GE(enqueued.load(), 20);
+}
+
+// The fleet job of a slot, by its key; nullopt when there is none.
+std::optional<store::Job> fleet_job(db::Connection& conn, SystemTime slot) {
+  auto r = conn.query("SELECT id FROM control_plane.jobs WHERE idempotency_key = $1",
+                      fleet_idempotency_key(slot));
+  if (r.empty()) return std::nullopt;
+  return store::get_job(conn, r.text(0, 0));
+}
+
+std::set<std::string> listed_projects(const store::Job& job) {
+  std::set<std::string> out;
+  for (const auto& p : job.payload.at("projects").as_array())
+    out.insert(std::string(p.as_string()));
+  return out;
+}
+
+TEST_F(SchedulerTest, ProjectsDueInTheSameSlotAreOneFleetRunAcrossTwoLeaders) {
+  std::set<std::string> quarter;
+  for (int p = 0; p < 20; ++p) {
+    quarter.insert("p" + std::to_string(p));
+    scheduled("p" + std::to_string(p), R"({"kind":"cron","expr":"*/15 * * * *"})", at(2026, 3, 1));
+  }
+  scheduled("daily", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
+  auto now = at(2026, 3, 4, 10, 20);
+  std::vector<std::thread> threads;
+  std::atomic<int> fleets{0};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      auto c = db::Connection::open(db_.conninfo());
+      for (int round = 0; round < 3; ++round) fleets += enqueue_due(c, now, options()).fleet_runs;
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One fleet run for the 10:15 slot, listing the twenty, run at the slot;
+  // the project due in another slot (02:00) runs alone, once.
+  EXPECT_GE(fleets.load(), 1);  // both may have believed theirs new; the key kept one
+  auto slot = at(2026, 3, 4, 10, 15);
+  auto fleet = fleet_job(db_.conn(), slot);
+  ASSERT_TRUE(fleet);
+  EXPECT_EQ(fleet->type, "fleet_export");
+  EXPECT_EQ(fleet->run_at, slot);
+  EXPECT_EQ(fleet->payload.at("kind").as_string(), "scheduled");
+  EXPECT_EQ(fleet->payload.at("slot").as_string(), "2026-03-04T10:15:00.000Z");
+  EXPECT_EQ(listed_projects(*fleet), quarter);
+  EXPECT_EQ(db_.conn().exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 2);
+  ASSERT_EQ(jobs("daily").size(), 1u);
+  EXPECT_EQ(jobs("daily")[0].idempotency_key, idempotency_key("daily", at(2026, 3, 4, 2, 0)));
+  EXPECT_TRUE(jobs("p0").empty());  // the run makes the twenty's exports when it runs
+}
+
+TEST_F(SchedulerTest, AProjectDueInASlotItsFleetRunDoesNotListRunsAloneOnce) {
+  scheduled("a", R"({"kind":"cron","expr":"*/15 * * * *"})", at(2026, 3, 1));
+  scheduled("b", R"({"kind":"cron","expr":"*/15 * * * *"})", at(2026, 3, 1));
+  auto slot = at(2026, 3, 4, 10, 15);
+  EXPECT_EQ(enqueue_due(db_.conn(), slot, options()).fleet_runs, 1);
+  // Saved just after the slot (within the grace of two ticks): due in the
+  // same slot, but the slot's fleet run was enqueued without it.
+  scheduled("late", R"({"kind":"cron","expr":"*/15 * * * *"})", slot + seconds(20));
+  auto r = enqueue_due(db_.conn(), slot + seconds(30), options());
+  EXPECT_EQ(r.fleet_runs, 0);
+  EXPECT_EQ(r.enqueued, 1);
+  ASSERT_EQ(jobs("late").size(), 1u);
+  EXPECT_EQ(jobs("late")[0].type, "export");
+  EXPECT_EQ(jobs("late")[0].idempotency_key, idempotency_key("late", slot));
+  EXPECT_EQ(listed_projects(*fleet_job(db_.conn(), slot)), (std::set<std::string>{"a", "b"}));
+  // Asked again (a new leader, no memory): nothing more for the slot.
+  EXPECT_EQ(enqueue_due(db_.conn(), slot + seconds(60), options()).enqueued, 0);
+  EXPECT_EQ(db_.conn().exec("SELECT count(*) FROM control_plane.jobs").int64(0, 0), 2);
+  // A project whose own export for the slot exists is not listed again: the
+  // next slot's run lists the three.
+  auto next = enqueue_due(db_.conn(), at(2026, 3, 4, 10, 30), options());
+  EXPECT_EQ(next.fleet_runs, 1);
+  EXPECT_EQ(listed_projects(*fleet_job(db_.conn(), at(2026, 3, 4, 10, 30))),
+            (std::set<std::string>{"a", "b", "late"}));
 }
 
 TEST_F(SchedulerTest, MissedSlotsAfterDowntimeAreCaughtUpOnce) {
