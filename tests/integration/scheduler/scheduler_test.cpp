@@ -100,6 +100,7 @@ TEST_F(SchedulerTest, TwoOverlappingLeadersStillEnqueueOnce) {
   auto alone = options();
   alone.fleet_min_projects = 0;
   std::vector<std::thread> threads;
+  threads.reserve(2);
   std::atomic<int> enqueued{0};
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
@@ -141,6 +142,7 @@ TEST_F(SchedulerTest, ProjectsDueInTheSameSlotAreOneFleetRunAcrossTwoLeaders) {
   scheduled("daily", R"({"kind":"daily","time":"02:00"})", at(2026, 3, 1));
   auto now = at(2026, 3, 4, 10, 20);
   std::vector<std::thread> threads;
+  threads.reserve(2);
   std::atomic<int> fleets{0};
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
