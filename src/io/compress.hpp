@@ -17,11 +17,33 @@
 
 namespace tb::io {
 
+// How a zstd stream is compressed. Adaptive: the level moves within [floor,
+// ceiling] as io/zstd_adapt.hpp decides (it needs workers >= 1; `level` is
+// then unused); otherwise it is `level` throughout.
+struct ZstdSettings {
+  int level = 3;
+  bool adaptive = false;
+  int floor = 1;
+  int ceiling = 6;
+  // 0 compresses on the calling thread; > 0 overlaps compression with the
+  // producer (zstd's own worker threads).
+  int workers = 1;
+};
+
+// The levels a stream was compressed at (lowest = highest = last when fixed).
+struct ZstdLevels {
+  bool adaptive = false;
+  int lowest = 0;
+  int highest = 0;
+  int last = 0;
+};
+
 class ZstdCompressor final : public Sink {
  public:
-  // workers = 0 compresses on the calling thread; > 0 overlaps compression
-  // with the producer (zstd's own worker threads).
-  explicit ZstdCompressor(Sink& next, int level = 3, int workers = 2);
+  ZstdCompressor(Sink& next, const ZstdSettings& settings);
+  explicit ZstdCompressor(Sink& next, int level = 3, int workers = 2)
+      : ZstdCompressor(next, ZstdSettings{.level = level, .workers = workers}) {}
+  ZstdLevels levels() const;
   ~ZstdCompressor() override;
   ZstdCompressor(const ZstdCompressor&) = delete;
   ZstdCompressor& operator=(const ZstdCompressor&) = delete;

@@ -1,0 +1,60 @@
+#include "io/zstd_adapt.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace tb::io {
+
+AdaptiveLevel::AdaptiveLevel(int floor, int ceiling, int workers)
+    : floor_(floor),
+      ceiling_(ceiling),
+      warm_up_(static_cast<unsigned>(std::max(workers, 0)) + 1),
+      level_(floor),
+      lowest_(floor),
+      highest_(floor) {
+  if (floor < 1 || ceiling > 19 || floor > ceiling || workers < 1) {
+    throw Error(ErrorCode::kInternal, "internal error",
+                "adaptive zstd needs 1 <= floor <= ceiling <= 19 and a worker; got floor " +
+                    std::to_string(floor) + ", ceiling " + std::to_string(ceiling) + ", workers " +
+                    std::to_string(workers));
+  }
+}
+
+int AdaptiveLevel::observe(const AdaptSample& s) {
+  presented_ += s.presented;
+  blocked_ += s.blocked;
+  if (s.idle_cores >= 0) {
+    idle_sum_ += s.idle_cores;
+    ++idle_n_;
+  }
+  // Decide only when libzstd started a new job (a level applies to whole
+  // jobs), and not while the first jobs merely fill the workers.
+  if (s.job <= last_job_) return level_;
+  last_job_ = s.job;
+  if (s.job <= warm_up_) {
+    presented_ = blocked_ = idle_n_ = 0;
+    idle_sum_ = 0;
+    return level_;
+  }
+  const bool producer_waited = presented_ > 0 && blocked_ * 8 > presented_;
+  const bool idle_known = idle_n_ > 0;
+  const double idle = idle_known ? idle_sum_ / idle_n_ : 0;
+  int step = 0;
+  if (producer_waited) {
+    step = -1;
+  } else if (blocked_ == 0 && (!idle_known || idle >= kRoomCores)) {
+    step = 1;
+  } else if (idle_known && idle < kBusyCores) {
+    step = -1;
+  }
+  level_ = std::clamp(level_ + step, floor_, ceiling_);
+  lowest_ = std::min(lowest_, level_);
+  highest_ = std::max(highest_, level_);
+  presented_ = blocked_ = idle_n_ = 0;
+  idle_sum_ = 0;
+  return level_;
+}
+
+}  // namespace tb::io
