@@ -1,9 +1,12 @@
 #include "backup/export.hpp"
 
+#include <fcntl.h>
+
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "age/stream.hpp"
 #include "backup/manifest.hpp"
@@ -13,12 +16,16 @@
 #include "io/compress.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
+#include "model/compression_level.hpp"
 #include "process/child.hpp"
 
 namespace tb::backup {
 namespace {
 
-constexpr std::size_t kChunk = 256 * 1024;
+// pg_dump's stdout is read in blocks of up to 1 MiB, through a pipe of that
+// size (Linux's default 64 KiB pipe makes pg_dump stop and wake us every
+// 64 KiB, and each block pass through the chain costs a call per filter).
+constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 // Forwards the stored bytes to every destination.
 class DestinationsSink final : public io::Sink {
@@ -60,6 +67,19 @@ std::string first_error_line(const std::string& tail) {
   }
   if (best.size() > 300) best = best.substr(0, 300) + "...";
   return best;
+}
+
+int default_zstd_workers() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores <= 3 ? 1 : 2;
+}
+
+boost::json::value to_json(const CompressionLevels& l) {
+  if (l.requested.empty()) return nullptr;
+  return boost::json::object{{"requested", model::compression_level_json(l.requested)},
+                             {"lowest", l.lowest},
+                             {"highest", l.highest},
+                             {"last", l.last}};
 }
 
 std::string_view to_string(Format f) {
@@ -202,9 +222,16 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
       encryptor = std::make_unique<age::Encryptor>(sha, options.recipients);
     io::Sink& compressed = encryptor ? *encryptor : static_cast<io::Sink&>(sha);
     std::unique_ptr<io::Sink> compressor;
+    io::ZstdCompressor* zstd = nullptr;
     if (options.compression == Compression::kZstd) {
-      compressor = std::make_unique<io::ZstdCompressor>(compressed, options.zstd_level,
-                                                        options.compression_threads);
+      auto z = std::make_unique<io::ZstdCompressor>(
+          compressed, io::ZstdSettings{.level = options.zstd_level,
+                                       .adaptive = options.zstd_adaptive,
+                                       .floor = options.zstd_floor,
+                                       .ceiling = options.zstd_ceiling,
+                                       .workers = options.zstd_workers});
+      zstd = z.get();
+      compressor = std::move(z);
     } else if (options.compression == Compression::kGzip) {
       compressor = std::make_unique<io::GzipCompressor>(compressed, options.gzip_level,
                                                         options.compression_threads);
@@ -223,6 +250,14 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     result.tables = manifest.manifest();
     result.size_bytes = stored.count();
     result.sha256_hex = sha.hex();
+    if (zstd != nullptr) {
+      const io::ZstdLevels l = zstd->levels();
+      result.levels = {l.adaptive ? "adaptive" : std::to_string(l.last), l.lowest, l.highest,
+                       l.last};
+    } else if (options.compression == Compression::kGzip) {
+      const int g = options.gzip_level;
+      result.levels = {std::to_string(g), g, g, g};
+    }
     for (auto& dest : dests) {
       result.locations.push_back(dest->commit(result.sha256_hex, result.size_bytes));
       dest = nullptr;  // committed: not aborted below
