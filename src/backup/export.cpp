@@ -1,6 +1,7 @@
 #include "backup/export.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 
 #include <cstring>
 #include <ctime>
@@ -22,9 +23,8 @@
 namespace tb::backup {
 namespace {
 
-// pg_dump's stdout is read in blocks of up to 1 MiB, through a pipe of that
-// size (Linux's default 64 KiB pipe makes pg_dump stop and wake us every
-// 64 KiB, and each block pass through the chain costs a call per filter).
+// pg_dump's stdout (a 1 MiB pipe, process::Child) is read in blocks of up to
+// 1 MiB: each block costs a call per filter of the chain.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 // Forwards the stored bytes to every destination.
@@ -163,9 +163,10 @@ std::string content_type_for(Format format, Compression compression, bool encryp
 namespace {
 
 // pg_dump's stdout into `out`; throws with pg_dump's reason when it fails.
+// `stdout_fd` is pg_dump's pipe while it runs (-1 before and after).
 void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
-                       const std::string& password, io::Sink& out,
-                       const std::atomic<bool>& cancel) {
+                       const std::string& password, io::Sink& out, const std::atomic<bool>& cancel,
+                       int& stdout_fd) {
   process::Spec spec;
   spec.program = cmd.program;
   spec.args = cmd.args;
@@ -173,10 +174,16 @@ void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
   spec.timeout = options.timeout;
   spec.cancel = &cancel;
   process::Child child = process::Child::spawn(spec);
-
+  stdout_fd = child.stdout_fd();
   std::vector<std::byte> buf(kChunk);
-  while (std::size_t n = child.read_stdout(buf))
-    out.write(std::span<const std::byte>(buf.data(), n));
+  try {
+    while (std::size_t n = child.read_stdout(buf))
+      out.write(std::span<const std::byte>(buf.data(), n));
+  } catch (...) {
+    stdout_fd = -1;
+    throw;
+  }
+  stdout_fd = -1;
 
   process::Child::Exit exit = child.wait();
   if (exit.cancelled) throw Cancelled("the export was cancelled");
@@ -223,13 +230,24 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     io::Sink& compressed = encryptor ? *encryptor : static_cast<io::Sink&>(sha);
     std::unique_ptr<io::Sink> compressor;
     io::ZstdCompressor* zstd = nullptr;
+    // Without zstd workers, the adaptive level asks whether pg_dump is held
+    // up by this thread: its pipe is at least 3/4 full. (A fleet run's
+    // producer has no pipe: the level then follows the idle CPU alone.)
+    int dump_fd = -1;
+    auto dump_waiting = [&dump_fd] {
+      int queued = 0;
+      const int size = dump_fd >= 0 ? ::fcntl(dump_fd, F_GETPIPE_SZ) : -1;
+      return size > 0 && ::ioctl(dump_fd, FIONREAD, &queued) == 0 && queued >= size / 4 * 3;
+    };
     if (options.compression == Compression::kZstd) {
       auto z = std::make_unique<io::ZstdCompressor>(
-          compressed, io::ZstdSettings{.level = options.zstd_level,
-                                       .adaptive = options.zstd_adaptive,
-                                       .floor = options.zstd_floor,
-                                       .ceiling = options.zstd_ceiling,
-                                       .workers = options.zstd_workers});
+          compressed,
+          io::ZstdSettings{.level = options.zstd_adaptive ? options.zstd_floor : options.zstd_level,
+                           .adaptive = options.zstd_adaptive,
+                           .floor = options.zstd_floor,
+                           .ceiling = options.zstd_ceiling,
+                           .workers = options.zstd_workers,
+                           .producer_waiting = dump_waiting});
       zstd = z.get();
       compressor = std::move(z);
     } else if (options.compression == Compression::kGzip) {
@@ -242,7 +260,7 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     if (options.producer) {
       options.producer(manifest, cancel);
     } else {
-      dump_with_pg_dump(cmd, options, password, manifest, cancel);
+      dump_with_pg_dump(cmd, options, password, manifest, cancel, dump_fd);
     }
 
     manifest.finish();

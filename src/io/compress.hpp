@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "io/sink.hpp"
@@ -18,8 +19,12 @@
 namespace tb::io {
 
 // How a zstd stream is compressed. Adaptive: the level moves within [floor,
-// ceiling] as io/zstd_adapt.hpp decides (it needs workers >= 1; `level` is
-// then unused); otherwise it is `level` throughout.
+// ceiling] as io/zstd_adapt.hpp decides, from `level` if it is within them,
+// else from the floor; otherwise it is `level` throughout. With workers, a new level applies to
+// libzstd's next jobs; without, the frame is ended and a new one starts at the new level (a zstd
+// file may hold several frames: every decoder reads them as one stream), and `producer_waiting`
+// tells whether the producer is held up by this thread (e.g. its pipe is nearly full); unset, the
+// controller sees only the machine's idle CPU.
 struct ZstdSettings {
   int level = 3;
   bool adaptive = false;
@@ -28,6 +33,7 @@ struct ZstdSettings {
   // 0 compresses on the calling thread; > 0 overlaps compression with the
   // producer (zstd's own worker threads).
   int workers = 1;
+  std::function<bool()> producer_waiting;
 };
 
 // The levels a stream was compressed at (lowest = highest = last when fixed).
@@ -42,7 +48,8 @@ class ZstdCompressor final : public Sink {
  public:
   ZstdCompressor(Sink& next, const ZstdSettings& settings);
   explicit ZstdCompressor(Sink& next, int level = 3, int workers = 2)
-      : ZstdCompressor(next, ZstdSettings{.level = level, .workers = workers}) {}
+      : ZstdCompressor(next,
+                       ZstdSettings{.level = level, .workers = workers, .producer_waiting = {}}) {}
   ZstdLevels levels() const;
   ~ZstdCompressor() override;
   ZstdCompressor(const ZstdCompressor&) = delete;

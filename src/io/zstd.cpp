@@ -2,6 +2,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +37,11 @@ struct ZstdCompressor::Impl {
   CpuIdleMeter idle;
   AdaptSample sample;
   unsigned last_job = 0;
+  // Without workers: the controller's "jobs" are every kSoloJob input bytes.
+  bool solo = false;
+  std::function<bool()> producer_waiting;
+  std::uint64_t solo_in = 0;
+  static constexpr std::uint64_t kSoloJob = std::uint64_t{8} << 20;
   explicit Impl(Sink& n) : next(n), out(ZSTD_CStreamOutSize()) {}
   ~Impl() { ZSTD_freeCCtx(cctx); }
 
@@ -47,7 +54,7 @@ struct ZstdCompressor::Impl {
       std::size_t rem = ZSTD_compressStream2(cctx, &ob, &in, mode);
       if (ZSTD_isError(rem)) zstd_fail("ZSTD_compressStream2", rem);
       if (ob.pos > 0) next.write(std::span<const std::byte>(out.data(), ob.pos));
-      if (adapt && mode == ZSTD_e_continue) {
+      if (adapt && !solo && mode == ZSTD_e_continue) {
         ++sample.presented;
         // Nothing taken: libzstd's buffers were full and this call waited
         // for a job to finish, so the producer waited on the compressor.
@@ -65,10 +72,31 @@ struct ZstdCompressor::Impl {
     if (p.currentJobID == last_job) return;
     last_job = p.currentJobID;
     sample.job = p.currentJobID;
+    decide();
+  }
+
+  // On the producer's thread: one sample per write, a decision per kSoloJob.
+  void adapt_solo(std::size_t size) {
+    ++sample.presented;
+    if (producer_waiting && producer_waiting()) ++sample.blocked;
+    solo_in += size;
+    const auto job = static_cast<unsigned>(solo_in / kSoloJob);
+    if (job == last_job) return;
+    last_job = sample.job = job;
+    decide();
+  }
+
+  void decide() {
     sample.idle_cores = idle.idle_cores();
     const int level = adapt->observe(sample);
     sample = AdaptSample{};
     if (level == levels.last) return;
+    if (solo) {
+      // A frame keeps its level on one thread: end it, the next one starts
+      // at the new level.
+      ZSTD_inBuffer none{nullptr, 0, 0};
+      pump(none, ZSTD_e_end);
+    }
     const std::size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     if (ZSTD_isError(r)) zstd_fail("ZSTD_c_compressionLevel", r);
     levels.last = level;
@@ -82,10 +110,13 @@ ZstdCompressor::ZstdCompressor(Sink& next, const ZstdSettings& settings)
   auto* cctx = impl_->cctx = ZSTD_createCCtx();
   if (cctx == nullptr)
     throw Error(ErrorCode::kInternal, "compression failed", "ZSTD_createCCtx failed");
-  int workers = settings.workers;
+  const int workers = settings.workers;
   if (settings.adaptive) {
-    impl_->adapt.emplace(settings.floor, settings.ceiling, std::max(workers, 1));
-    workers = std::max(workers, 1);
+    const bool start_given = settings.level >= settings.floor && settings.level <= settings.ceiling;
+    impl_->adapt.emplace(settings.floor, settings.ceiling, std::max(workers, 0),
+                         start_given ? settings.level : settings.floor);
+    impl_->solo = workers <= 0;
+    impl_->producer_waiting = settings.producer_waiting;
   }
   const int level = settings.adaptive ? impl_->adapt->level() : settings.level;
   impl_->levels = {settings.adaptive, level, level, level};
@@ -93,7 +124,7 @@ ZstdCompressor::ZstdCompressor(Sink& next, const ZstdSettings& settings)
   if (ZSTD_isError(r)) zstd_fail("ZSTD_c_compressionLevel", r);
   r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   if (ZSTD_isError(r)) zstd_fail("ZSTD_c_checksumFlag", r);
-  if (settings.adaptive) {
+  if (settings.adaptive && workers > 0) {
     // A frame keeps the window it started with: take the ceiling's, so that
     // the higher levels are not held to the floor's smaller window.
     const auto ceiling = ZSTD_getCParams(settings.ceiling, ZSTD_CONTENTSIZE_UNKNOWN, 0);
@@ -102,9 +133,9 @@ ZstdCompressor::ZstdCompressor(Sink& next, const ZstdSettings& settings)
   }
   if (workers > 0) {
     r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
-    // Single-threaded is still correct, but a level cannot change mid-frame.
     if (ZSTD_isError(r)) {
-      if (settings.adaptive) zstd_fail("ZSTD_c_nbWorkers (adaptive zstd needs libzstd threads)", r);
+      // A libzstd without threads: compress on this thread (adaptive too).
+      impl_->solo = settings.adaptive;
       return;
     }
     // 2 MiB jobs instead of libzstd's default (4 x window: ~70 MB RSS with 2
@@ -124,6 +155,7 @@ void ZstdCompressor::write(std::span<const std::byte> data) {
   if (data.empty()) return;
   ZSTD_inBuffer in{data.data(), data.size(), 0};
   impl_->pump(in, ZSTD_e_continue);
+  if (impl_->adapt && impl_->solo) impl_->adapt_solo(data.size());
 }
 
 void ZstdCompressor::finish() {

@@ -7,16 +7,16 @@
 
 namespace tb::io {
 
-AdaptiveLevel::AdaptiveLevel(int floor, int ceiling, int workers)
+AdaptiveLevel::AdaptiveLevel(int floor, int ceiling, int workers, int start)
     : floor_(floor),
       ceiling_(ceiling),
       warm_up_(static_cast<unsigned>(std::max(workers, 0)) + 1),
-      level_(floor),
-      lowest_(floor),
-      highest_(floor) {
-  if (floor < 1 || ceiling > 19 || floor > ceiling || workers < 1) {
+      level_(std::max(floor, std::min(start, ceiling))),
+      lowest_(level_),
+      highest_(level_) {
+  if (floor < 1 || ceiling > 19 || floor > ceiling || workers < 0) {
     throw Error(ErrorCode::kInternal, "internal error",
-                "adaptive zstd needs 1 <= floor <= ceiling <= 19 and a worker; got floor " +
+                "adaptive zstd needs 1 <= floor <= ceiling <= 19; got floor " +
                     std::to_string(floor) + ", ceiling " + std::to_string(ceiling) + ", workers " +
                     std::to_string(workers));
   }

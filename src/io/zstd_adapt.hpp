@@ -34,7 +34,9 @@ struct AdaptSample {
   // ZSTD_frameProgression.currentJobID: the latest job libzstd started.
   unsigned job = 0;
   // ZSTD_compressStream2 calls that had input to give, and how many of those
-  // took none of it (libzstd's buffers were full: the producer waited).
+  // took none of it (libzstd's buffers were full: the producer waited). On
+  // the producer's thread (no workers): writes, and how many found the
+  // producer's own buffer (pg_dump's pipe) nearly full.
   unsigned presented = 0;
   unsigned blocked = 0;
   // Idle CPU of the whole machine over the same time, in cores (0.5 = half a
@@ -47,9 +49,11 @@ class AdaptiveLevel {
   static constexpr double kRoomCores = 0.5;
   static constexpr double kBusyCores = 0.15;
 
-  // Starts at `floor`. Throws tb::Error kInternal unless 1 <= floor <=
-  // ceiling <= 19 and workers >= 1 (levels change mid-stream only with workers).
-  AdaptiveLevel(int floor, int ceiling, int workers);
+  // Throws tb::Error kInternal unless 1 <= floor <=
+  // ceiling <= 19 and workers >= 0 (0: the compressor runs on the producer's
+  // thread and counts its own jobs; see ZstdSettings).
+  // `start` (clamped to the bounds; default the floor) is the first level.
+  AdaptiveLevel(int floor, int ceiling, int workers, int start = 0);
 
   // Feeds one sample; returns the level for the jobs that follow.
   int observe(const AdaptSample& sample);

@@ -6,7 +6,11 @@
 #include "io/zstd_adapt.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/error.hpp"
@@ -14,6 +18,20 @@
 
 namespace tb::io {
 namespace {
+
+// What `zstd -dc` makes of `packed`.
+std::string run_zstd_cli(const std::string& packed) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto in = dir / ("tb-adapt-" + std::to_string(::getpid()) + ".zst");
+  std::ofstream(in, std::ios::binary) << packed;
+  std::string out;
+  FILE* p = ::popen(("zstd -dc " + in.string()).c_str(), "r");
+  char buf[65536];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  std::filesystem::remove(in);
+  return out;
+}
 
 // One sample per new job; `blocked` of `presented` writes took nothing.
 AdaptSample job(unsigned id, unsigned presented, unsigned blocked, double idle) {
@@ -89,33 +107,57 @@ TEST(AdaptiveLevel, RefusesBoundsItCannotKeep) {
   EXPECT_THROW(AdaptiveLevel(0, 6, 1), Error);
   EXPECT_THROW(AdaptiveLevel(4, 3, 1), Error);
   EXPECT_THROW(AdaptiveLevel(1, 20, 1), Error);
-  EXPECT_THROW(AdaptiveLevel(1, 6, 0), Error);
+  EXPECT_THROW(AdaptiveLevel(1, 6, -1), Error);
   EXPECT_NO_THROW(AdaptiveLevel(3, 3, 1));
 }
 
+TEST(AdaptiveLevel, WithoutWorkersOnlyTheFirstJobIsWarmUp) {
+  AdaptiveLevel a(1, 6, 0);
+  EXPECT_EQ(a.observe(job(1, 2, 0, 3.0)), 1);
+  EXPECT_EQ(a.observe(job(2, 2, 0, 3.0)), 2);
+  EXPECT_EQ(a.observe(job(3, 2, 2, 3.0)), 1);
+}
+
+// With workers (libzstd takes the level mid-frame) and without (a new frame
+// per level change, here forced by a producer that always waits: from 4 down
+// to the floor, one frame per level).
 TEST(AdaptiveZstd, AStreamRoundTripsAndReportsLevelsWithinItsBounds) {
   std::mt19937 rng(7);
   std::string data;
-  while (data.size() < (24u << 20)) {
+  while (data.size() < (40u << 20)) {
     data += "INSERT INTO t VALUES (" + std::to_string(rng() % 1000000) + ", 'row text');\n";
   }
-  StringSink packed;
-  ZstdCompressor z(packed, ZstdSettings{.adaptive = true, .floor = 2, .ceiling = 4, .workers = 1});
-  for (std::size_t i = 0; i < data.size(); i += 1 << 20) {
-    z.write(as_bytes(std::string_view(data).substr(i, 1 << 20)));
+  for (int workers : {1, 0}) {
+    SCOPED_TRACE(workers);
+    StringSink packed;
+    ZstdCompressor z(packed, ZstdSettings{.level = 4,
+                                          .adaptive = true,
+                                          .floor = 1,
+                                          .ceiling = 4,
+                                          .workers = workers,
+                                          .producer_waiting = [] { return true; }});
+    for (std::size_t i = 0; i < data.size(); i += 1 << 20) {
+      z.write(as_bytes(std::string_view(data).substr(i, 1 << 20)));
+    }
+    z.finish();
+    const ZstdLevels l = z.levels();
+    EXPECT_TRUE(l.adaptive);
+    EXPECT_GE(l.lowest, 1);
+    EXPECT_LE(l.highest, 4);
+    EXPECT_LE(l.lowest, l.last);
+    EXPECT_LE(l.last, l.highest);
+    StringSink back;
+    ZstdDecompressor d(back);
+    d.write(as_bytes(packed.str()));
+    d.finish();
+    EXPECT_EQ(back.str(), data);
+    if (workers == 0) {
+      // 4 -> 1, 8 MiB a step: four frames, one stream for every reader.
+      EXPECT_EQ(l.highest, 4);
+      EXPECT_EQ(l.last, 1);
+      EXPECT_EQ(run_zstd_cli(packed.str()), data);
+    }
   }
-  z.finish();
-  const ZstdLevels l = z.levels();
-  EXPECT_TRUE(l.adaptive);
-  EXPECT_GE(l.lowest, 2);
-  EXPECT_LE(l.highest, 4);
-  EXPECT_LE(l.lowest, l.last);
-  EXPECT_LE(l.last, l.highest);
-  StringSink back;
-  ZstdDecompressor d(back);
-  d.write(as_bytes(packed.str()));
-  d.finish();
-  EXPECT_EQ(back.str(), data);
 }
 
 }  // namespace
