@@ -71,7 +71,7 @@ std::string first_error_line(const std::string& tail) {
 
 int default_zstd_workers() {
   const unsigned cores = std::thread::hardware_concurrency();
-  return cores <= 3 ? 1 : 2;
+  return cores <= 2 ? 0 : cores == 3 ? 1 : 2;
 }
 
 boost::json::value to_json(const CompressionLevels& l) {

@@ -297,8 +297,8 @@ const std::vector<Variable>& table() {
          c.zstd_adaptive_max_level = parse_int<int>("ZSTD_ADAPTIVE_MAX_LEVEL", v, 1, 19);
        }},
       {{"ZSTD_WORKERS", "auto",
-        "zstd compression threads per export: auto (1 on up to 3 cores, else 2), or 0-8 (0: on "
-        "the exporting thread, fixed levels only; adaptive needs 1)"},
+        "zstd compression threads per export: auto (none on 2 cores, 1 on 3, else 2), or 0-8 "
+        "(0: compression on the thread that reads pg_dump)"},
        [](Config& c, const std::string& v) {
          c.zstd_workers = v == "auto" ? -1 : parse_int<int>("ZSTD_WORKERS", v, 0, 8);
        }},

@@ -76,7 +76,7 @@ struct Config {
   int job_max_attempts = 3;
   std::chrono::seconds pg_dump_timeout{6 * 3600};
   // Adaptive zstd moves between these levels; workers: zstd's threads per
-  // export (-1: one per core beyond two, at least 1, at most 2).
+  // export (-1: backup::default_zstd_workers()).
   int zstd_adaptive_min_level = 1;
   int zstd_adaptive_max_level = 6;
   int zstd_workers = -1;
