@@ -50,7 +50,6 @@ boost::json::object to_progress(const LocalCopy& c) {
       {"dump_bytes", c.dump_bytes},
       {"locations", c.locations},
       {"tables", c.tables},
-
       {"compression_level", c.levels}};
 }
 
