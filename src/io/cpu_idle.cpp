@@ -51,7 +51,7 @@ double CpuIdleMeter::idle_cores() {
   // The counters move in clock ticks (10 ms): over less than ~100 ms a
   // figure would be mostly rounding, so the previous one is kept until then.
   const std::uint64_t d_total = total - total_;
-  if (d_total < static_cast<std::uint64_t>(10 * cpus_)) return last_;
+  if (d_total < 10 * static_cast<std::uint64_t>(cpus_)) return last_;
   last_ = static_cast<double>(idle - idle_) / static_cast<double>(d_total) * cpus_;
   idle_ = idle;
   total_ = total;

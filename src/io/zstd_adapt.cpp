@@ -41,13 +41,14 @@ int AdaptiveLevel::observe(const AdaptSample& s) {
   const bool producer_waited = presented_ > 0 && blocked_ * 8 > presented_;
   const bool idle_known = idle_n_ > 0;
   const double idle = idle_known ? idle_sum_ / idle_n_ : 0;
+  // A machine short of CPU never has room: the two steps cannot both apply.
+  static_assert(kRoomCores > kBusyCores);
+  const bool cpu_short = idle_known && idle < kBusyCores;
   int step = 0;
-  if (producer_waited) {
+  if (producer_waited || cpu_short) {
     step = -1;
   } else if (blocked_ == 0 && (!idle_known || idle >= kRoomCores)) {
     step = 1;
-  } else if (idle_known && idle < kBusyCores) {
-    step = -1;
   }
   level_ = std::clamp(level_ + step, floor_, ceiling_);
   lowest_ = std::min(lowest_, level_);

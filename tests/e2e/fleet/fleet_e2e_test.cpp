@@ -88,7 +88,7 @@ class FleetE2e : public DeployedSuite<FleetE2e> {
   }
 
   // A worker process with these fleet settings.
-  static std::unique_ptr<ServiceProcess> worker(std::map<std::string, std::string> extra) {
+  static std::unique_ptr<ServiceProcess> worker(const std::map<std::string, std::string>& extra) {
     auto env = env_;
     for (auto& [k, v] : extra) env[k] = v;
     return std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, env, false);

@@ -51,6 +51,7 @@ TEST(AdaptiveLevel, AnIdleCompressorWithSpareCpuClimbsToTheCeilingAndStays) {
   AdaptiveLevel a(1, 6, 1);
   unsigned id = 3;
   std::vector<int> seen;
+  seen.reserve(10);
   for (int i = 0; i < 10; ++i) seen.push_back(a.observe(job(id++, 4, 0, 3.5)));
   EXPECT_EQ(seen, (std::vector<int>{2, 3, 4, 5, 6, 6, 6, 6, 6, 6}));
   EXPECT_EQ(a.lowest(), 1);
@@ -64,6 +65,7 @@ TEST(AdaptiveLevel, AProducerWaitingOnTheCompressorTakesTheLevelDownToTheFloor) 
   ASSERT_EQ(a.level(), 9);
   // 3 of 10 writes waited (more than 1/8), even with idle CPU elsewhere.
   std::vector<int> seen;
+  seen.reserve(9);
   for (int i = 0; i < 9; ++i) seen.push_back(a.observe(job(id++, 10, 3, 6.0)));
   EXPECT_EQ(seen, (std::vector<int>{8, 7, 6, 5, 4, 3, 2, 2, 2}));
   EXPECT_EQ(a.lowest(), 2);
