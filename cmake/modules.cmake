@@ -22,7 +22,7 @@ tb_module(process DEPS tb_core Threads::Threads)
 pkg_check_modules(PUGIXML REQUIRED IMPORTED_TARGET pugixml)
 tb_module(s3      DEPS tb_core CURL::libcurl OpenSSL::Crypto PkgConfig::PUGIXML Boost::url Boost::json Threads::Threads)
 tb_module(destinations DEPS tb_core tb_s3 Boost::json)
-tb_module(backup  DEPS tb_core tb_age tb_archive tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto
+tb_module(backup  DEPS tb_core tb_age tb_model tb_archive tb_db tb_io tb_process tb_destinations Boost::json OpenSSL::Crypto
                        PostgreSQL::PostgreSQL spdlog::spdlog Threads::Threads)
 # archive: pg_dump's archive table of contents (read, cut per schema, written back) and ustar output (libarchive).
 find_package(LibArchive REQUIRED)

@@ -93,6 +93,8 @@ http::Response enqueue_export(ApiContext& ctx, http::Request& req) {
   model::ExportPayload payload;
   payload.format = body.format;
   payload.compression = body.compression;
+  payload.compression_level = model::level_for_export(
+      body.compression_level, body.compression, settings.compression, settings.compression_level);
   payload.destinations = destinations;
   payload.notify_email = body.notify_email ? body.notify_email : settings.notify_email;
   payload.storage_path = body.storage_path;

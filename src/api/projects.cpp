@@ -45,6 +45,7 @@ model::BackupSettings to_model(const store::BackupSettings& s) {
   m.notify_email = s.notify_email;
   m.format = s.format;
   m.compression = s.compression;
+  m.compression_level = s.compression_level;
   m.encryption = s.encryption;
   return m;
 }
@@ -60,6 +61,7 @@ store::BackupSettings to_store(const std::string& project_id, const model::Backu
   s.notify_email = m.notify_email;
   s.format = m.format;
   s.compression = m.compression;
+  s.compression_level = m.compression_level;
   s.encryption = m.encryption;
   return s;
 }

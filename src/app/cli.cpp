@@ -104,8 +104,12 @@ int run_cli(int argc, char** argv) {
   auto* destination = export_cmd->add_option(
       "--destination", export_opts.destinations,
       "local, telegram or s3; repeat for several (default: the project's saved destinations)");
+  auto* level = export_cmd->add_option(
+      "--compression-level", export_opts.compression_level,
+      "adaptive or a fixed level (zstd 1-19, gzip 1-12); default: the project's setting");
   // A fleet run backs each project up as its settings say.
-  for (auto* option : {format, compression, destination}) option->excludes(all)->excludes(some);
+  for (auto* option : {format, compression, level, destination})
+    option->excludes(all)->excludes(some);
   export_cmd->add_flag("--no-wait", export_opts.no_wait, "print the job id and return at once");
   export_cmd->callback([one, all, some] {
     if (one->count() + all->count() + some->count() == 0)

@@ -94,6 +94,11 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
   } else {
     body["compression"] = options.compression;
   }
+  if (!options.compression_level.empty()) {
+    const auto fixed = model::fixed_level(options.compression_level);
+    body["compression_level"] =
+        fixed ? boost::json::value(*fixed) : boost::json::value(options.compression_level);
+  }
   if (!options.destinations.empty()) {
     body["destinations"] = boost::json::value_from(options.destinations);
   }
@@ -106,6 +111,9 @@ int run_export_command(const config::Config& config, const ExportCommandOptions&
   model::ExportPayload payload;
   payload.format = request.format;
   payload.compression = request.compression;
+  payload.compression_level =
+      model::level_for_export(request.compression_level, request.compression, settings.compression,
+                              settings.compression_level);
   payload.destinations = workflows::export_destinations(
       request.destinations, settings, {!config.telegram_bot_token.empty(), config.s3_configured()});
   payload.notify_email = settings.notify_email;

@@ -17,6 +17,7 @@ struct ExportCommandOptions {
   std::vector<std::string> projects;  // a fleet run of these
   std::string format{model::kDefaultFormat};
   std::string compression{model::kDefaultCompression};
+  std::string compression_level;          // empty: the project's (or adaptive)
   std::vector<std::string> destinations;  // empty: the project's saved destinations
   bool no_wait = false;
 };

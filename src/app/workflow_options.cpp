@@ -17,6 +17,9 @@ workflows::Options workflow_options(const config::Config& config) {
   o.fleet.dump_jobs = config.fleet_dump_jobs;
   o.fleet.lock_wait = config.fleet_lock_wait;
   o.restore_keep = std::chrono::hours(24) * config.restore_keep_days;
+  o.zstd_adaptive_min_level = config.zstd_adaptive_min_level;
+  o.zstd_adaptive_max_level = config.zstd_adaptive_max_level;
+  o.zstd_workers = config.zstd_workers;
   o.smtp.url = config.smtp_url;
   o.smtp.from = config.smtp_from;
   o.telegram.api_url = config.telegram_api_url;

@@ -1,9 +1,13 @@
 #include "backup/export.hpp"
 
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "age/stream.hpp"
 #include "backup/manifest.hpp"
@@ -13,12 +17,15 @@
 #include "io/compress.hpp"
 #include "io/hash.hpp"
 #include "io/sink.hpp"
+#include "model/compression_level.hpp"
 #include "process/child.hpp"
 
 namespace tb::backup {
 namespace {
 
-constexpr std::size_t kChunk = 256 * 1024;
+// pg_dump's stdout (a 1 MiB pipe, process::Child) is read in blocks of up to
+// 1 MiB: each block costs a call per filter of the chain.
+constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 // Forwards the stored bytes to every destination.
 class DestinationsSink final : public io::Sink {
@@ -60,6 +67,19 @@ std::string first_error_line(const std::string& tail) {
   }
   if (best.size() > 300) best = best.substr(0, 300) + "...";
   return best;
+}
+
+int default_zstd_workers() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores <= 2 ? 0 : cores == 3 ? 1 : 2;
+}
+
+boost::json::value to_json(const CompressionLevels& l) {
+  if (l.requested.empty()) return nullptr;
+  return boost::json::object{{"requested", model::compression_level_json(l.requested)},
+                             {"lowest", l.lowest},
+                             {"highest", l.highest},
+                             {"last", l.last}};
 }
 
 std::string_view to_string(Format f) {
@@ -143,9 +163,10 @@ std::string content_type_for(Format format, Compression compression, bool encryp
 namespace {
 
 // pg_dump's stdout into `out`; throws with pg_dump's reason when it fails.
+// `stdout_fd` is pg_dump's pipe while it runs (-1 before and after).
 void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
-                       const std::string& password, io::Sink& out,
-                       const std::atomic<bool>& cancel) {
+                       const std::string& password, io::Sink& out, const std::atomic<bool>& cancel,
+                       int& stdout_fd) {
   process::Spec spec;
   spec.program = cmd.program;
   spec.args = cmd.args;
@@ -153,10 +174,16 @@ void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
   spec.timeout = options.timeout;
   spec.cancel = &cancel;
   process::Child child = process::Child::spawn(spec);
-
+  stdout_fd = child.stdout_fd();
   std::vector<std::byte> buf(kChunk);
-  while (std::size_t n = child.read_stdout(buf))
-    out.write(std::span<const std::byte>(buf.data(), n));
+  try {
+    while (std::size_t n = child.read_stdout(buf))
+      out.write(std::span<const std::byte>(buf.data(), n));
+  } catch (...) {
+    stdout_fd = -1;
+    throw;
+  }
+  stdout_fd = -1;
 
   process::Child::Exit exit = child.wait();
   if (exit.cancelled) throw Cancelled("the export was cancelled");
@@ -202,9 +229,27 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
       encryptor = std::make_unique<age::Encryptor>(sha, options.recipients);
     io::Sink& compressed = encryptor ? *encryptor : static_cast<io::Sink&>(sha);
     std::unique_ptr<io::Sink> compressor;
+    io::ZstdCompressor* zstd = nullptr;
+    // Without zstd workers, the adaptive level asks whether pg_dump is held
+    // up by this thread: its pipe is at least 3/4 full. (A fleet run's
+    // producer has no pipe: the level then follows the idle CPU alone.)
+    int dump_fd = -1;
+    auto dump_waiting = [&dump_fd] {
+      int queued = 0;
+      const int size = dump_fd >= 0 ? ::fcntl(dump_fd, F_GETPIPE_SZ) : -1;
+      return size > 0 && ::ioctl(dump_fd, FIONREAD, &queued) == 0 && queued >= size / 4 * 3;
+    };
     if (options.compression == Compression::kZstd) {
-      compressor = std::make_unique<io::ZstdCompressor>(compressed, options.zstd_level,
-                                                        options.compression_threads);
+      auto z = std::make_unique<io::ZstdCompressor>(
+          compressed,
+          io::ZstdSettings{.level = options.zstd_adaptive ? options.zstd_floor : options.zstd_level,
+                           .adaptive = options.zstd_adaptive,
+                           .floor = options.zstd_floor,
+                           .ceiling = options.zstd_ceiling,
+                           .workers = options.zstd_workers,
+                           .producer_waiting = dump_waiting});
+      zstd = z.get();
+      compressor = std::move(z);
     } else if (options.compression == Compression::kGzip) {
       compressor = std::make_unique<io::GzipCompressor>(compressed, options.gzip_level,
                                                         options.compression_threads);
@@ -215,7 +260,7 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     if (options.producer) {
       options.producer(manifest, cancel);
     } else {
-      dump_with_pg_dump(cmd, options, password, manifest, cancel);
+      dump_with_pg_dump(cmd, options, password, manifest, cancel, dump_fd);
     }
 
     manifest.finish();
@@ -223,6 +268,14 @@ ExportResult run_export(const DumpSource& source, const ExportOptions& options,
     result.tables = manifest.manifest();
     result.size_bytes = stored.count();
     result.sha256_hex = sha.hex();
+    if (zstd != nullptr) {
+      const io::ZstdLevels l = zstd->levels();
+      result.levels = {l.adaptive ? "adaptive" : std::to_string(l.last), l.lowest, l.highest,
+                       l.last};
+    } else if (options.compression == Compression::kGzip) {
+      const int g = options.gzip_level;
+      result.levels = {std::to_string(g), g, g, g};
+    }
     for (auto& dest : dests) {
       result.locations.push_back(dest->commit(result.sha256_hex, result.size_bytes));
       dest = nullptr;  // committed: not aborted below

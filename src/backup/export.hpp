@@ -58,17 +58,31 @@ struct DumpSource {
   std::string schema;  // exact name, e.g. "tenant_acme"
 };
 
+// zstd threads per export: the machine's cores beyond the two that the
+// PostgreSQL backend serving the dump and pg_dump with this process need, at
+// most 2 (memory: each adds ~8 MB). On 2 cores none: compressing on the
+// reading thread, with pg_dump's 1 MiB pipe as the buffer, measured 1.27-1.42
+// x `pg_dump > /dev/null` at level 1 where one worker thread gave 1.60 (and
+// `pg_dump | zstd -1 -T1` 1.37 against `--single-thread` 1.16).
+int default_zstd_workers();
+
 struct ExportOptions {
   Format format = Format::kSql;
   Compression compression = Compression::kZstd;
-  // zstd 3 is zstd's default and, on general data (Silesia), about gzip -6's
-  // size; level 1 is twice as fast but larger there, though smaller on the
-  // benchmark tenant: the promise "no larger than gzip -6" needs level 3.
+  // zstd: adaptive by default, its level following the CPU the machine has
+  // to spare (io/zstd_adapt.hpp) between zstd_floor and zstd_ceiling; or the
+  // fixed zstd_level. On dumps, level 1 is already smaller than gzip -6 (the
+  // benchmark tenant: 0.98 of it); each level up costs CPU that on a small
+  // machine the PostgreSQL backend serving the dump needs.
+  bool zstd_adaptive = true;
+  int zstd_floor = 1;
+  int zstd_ceiling = 6;
   int zstd_level = 3;
+  int zstd_workers = default_zstd_workers();
   // libdeflate level 5: on the benchmark tenant (1 MiB members) 0.948 of
   // gzip -6's size in 79 % of level 6's time (level 6: 0.937; level 4: 0.961).
   int gzip_level = 5;
-  int compression_threads = 2;  // zstd workers / gzip pool size
+  int compression_threads = 2;  // gzip pool size
   // Non-empty: the stored file is one age v1 file encrypted to all of them
   // (the service's own recipient first, then the project's).
   std::vector<age::Recipient> recipients;
@@ -85,6 +99,15 @@ struct TableRows {
   std::uint64_t rows = 0;
   bool operator==(const TableRows&) const = default;
 };
+// The compression levels an export used (none: all 0).
+struct CompressionLevels {
+  std::string requested;  // "adaptive" or the fixed level
+  int lowest = 0;
+  int highest = 0;
+  int last = 0;
+};
+// {"requested", "lowest", "highest", "last"}; null without compression.
+boost::json::value to_json(const CompressionLevels& levels);
 
 struct ExportResult {
   std::uint64_t size_bytes = 0;  // stored (compressed) bytes
@@ -93,9 +116,10 @@ struct ExportResult {
   boost::json::array locations;  // one record per destination, in order
   // Rows per table, counted from the dump stream (backup/manifest.hpp).
   std::vector<TableRows> tables;
+  CompressionLevels levels;
 };
 
-// Called from the exporting thread after each chunk (<= 256 KiB) with the raw
+// Called from the exporting thread after each chunk (<= 1 MiB) with the raw
 // byte count so far; throttle in the callback if it is costly.
 using ProgressFn = std::function<void(std::uint64_t dump_bytes)>;
 

@@ -286,6 +286,22 @@ const std::vector<Variable>& table() {
          c.pg_dump_timeout =
              std::chrono::seconds(parse_int<int>("PG_DUMP_TIMEOUT_SECONDS", v, 1, 7 * 86400));
        }},
+      {{"ZSTD_ADAPTIVE_MIN_LEVEL", "1",
+        "the lowest level an adaptive zstd export goes down to (1-19) when the CPU is short"},
+       [](Config& c, const std::string& v) {
+         c.zstd_adaptive_min_level = parse_int<int>("ZSTD_ADAPTIVE_MIN_LEVEL", v, 1, 19);
+       }},
+      {{"ZSTD_ADAPTIVE_MAX_LEVEL", "6",
+        "the highest level an adaptive zstd export goes up to (1-19) when the CPU is spare"},
+       [](Config& c, const std::string& v) {
+         c.zstd_adaptive_max_level = parse_int<int>("ZSTD_ADAPTIVE_MAX_LEVEL", v, 1, 19);
+       }},
+      {{"ZSTD_WORKERS", "auto",
+        "zstd compression threads per export: auto (none on 2 cores, 1 on 3, else 2), or 0-8 "
+        "(0: compression on the thread that reads pg_dump)"},
+       [](Config& c, const std::string& v) {
+         c.zstd_workers = v == "auto" ? -1 : parse_int<int>("ZSTD_WORKERS", v, 0, 8);
+       }},
       {{"PROJECT_LOCK_WAIT_SECONDS", "21600",
         "how long an export or restore waits for the same project's running one before it fails "
         "(and is retried)"},
@@ -409,6 +425,9 @@ Config load(const Lookup& lookup, bool require_auth) {
     if (var.info.name.starts_with("S3_")) s3_given.push_back(var.info.name);
   }
   detail::check_s3(c, s3_given);
+  if (c.zstd_adaptive_min_level > c.zstd_adaptive_max_level) {
+    throw ConfigError("ZSTD_ADAPTIVE_MAX_LEVEL", "must not be below ZSTD_ADAPTIVE_MIN_LEVEL");
+  }
   if (!c.jwt_secret.empty() && !c.jwt_public_key_file.empty()) {
     throw ConfigError("JWT_SECRET", "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both");
   }

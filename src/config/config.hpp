@@ -75,6 +75,11 @@ struct Config {
   std::chrono::seconds shutdown_grace{20};
   int job_max_attempts = 3;
   std::chrono::seconds pg_dump_timeout{6 * 3600};
+  // Adaptive zstd moves between these levels; workers: zstd's threads per
+  // export (-1: backup::default_zstd_workers()).
+  int zstd_adaptive_min_level = 1;
+  int zstd_adaptive_max_level = 6;
+  int zstd_workers = -1;
   // How long an export or restore waits for the project's other job.
   std::chrono::seconds project_lock_wait{6 * 3600};
   // Fleet runs: tenants per batch dump; the most tables a batch may lock

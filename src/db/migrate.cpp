@@ -311,6 +311,16 @@ ALTER TABLE control_plane.backups
 ALTER TABLE control_plane.backup_settings ADD COLUMN verify_schedule text NOT NULL DEFAULT 'off';
 )SQL";
 
+// Version 10: compression levels. A project chooses "adaptive" (the default:
+// zstd's level follows the spare CPU) or a fixed level; a backup records the
+// levels its export used, so a size can be explained afterwards.
+const char* kV10 = R"SQL(
+ALTER TABLE control_plane.backup_settings
+  ADD COLUMN compression_level text NOT NULL DEFAULT 'adaptive'
+    CHECK (compression_level = 'adaptive' OR compression_level ~ '^([1-9]|1[0-9])$');
+ALTER TABLE control_plane.backups ADD COLUMN compression_level jsonb;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -327,6 +337,8 @@ const std::vector<Migration>& migrations() {
       {7, "encryption at rest: backup_settings.encryption_*, backups.encrypted", kV7},
       {8, "fleet runs: jobs_fleet_run_idx, backups.fleet_run", kV8},
       {9, "verified backups: backups.tables, backups.verification_*, verify_schedule", kV9},
+      {10, "compression levels: backup_settings.compression_level, backups.compression_level",
+       kV10},
   };
   return all;
 }

@@ -11,17 +11,46 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "io/sink.hpp"
 
 namespace tb::io {
 
+// How a zstd stream is compressed. Adaptive: the level moves within [floor,
+// ceiling] as io/zstd_adapt.hpp decides, from `level` if it is within them,
+// else from the floor; otherwise it is `level` throughout. With workers, a new level applies to
+// libzstd's next jobs; without, the frame is ended and a new one starts at the new level (a zstd
+// file may hold several frames: every decoder reads them as one stream), and `producer_waiting`
+// tells whether the producer is held up by this thread (e.g. its pipe is nearly full); unset, the
+// controller sees only the machine's idle CPU.
+struct ZstdSettings {
+  int level = 3;
+  bool adaptive = false;
+  int floor = 1;
+  int ceiling = 6;
+  // 0 compresses on the calling thread; > 0 overlaps compression with the
+  // producer (zstd's own worker threads).
+  int workers = 1;
+  std::function<bool()> producer_waiting;
+};
+
+// The levels a stream was compressed at (lowest = highest = last when fixed).
+struct ZstdLevels {
+  bool adaptive = false;
+  int lowest = 0;
+  int highest = 0;
+  int last = 0;
+};
+
 class ZstdCompressor final : public Sink {
  public:
-  // workers = 0 compresses on the calling thread; > 0 overlaps compression
-  // with the producer (zstd's own worker threads).
-  explicit ZstdCompressor(Sink& next, int level = 3, int workers = 2);
+  ZstdCompressor(Sink& next, const ZstdSettings& settings);
+  explicit ZstdCompressor(Sink& next, int level = 3, int workers = 2)
+      : ZstdCompressor(next,
+                       ZstdSettings{.level = level, .workers = workers, .producer_waiting = {}}) {}
+  ZstdLevels levels() const;
   ~ZstdCompressor() override;
   ZstdCompressor(const ZstdCompressor&) = delete;
   ZstdCompressor& operator=(const ZstdCompressor&) = delete;

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "model/compression_level.hpp"
 #include "model/json_body.hpp"
 
 namespace tb::model {
@@ -111,6 +112,7 @@ json::object to_json(const ExportPayload& p) {
   json::object o{{"kind", p.kind},
                  {"format", p.format},
                  {"compression", p.compression},
+                 {"compression_level", compression_level_json(p.compression_level)},
                  {"destinations", json::value_from(p.destinations)}};
   put_optional(o, "notify_email", p.notify_email);
   put_optional(o, "storage_path", p.storage_path);
@@ -160,6 +162,11 @@ ExportPayload from_json<ExportPayload>(const json::object& payload) {
   if (auto compression = r.string("compression", 8)) {
     require_one_of("compression", *compression, {"zstd", "gzip", "none"});
     p.compression = *compression;
+  }
+  // Absent in a job queued before levels existed: the default.
+  if (auto level = read_compression_level(r)) {
+    check_compression_level("compression_level", p.compression, *level);
+    p.compression_level = *level;
   }
   if (auto destinations = r.string_array("destinations", 16, 16)) {
     for (const auto& d : *destinations)

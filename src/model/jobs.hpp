@@ -64,6 +64,7 @@ struct ExportPayload {
   std::string kind = "manual";  // manual | scheduled
   std::string format{kDefaultFormat};
   std::string compression{kDefaultCompression};
+  std::string compression_level{"adaptive"};  // or a fixed level (model/compression_level.hpp)
   // local | telegram | s3. Telegram sends a local file: without "local" that
   // file is temporary (removed when the job ends). "s3" alone keeps no local copy.
   std::vector<std::string> destinations;

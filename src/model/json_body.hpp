@@ -30,6 +30,8 @@ class FieldReader {
   std::optional<std::vector<std::string>> string_array(std::string_view key, std::size_t max_items,
                                                        std::size_t max_length = 256);
   const boost::json::object* object(std::string_view key);
+  // Any JSON type (the caller checks it); nullptr when absent or null.
+  const boost::json::value* any(std::string_view key) { return find(key); }
   // True when the key is present and JSON null.
   bool is_null(std::string_view key) const;
 

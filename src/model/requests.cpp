@@ -166,6 +166,9 @@ ExportRequest parse_export_request(std::string_view body) {
     throw_validation("compression", "'compression' cannot be set when 'compress' is false");
   }
   req.compression = compress ? compression.value_or(std::string(kDefaultCompression)) : "none";
+  req.compression_level = read_compression_level(r);
+  if (req.compression_level)
+    check_compression_level("compression_level", req.compression, *req.compression_level);
   if (auto d = r.string_array("destinations", 4, 16))
     req.destinations = validate_destinations("destinations", *d);
   req.notify_email = r.string("notify_email", 254);
@@ -231,6 +234,19 @@ BackupSettings parse_settings_update(std::string_view body, const BackupSettings
     require_one_of("compression", *c, {"zstd", "gzip", "none"});
     s.compression = *c;
   }
+  if (auto level = read_compression_level(r)) {
+    s.compression_level = *level;
+  } else if (s.compression != current.compression) {
+    // A level belongs to its compression: one the new compression cannot
+    // take goes back to the default rather than refusing the change.
+    try {
+      check_compression_level("compression_level", s.compression, s.compression_level);
+    } catch (const Error&) {
+      s.compression_level = std::string(kAdaptiveLevel);
+    }
+  }
+  // Checked against the compression it goes with, whichever of the two changed.
+  check_compression_level("compression_level", s.compression, s.compression_level);
   s.apply_to_existing = r.boolean("apply_to_existing").value_or(false);
   r.finish();
   if (std::find(s.destinations.begin(), s.destinations.end(), "telegram") != s.destinations.end() &&

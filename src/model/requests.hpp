@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/compression_level.hpp"
 #include "model/encryption.hpp"
 #include "model/jobs.hpp"
 
@@ -25,7 +26,10 @@ struct ExportRequest {
   std::string project_id;
   std::string format{kDefaultFormat};            // sql | tar
   std::string compression{kDefaultCompression};  // zstd | gzip | none (compress: false)
-  std::vector<std::string> destinations;         // empty: the project's settings decide
+  // "adaptive" or a fixed level; absent: the project's, when the request's
+  // compression is the project's, else "adaptive" (model/compression_level.hpp).
+  std::optional<std::string> compression_level;
+  std::vector<std::string> destinations;  // empty: the project's settings decide
   std::optional<std::string> notify_email;
   std::optional<std::string> storage_path;
 };
@@ -54,6 +58,7 @@ struct BackupSettings {
   std::optional<std::string> notify_email;
   std::string format{kDefaultFormat};
   std::string compression{kDefaultCompression};
+  std::string compression_level{kAdaptiveLevel};
   EncryptionSettings encryption;
   // Request-only (never stored): also recompute expires_at of the project's
   // completed backups from the new retention_days.

@@ -10,7 +10,7 @@ namespace {
 constexpr const char* kColumns =
     "id, project_id, job_id, kind, format, compression, status, size_bytes, sha256, locations, "
     "created_at, expires_at, deleted_at, error, schema_owner, error_code, encrypted, fleet_run, "
-    "tables, verification_status, verified_at, verification_detail";
+    "tables, verification_status, verified_at, verification_detail, compression_level";
 
 Backup backup_from(const db::Result& r, int row) {
   Backup b;
@@ -35,6 +35,7 @@ Backup backup_from(const db::Result& r, int row) {
   if (!r.is_null(row, 18)) b.tables = r.json(row, 18);
   if (auto status = r.opt(row, 19))
     b.verification = Backup::Verification{*status, r.time(row, 20), r.opt(row, 21).value_or("")};
+  if (!r.is_null(row, 22)) b.compression_level = r.json(row, 22);
   return b;
 }
 
@@ -109,6 +110,7 @@ boost::json::object to_json(const Backup& b) {
   o["kind"] = b.kind;
   o["format"] = b.format;
   o["compression"] = b.compression;
+  o["compression_level"] = b.compression_level;
   o["size_bytes"] = b.size_bytes;
   o["sha256"] = or_null(b.sha256);
   o["encrypted"] = b.encrypted;
@@ -139,15 +141,17 @@ Backup insert_backup(db::Connection& conn, const Backup& b) {
   auto r = conn.query(
       std::string("INSERT INTO control_plane.backups (id, project_id, job_id, kind, format, "
                   "compression, status, size_bytes, sha256, locations, created_at, expires_at, "
-                  "error, schema_owner, encrypted, fleet_run, tables) "
+                  "error, schema_owner, encrypted, fleet_run, tables, compression_level) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16::uuid, $17::jsonb) "
+                  "coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16::uuid, $17::jsonb, "
+                  "nullif($18::jsonb, 'null'::jsonb)) "
                   "RETURNING ") +
           kColumns,
       b.id.empty() ? new_uuid() : b.id, b.project_id, b.job_id, b.kind, b.format, b.compression,
       std::string(model::to_string(b.status)), b.size_bytes, b.sha256, b.locations, b.created_at,
       b.expires_at, b.error, b.schema_owner, b.encrypted, b.fleet_run,
-      b.tables.is_null() ? std::nullopt : std::optional<boost::json::value>(b.tables));
+      b.tables.is_null() ? std::nullopt : std::optional<boost::json::value>(b.tables),
+      b.compression_level);
   return backup_from(r, 0);
 }
 

@@ -63,12 +63,17 @@ struct Backup {
     std::string detail;
   };
   std::optional<Verification> verification;
+  // The compression levels the export used: {"requested": "adaptive" or a
+  // level, "lowest", "highest", "last"} (an adaptive zstd export moves
+  // between lowest and highest and ended at last); null without compression
+  // and for rows made before levels were recorded.
+  boost::json::value compression_level = nullptr;
 };
 
 // The API shape (GET /api/backups/{id}): id, job_id, project_id, kind, format, compression,
-// size_bytes, sha256, encrypted, status, locations, created_at, expires_at, deleted_at, error
-// and error_code (null unless failed), fleet_run (null unless a fleet run made it),
-// tables (the manifest, or null) and verification ({status, at, detail}, or null).
+// compression_level, size_bytes, sha256, encrypted, status, locations, created_at, expires_at,
+// deleted_at, error and error_code (null unless failed), fleet_run (null unless a fleet run made
+// it), tables (the manifest, or null) and verification ({status, at, detail}, or null).
 boost::json::object to_json(const Backup& backup);
 
 Backup insert_backup(db::Connection& conn, const Backup& backup);  // returns the stored row

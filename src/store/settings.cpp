@@ -5,7 +5,8 @@ namespace {
 
 constexpr const char* kColumns =
     "project_id, schedule, retention_days, destinations, telegram_chat_id, notify_email, format, "
-    "compression, updated_at, encryption_enabled, encryption_recipients, verify_schedule";
+    "compression, updated_at, encryption_enabled, encryption_recipients, verify_schedule, "
+    "compression_level";
 
 BackupSettings settings_from(const db::Result& r, int row) {
   BackupSettings s;
@@ -32,6 +33,7 @@ BackupSettings settings_from(const db::Result& r, int row) {
     }
   }
   s.verify_schedule = r.text(row, 11);
+  s.compression_level = r.text(row, 12);
   return s;
 }
 
@@ -54,6 +56,7 @@ boost::json::object to_json(const BackupSettings& s) {
   o["notify_email"] = s.notify_email ? boost::json::value(*s.notify_email) : nullptr;
   o["format"] = s.format;
   o["compression"] = s.compression;
+  o["compression_level"] = model::compression_level_json(s.compression_level);
   o["encryption"] = model::to_json(s.encryption);
   o["updated_at"] = s.updated_at ? boost::json::value(format_rfc3339(*s.updated_at)) : nullptr;
   return o;
@@ -76,20 +79,21 @@ BackupSettings put_backup_settings(db::Connection& conn, const BackupSettings& s
       std::string(
           "INSERT INTO control_plane.backup_settings (project_id, schedule, retention_days, "
           "destinations, telegram_chat_id, notify_email, format, compression, encryption_enabled, "
-          "encryption_recipients, verify_schedule, updated_at) "
-          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, now()) "
+          "encryption_recipients, verify_schedule, compression_level, updated_at) "
+          "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, now()) "
           "ON CONFLICT (project_id) DO UPDATE SET schedule = EXCLUDED.schedule, "
           "retention_days = EXCLUDED.retention_days, destinations = EXCLUDED.destinations, "
           "telegram_chat_id = EXCLUDED.telegram_chat_id, notify_email = EXCLUDED.notify_email, "
           "format = EXCLUDED.format, compression = EXCLUDED.compression, "
           "encryption_enabled = EXCLUDED.encryption_enabled, "
           "encryption_recipients = EXCLUDED.encryption_recipients, "
-          "verify_schedule = EXCLUDED.verify_schedule, updated_at = now() "
+          "verify_schedule = EXCLUDED.verify_schedule, "
+          "compression_level = EXCLUDED.compression_level, updated_at = now() "
           "RETURNING ") +
           kColumns,
       s.project_id, s.schedule, s.retention_days, to_array(s.destinations), s.telegram_chat_id,
       s.notify_email, s.format, s.compression, s.encryption.enabled,
-      to_array(s.encryption.recipients), s.verify_schedule);
+      to_array(s.encryption.recipients), s.verify_schedule, s.compression_level);
   return settings_from(r, 0);
 }
 
@@ -105,6 +109,7 @@ model::ExportPayload export_payload_of(const BackupSettings& s, std::string kind
   p.kind = std::move(kind);
   p.format = s.format;
   p.compression = s.compression;
+  p.compression_level = s.compression_level;
   p.destinations = s.destinations;
   p.notify_email = s.notify_email;
   return p;

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "db/connection.hpp"
+#include "model/compression_level.hpp"
 #include "model/encryption.hpp"
 #include "model/jobs.hpp"
 
@@ -27,12 +28,14 @@ struct BackupSettings {
   std::optional<std::string> notify_email;
   std::string format{model::kDefaultFormat};
   std::string compression{model::kDefaultCompression};
-  model::EncryptionSettings encryption;  // recipients validated by model/ before storing
-  std::optional<SystemTime> updated_at;  // nullopt: defaults, never saved
+  std::string compression_level{"adaptive"};  // or a fixed level ("1" .. "19")
+  model::EncryptionSettings encryption;       // recipients validated by model/ before storing
+  std::optional<SystemTime> updated_at;       // nullopt: defaults, never saved
 };
 
 // API shape: project_id, schedule, verify_schedule, retention_days, destinations,
-// telegram_chat_id, notify_email, format, compression, encryption {enabled,
+// telegram_chat_id, notify_email, format, compression, compression_level,
+// encryption {enabled,
 // recipients}, updated_at.
 boost::json::object to_json(const BackupSettings& s);
 

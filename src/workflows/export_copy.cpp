@@ -26,6 +26,7 @@ std::optional<LocalCopy> recorded_copy(const std::string& storage_dir,
     c.dump_bytes = o.at("dump_bytes").to_number<std::uint64_t>();
     c.locations = o.at("locations");
     if (const auto* tables = o.if_contains("tables")) c.tables = *tables;
+    if (const auto* levels = o.if_contains("compression_level")) c.levels = *levels;
     auto path = local_file_of(storage_dir, c.locations);
     if (!path) return std::nullopt;
     c.path = *path;
@@ -48,7 +49,8 @@ boost::json::object to_progress(const LocalCopy& c) {
       {"size_bytes", c.size_bytes},
       {"dump_bytes", c.dump_bytes},
       {"locations", c.locations},
-      {"tables", c.tables}};
+      {"tables", c.tables},
+      {"compression_level", c.levels}};
 }
 
 std::optional<LocalCopy> intact_earlier_copy(const std::string& storage_dir,

@@ -25,6 +25,8 @@ struct LocalCopy {
   // The manifest counted while it was dumped (backup/manifest.hpp); null in
   // the record of an attempt made before manifests.
   boost::json::value tables = nullptr;
+  // backup::to_json(CompressionLevels), with what the job asked for.
+  boost::json::value levels = nullptr;
 };
 
 // The record kept under progress["export"].

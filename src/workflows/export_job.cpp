@@ -17,6 +17,7 @@
 #include "destinations/local.hpp"
 #include "destinations/s3.hpp"
 #include "fleet/tenant_archive.hpp"
+#include "model/compression_level.hpp"
 #include "store/backups.hpp"
 #include "store/projects.hpp"
 #include "store/settings.hpp"
@@ -188,6 +189,13 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
     };
   }
   options.compression = backup::parse_compression(plan.payload.compression);
+  const auto fixed = model::fixed_level(plan.payload.compression_level);
+  options.zstd_adaptive = !fixed;
+  options.zstd_floor = o.zstd_adaptive_min_level;
+  options.zstd_ceiling = o.zstd_adaptive_max_level;
+  if (o.zstd_workers >= 0) options.zstd_workers = o.zstd_workers;
+  if (fixed && options.compression == backup::Compression::kZstd) options.zstd_level = *fixed;
+  if (fixed && options.compression == backup::Compression::kGzip) options.gzip_level = *fixed;
   options.timeout = o.pg_dump_timeout;
   options.recipients = plan.recipients;
   const bool encrypted = !options.recipients.empty();
@@ -215,6 +223,9 @@ LocalCopy dump_backup(const Dependencies& deps, jobs::JobContext& ctx, const Exp
   c.dump_bytes = result.dump_bytes;
   c.locations = result.locations;
   c.tables = backup::to_json(result.tables);
+  auto levels = result.levels;
+  if (!levels.requested.empty()) levels.requested = plan.payload.compression_level;
+  c.levels = backup::to_json(levels);
   c.path = local_file_of(o.storage_dir, c.locations).value_or("");
   return c;
 }
@@ -283,6 +294,7 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
   row.kind = plan.payload.kind;
   row.format = plan.payload.format;
   row.compression = plan.payload.compression;
+  row.compression_level = copy.levels;
   row.status = model::BackupStatus::kCompleted;
   row.size_bytes = static_cast<std::int64_t>(copy.size_bytes);
   row.sha256 = copy.sha256;
@@ -300,10 +312,14 @@ jobs::JobOutcome complete_export(const Dependencies& deps, jobs::JobContext& ctx
     row.schema_owner = owner;
 
   jobs::JobOutcome outcome;
-  outcome.result = boost::json::object{
-      {"backup_id", row.id},   {"size_bytes", copy.size_bytes}, {"dump_bytes", copy.dump_bytes},
-      {"sha256", copy.sha256}, {"locations", locations},        {"file_name", copy.file_name},
-      {"seconds", seconds}};
+  outcome.result = boost::json::object{{"backup_id", row.id},
+                                       {"size_bytes", copy.size_bytes},
+                                       {"dump_bytes", copy.dump_bytes},
+                                       {"sha256", copy.sha256},
+                                       {"locations", locations},
+                                       {"file_name", copy.file_name},
+                                       {"seconds", seconds},
+                                       {"compression_level", row.compression_level}};
   outcome.in_completion_tx = [row](db::Connection& tx) { store::insert_backup(tx, row); };
   outcome.result.as_object()["locations"] = row.locations;
   outcome.result.as_object()["encrypted"] = row.encrypted;

@@ -51,7 +51,10 @@ struct Options {
   std::chrono::seconds pg_dump_timeout{6 * 3600};    // pg_dump, psql and pg_restore alike
   std::chrono::seconds project_lock_wait{6 * 3600};  // then PROJECT_BUSY
   std::chrono::hours restore_keep{24 * 7};           // how long a set-aside schema is kept
-  notify::SmtpOptions smtp;                          // url empty: no notice e-mails
+  int zstd_adaptive_min_level = 1;                   // adaptive zstd's floor and ceiling
+  int zstd_adaptive_max_level = 6;
+  int zstd_workers = -1;     // -1: backup::default_zstd_workers()
+  notify::SmtpOptions smtp;  // url empty: no notice e-mails
   TelegramOptions telegram;
   S3Options s3;
   FleetOptions fleet;

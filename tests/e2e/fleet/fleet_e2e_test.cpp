@@ -88,7 +88,7 @@ class FleetE2e : public DeployedSuite<FleetE2e> {
   }
 
   // A worker process with these fleet settings.
-  static std::unique_ptr<ServiceProcess> worker(std::map<std::string, std::string> extra) {
+  static std::unique_ptr<ServiceProcess> worker(const std::map<std::string, std::string>& extra) {
     auto env = env_;
     for (auto& [k, v] : extra) env[k] = v;
     return std::make_unique<ServiceProcess>(std::vector<std::string>{"worker"}, env, false);
@@ -144,6 +144,14 @@ TEST_F(FleetE2e, EveryTenantOfAFleetRunRestoresAloneWithItsDataAndNothingOfAnyOt
                       "control_plane.backups WHERE status = 'completed' AND fleet_run = '" +
                           run_id + "' AND project_id <> 'big' ORDER BY project_id");
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(kFleet));
+  // A tenant's cut went through the export's chain: adaptive zstd, its levels
+  // recorded, and the manifest counted from the uncompressed archive.
+  EXPECT_EQ(pg.query_value(db_, "SELECT count(*) FROM control_plane.backups WHERE fleet_run = '" +
+                                    run_id +
+                                    "' AND compression_level->>'requested' = 'adaptive' AND "
+                                    "(compression_level->>'lowest')::int >= 1 AND "
+                                    "jsonb_array_length(tables) = 3"),
+            std::to_string(kFleet));
   const auto scratch = pg.create_database("fleet_scratch");
   for (const auto& row : rows) {
     auto a = row.find(' '), b = row.find(' ', a + 1);

@@ -15,6 +15,8 @@
 #include <sstream>
 
 #include "destinations/local.hpp"
+#include "io/compress.hpp"
+#include "io/sink.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace tb::backup {
@@ -175,6 +177,45 @@ TEST_F(ManifestTest, TheExportRecordsTheManifestOfWhatItDumped) {
         {"m", std::string("m.") + std::string(to_string(format)) + ".zst", "application/zstd"}, {},
         cancel);
     EXPECT_EQ(sorted(r.tables), kExpected) << to_string(format);
+  }
+  fs::remove_all(storage);
+}
+
+// A fleet run's tenant gets its archive from a producer (its cut of the batch
+// dump), not from pg_dump: the same chain serves it, so the stored file is
+// zstd at the adaptive level and the manifest counts the uncompressed bytes.
+TEST_F(ManifestTest, AProducersArchiveIsCompressedAdaptivelyAndCountedUncompressed) {
+  const std::string storage = tb::test::make_temp_dir("tb-manifest-producer");
+  for (auto format : {Format::kSql, Format::kTar}) {
+    const auto bytes = dump(format == Format::kTar ? "tar" : "plain");
+    destinations::LocalDestination local(storage, "p");
+    ExportOptions options;
+    options.format = format;
+    ASSERT_TRUE(options.zstd_adaptive);
+    options.producer = [&bytes](io::Sink& out, const std::atomic<bool>&) {
+      for (std::size_t at = 0; at < bytes.size(); at += 70000)
+        out.write(io::as_bytes(std::string_view(bytes).substr(at, 70000)));
+    };
+    const std::string name = std::string("p.") + std::string(to_string(format)) + ".zst";
+    std::atomic<bool> cancel{false};
+    // No database behind the source: the producer is the only input.
+    auto r = run_export({PgCluster::shared().bin_dir(), "dbname=nowhere", "tenant_m"}, options,
+                        {&local}, {"p", name, "application/zstd"}, {}, cancel);
+    EXPECT_EQ(sorted(r.tables), kExpected) << to_string(format);
+    EXPECT_EQ(r.dump_bytes, bytes.size());
+    EXPECT_LT(r.size_bytes, r.dump_bytes);
+    EXPECT_EQ(r.levels.requested, "adaptive");
+    EXPECT_GE(r.levels.lowest, options.zstd_floor);
+    EXPECT_LE(r.levels.highest, options.zstd_ceiling);
+    // What was stored is the producer's archive, compressed.
+    std::ifstream in(storage + "/p/" + name, std::ios::binary);
+    std::stringstream stored;
+    stored << in.rdbuf();
+    io::StringSink plain;
+    io::ZstdDecompressor unzstd(plain);
+    unzstd.write(io::as_bytes(stored.view()));
+    unzstd.finish();
+    EXPECT_TRUE(plain.str() == bytes) << to_string(format);
   }
   fs::remove_all(storage);
 }

@@ -58,6 +58,7 @@ TEST(ExportPayload, EmptyPayloadReadsAsTheDefaults) {
   EXPECT_EQ(p.kind, "manual");
   EXPECT_EQ(p.format, "sql");
   EXPECT_EQ(p.compression, "zstd");
+  EXPECT_EQ(p.compression_level, "adaptive");  // a job queued before levels existed
   EXPECT_TRUE(p.destinations.empty());
   EXPECT_FALSE(p.wants_telegram());
   EXPECT_FALSE(p.notify_email || p.storage_path || p.telegram_chat_id || p.slot);
@@ -68,13 +69,14 @@ TEST(ExportPayload, KeepsTheStoredShapeAndRoundTrips) {
   p.kind = "scheduled";
   p.format = "tar";
   p.compression = "gzip";
+  p.compression_level = "9";
   p.destinations = {"local", "telegram"};
   p.notify_email = "ops@example.com";
   p.telegram_chat_id = "-100123";
   p.slot = "2024-05-01T02:00:00Z";
   auto o = to_json(p);
   EXPECT_EQ(o, obj(R"({"kind":"scheduled","format":"tar","compression":"gzip",
-                       "destinations":["local","telegram"],"notify_email":"ops@example.com",
+                       "compression_level":9,"destinations":["local","telegram"],"notify_email":"ops@example.com",
                        "telegram_chat_id":"-100123","slot":"2024-05-01T02:00:00Z"})"));
   auto back = from_json<ExportPayload>(o);
   EXPECT_EQ(to_json(back), o);
@@ -87,6 +89,10 @@ TEST(ExportPayload, UnknownFieldsAreIgnoredKnownOnesChecked) {
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"format":"xml"})")), "format");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"compression":7})")), "compression");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"kind":"weekly"})")), "kind");
+  EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"compression_level":"max"})")),
+            "compression_level");
+  EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"compression":"gzip","compression_level":15})")),
+            "compression_level");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"destinations":"telegram"})")), "destinations");
   EXPECT_EQ(refused_field<ExportPayload>(obj(R"({"destinations":["ftp"]})")), "destinations");
   EXPECT_TRUE(from_json<ExportPayload>(obj(R"({"destinations":["s3"]})")).wants("s3"));
