@@ -4,10 +4,11 @@
 #   make lint   the format check and clang-tidy (.clang-format, .clang-tidy)
 #   make build  the optimized binary at build/tenant-backup
 #   make bench  benchmarks (QUICK=1 for a small scale)
+#   make bench-fleet  only the fleet-run benchmark (1,000 and 10,000 tenants; QUICK=1: 100 and 300)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build build-debug run test lint bench format fuzz clean
+.PHONY: deps build build-debug run test lint bench bench-fleet format fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,6 +36,9 @@ lint: deps
 bench: deps
 	@TB_WITH_BENCH=1 scripts/install-deps.sh
 	@scripts/bench.sh
+
+bench-fleet: deps
+	@scripts/bench_fleet.sh
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

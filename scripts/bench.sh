@@ -30,7 +30,9 @@
 # age-keygen) against the same export without, alternately (BENCH_AGE=0 skips
 # it). 8 (first scale) restore: the zstd backup restored through the API and
 # job queue against `psql -1` replaying the same plain dump into a fresh
-# database, alternately (BENCH_RESTORE=0 skips it).
+# database, alternately (BENCH_RESTORE=0 skips it). 9 fleet runs at 1,000 and
+# 10,000 tenants: scripts/bench_fleet.sh, run at the end with the same build
+# (BENCH_FLEET=0 skips it; its knobs are described there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -571,3 +573,10 @@ if q:
         print(f"  {name:<14} {st.median(js):>8.0f} jobs/s (min-max {min(js):.0f}-{max(js):.0f}; enqueue alone "
               f"{st.median(eq):.0f}/s)")
 PY
+
+# ---------------------------------------------------------------- case 9: fleet runs
+# Its own kept cluster and tenant sets (build/bench-fleet), the same build.
+if [[ ${BENCH_FLEET:-1} == 1 ]]; then
+  echo
+  BENCH_NO_BUILD=1 BENCH_BIN=$bin "$root/scripts/bench_fleet.sh"
+fi
