@@ -22,9 +22,10 @@ psql = subprocess.Popen([psql_bin, "-X", "-q", "-A", "-t", "-F", "|", conninfo],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 # Connections per application_name (the worker's dumps name their job; the
 # service's own connections have none).
-QUERY = ("SELECT coalesce(nullif(application_name, ''), '(service)') || '=' || count(*) "
-         "FROM pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid() "
-         "GROUP BY 1 ORDER BY 1; SELECT 'END';\n" % database.replace("'", "''"))
+QUERY = ("SELECT a || '=' || count(*) FROM (SELECT coalesce(nullif(application_name, ''), "
+         "'(service)') AS a FROM pg_stat_activity WHERE datname = '%s' "
+         "AND pid <> pg_backend_pid()) s GROUP BY a ORDER BY a; SELECT 'END';\n"
+         % database.replace("'", "''"))
 
 peak = {"connections": 0, "connections_at_peak": {}, "serve_rss_kb": 0,
         "child_hwm_kb": 0, "child_rss_kb": 0, "total_rss_kb": 0, "samples": 0}

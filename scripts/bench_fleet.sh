@@ -183,10 +183,9 @@ if [[ ${BENCH_FLEET_GENERATE_ONLY:-0} == 1 ]]; then exit 0; fi
 
 # ---------------------------------------------------------------- measurements
 dump() { "$pgbin/pg_dump" --format=plain --no-owner --strict-names --schema="$1" --dbname="$db" >/dev/null; }
-# timed_dump SCHEMA: one pg_dump -n; prints its seconds
+# timed_dump SCHEMA: one pg_dump -n; prints its start and end (seconds)
 timed_dump() {
-  local t0; t0=$(date +%s.%N); dump "$1"
-  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$t0" "$(date +%s.%N)"
+  local t0=$EPOCHREALTIME; dump "$1"; echo "$t0 $EPOCHREALTIME"
 }
 export -f dump timed_dump; export pgbin
 
@@ -218,7 +217,30 @@ for n in $sizes; do
   analyze_catalog "fleet_$n"
   rm -rf "$STORAGE_DIR"; mkdir -p "$STORAGE_DIR"
 
-  # 1. the fleet run
+  # The pg_dump figures first: a fleet run cut short still leaves them.
+  # the baseline: one pg_dump -n per tenant, sampled, two at a time
+  k=$((sample < n ? sample : n))
+  for ((j = 0; j < k; j++)); do printf 'tenant_t%05d\n' $((1 + j * n / k)); done >"$work/sample-$n.txt"
+  t0=$(now)
+  xargs -P 2 -I{} bash -c 'timed_dump {}' <"$work/sample-$n.txt" >"$work/dumps-$n.txt"
+  par=$(elapsed "$t0" "$(now)")
+  mean=$(awk '{s += $2 - $1} END {printf "%.4f", s / NR}' "$work/dumps-$n.txt")
+  echo "   $k pg_dump -n, 2 at a time: ${par}s (each ${mean}s on average)"
+  rec baseline "$n" "$par" "$k" "$mean"
+
+  # the floor: every tenant schema in one pg_dump
+  t0=$(now)
+  "$pgbin/pg_dump" --format=plain --no-owner --schema='tenant_t*' --dbname="$db" >/dev/null
+  floor=$(elapsed "$t0" "$(now)")
+  echo "   one pg_dump of the $n schemas: ${floor}s"
+  rec floor "$n" "$floor"
+
+  # one tenant's pg_dump -n alone
+  mid=$(printf 'tenant_t%05d' $(((n + 1) / 2)))
+  one=$(for _ in 1 2 3; do timed_dump "$mid"; done | awk '{printf "%.4f\n", $2 - $1}' | sort -n | sed -n 2p)
+  echo "   one tenant's pg_dump -n alone: ${one}s (median of 3)"
+  rec one "$n" "$one"
+  # the fleet run
   start_serve "$n"
   echo 5 >"/proc/$serve_pid/clear_refs"  # VmHWM from here: the run's own peak
   rss0=$(awk '/VmRSS/{print $2}' "/proc/$serve_pid/status")
@@ -244,38 +266,28 @@ for n in $sizes; do
   read -r conns kids kid_hwm <<<"$(python3 -c '
 import json, sys
 p = json.load(open(sys.argv[1]))
-at = ",".join(f"{k.replace(' ', '_')}:{v}" for k, v in sorted(p["connections_at_peak"].items())) or "-"
-print(p["connections"], at, p["child_hwm_kb"])' "$work/sample-$n.json")"
+at = ",".join(k.replace(" ", "_") + ":" + str(v) for k, v in sorted(p["connections_at_peak"].items()))
+print(p["connections"], at or "-", p["child_hwm_kb"])' "$work/sample-$n.json")"
+  # Where the time went: each batch's pg_dump (from the previous batch's last
+  # tenant, or the run's start, to its first tenant job) and its tenants' jobs.
+  read -r dump_s tenants_s job_avg <<<"$(psql "$db" -Atc "
+    WITH f AS (SELECT id, created_at FROM control_plane.jobs WHERE type = 'fleet_export'),
+    b AS (SELECT payload -> 'fleet' ->> 'batch_dir' AS d, min(created_at) AS c0, max(completed_at) AS c1
+          FROM control_plane.jobs WHERE payload ? 'fleet' GROUP BY 1),
+    g AS (SELECT c0, c1, coalesce(lag(c1) OVER (ORDER BY c0), (SELECT created_at FROM f)) AS prev FROM b)
+    SELECT round(extract(epoch FROM sum(c0 - prev))::numeric, 1), round(extract(epoch FROM sum(c1 - c0))::numeric, 1),
+           (SELECT round(extract(epoch FROM avg(completed_at - started_at))::numeric, 3)
+            FROM control_plane.jobs WHERE payload ? 'fleet')
+    FROM g" | tr '|' ' ')"
   echo "   fleet run: ${wall}s wall (export --all: exit $rc, $(elapsed "$t0" "$t1") s), $ok completed, $failed failed, $other other; $batches batches"
+  echo "     batch dumps ${dump_s}s in all, tenants' jobs ${tenants_s}s in all (one job ${job_avg}s on average)"
   if [[ $ok != "$n" ]]; then
     echo "   !!!!!!!! NOT EVERY TENANT COMPLETED: $ok of $n ($failed failed, $other other); see $work/export-$n.log" >&2
   fi
-  rec fleet "$n" "$wall" "$ok" "$failed" "$hwm" "$rss0" "$conns" "$kids" "$kid_hwm" "$load_before" "$load_after" "$batches" "$first_try" "$rc"
+  rec fleet "$n" "$wall" "$ok" "$failed" "$hwm" "$rss0" "$conns" "$kids" "$kid_hwm" "$load_before" "$load_after" "$batches" "$first_try" "$rc" "$dump_s" "$tenants_s" "$job_avg"
   clean_runs
   rm -rf "$STORAGE_DIR"
 
-  # 2. the baseline: one pg_dump -n per tenant, sampled, two at a time
-  k=$((sample < n ? sample : n))
-  for ((j = 0; j < k; j++)); do printf 'tenant_t%05d\n' $((1 + j * n / k)); done >"$work/sample-$n.txt"
-  t0=$(now)
-  xargs -P 2 -I{} bash -c 'timed_dump {}' <"$work/sample-$n.txt" >"$work/dumps-$n.txt"
-  par=$(elapsed "$t0" "$(now)")
-  mean=$(python3 -c "import sys; v = [float(x) for x in open(sys.argv[1])]; print(f'{sum(v) / len(v):.4f}')" "$work/dumps-$n.txt")
-  echo "   $k pg_dump -n, 2 at a time: ${par}s (each ${mean}s on average)"
-  rec baseline "$n" "$par" "$k" "$mean"
-
-  # 3. the floor: every tenant schema in one pg_dump
-  t0=$(now)
-  "$pgbin/pg_dump" --format=plain --no-owner --schema='tenant_t*' --dbname="$db" >/dev/null
-  floor=$(elapsed "$t0" "$(now)")
-  echo "   one pg_dump of the $n schemas: ${floor}s"
-  rec floor "$n" "$floor"
-
-  # 4. one tenant's pg_dump -n alone
-  mid=$(printf 'tenant_t%05d' $(((n + 1) / 2)))
-  one=$(for _ in 1 2 3; do timed_dump "$mid"; done | sort -n | sed -n 2p)
-  echo "   one tenant's pg_dump -n alone: ${one}s (median of 3)"
-  rec one "$n" "$one"
 done
 
 # ---------------------------------------------------------------- report
@@ -318,6 +330,8 @@ for n in sorted(d["fleet"]):
     print(f"  peak RSS of serve {int(f[3]) / 1024:.1f} MB (target < 64: {verdict(int(f[3]) / 1024 < 64)}; "
           f"{int(f[4]) / 1024:.1f} MB before the run); largest child (pg_dump) {int(f[7]) / 1024:.1f} MB")
     print(f"  peak connections to fleet_{n}: {f[5]} ({f[6]}); load before {f[8]}, after {f[9]}")
+    print(f"  stages: batch pg_dumps {f[13]} s in all, tenants' jobs {f[14]} s in all "
+          f"(one tenant job {f[15]} s on average, two at a time)")
 ns = sorted(d["fleet"])
 if len(ns) > 1:
     per = [float(d["fleet"][n][0]) / n * 1000 for n in ns]
