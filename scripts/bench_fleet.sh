@@ -2,15 +2,16 @@
 # The fleet case of `make bench` (scripts/bench.sh runs it at its end; alone:
 # `make bench-fleet` or scripts/bench_fleet.sh). For each size N it measures,
 # in the same run:
-#   1. a fleet run (`tenant-backup export --all`, served by `serve
+#   1. one `pg_dump -n` per tenant, sampled over the set, two at a time
+#      (xargs -P 2), scaled to N: the baseline;
+#   2. one `pg_dump` of every tenant schema together (> /dev/null): the floor;
+#   3. one tenant's `pg_dump -n` alone (median of 3): the catalog's cost at N;
+#   4. a fleet run (`tenant-backup export --all`, served by `serve
 #      --no-scheduler`): wall time from the fleet job's created_at to the last
 #      tenant job's completed_at, tenants completed and failed, peak RSS of serve
 #      (VmHWM after clear_refs) and of its children (pg_dump), peak connections to
-#      the database (pg_stat_activity every 0.5 s, bench/fleet_sampler.py);
-#   2. one `pg_dump -n` per tenant, sampled over the set, two at a time
-#      (xargs -P 2), scaled to N: the baseline;
-#   3. one `pg_dump` of every tenant schema together (> /dev/null): the floor;
-#   4. one tenant's `pg_dump -n` alone (median of 3): the catalog's cost at N.
+#      the database (pg_stat_activity every 0.5 s, bench/fleet_sampler.py), and
+#      where its time went (batch dumps, tenants' jobs).
 # Then it prints the figures and the targets. Asserts nothing.
 #
 # The tenant sets are made once and kept: a cluster under BENCH_FLEET_DIR
@@ -24,8 +25,9 @@
 # BENCH_FLEET_SAMPLE (pg_dump -n runs per size, 40; QUICK=1: 20),
 # BENCH_FLEET_DIR, BENCH_KEEP=1 (keep the run's folder of logs and backups),
 # BENCH_NO_BUILD=1, BENCH_BIN, BENCH_FLEET_GENERATE_ONLY=1 (make the sets and
-# stop). One run at a time per BENCH_FLEET_DIR (a lock file). The service runs with its defaults
-# (WORKER_CONCURRENCY 2, FLEET_BATCH_TENANTS 200...) unless they are set.
+# stop). One run at a time per BENCH_FLEET_DIR (a lock file). The service
+# runs with its defaults (WORKER_CONCURRENCY 2, FLEET_BATCH_TENANTS 200...)
+# unless they are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -256,7 +258,7 @@ for n in $sizes; do
   kill "$sampler_pid"; wait "$sampler_pid" || true; sampler_pid=""
   load_after=$(load)
   stop_serve
-  read -r run wall ok failed other batches < <(psql "$db" -Atc "
+  read -r _run wall ok failed other batches < <(psql "$db" -Atc "
     SELECT f.id, extract(epoch FROM max(t.completed_at) - f.created_at),
            count(*) FILTER (WHERE t.status = 'completed'), count(*) FILTER (WHERE t.status = 'failed'),
            count(*) FILTER (WHERE t.status NOT IN ('completed', 'failed')), f.result->>'batches'
