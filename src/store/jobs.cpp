@@ -86,6 +86,26 @@ JobStatus parse_job_status(std::string_view s) {
   throw_internal("unknown job status \"" + std::string(s) + "\"");
 }
 
+namespace {
+
+// What a job's progress shows. A fleet run's progress is its working state:
+// the plan of every batch (at 10,000 tenants a quarter of a megabyte, which
+// every poll would carry) and the path of its dump on this server. Shown:
+// the counts, and how many batches there are and are done.
+boost::json::value shown_progress(const Job& job) {
+  if (job.type != model::to_string(model::JobType::kFleetExport) || !job.progress.is_object())
+    return job.progress;
+  auto shown = job.progress.as_object();
+  for (const char* plan : {"batches", "alone"}) {
+    if (auto* v = shown.if_contains(plan); v && v->is_array()) *v = v->as_array().size();
+  }
+  shown.erase("current_dir");
+  shown.erase("started_at_us");
+  return shown;
+}
+
+}  // namespace
+
 boost::json::object to_json(const Job& job) {
   boost::json::object o;
   o["id"] = job.id;
@@ -94,7 +114,7 @@ boost::json::object to_json(const Job& job) {
   o["status"] = to_string(job.status);
   o["attempts"] = job.attempts;
   o["max_attempts"] = job.max_attempts;
-  o["progress"] = job.progress;
+  o["progress"] = shown_progress(job);
   o["result"] = job.result;
   o["last_error"] = job.last_error ? boost::json::value(*job.last_error) : nullptr;
   o["errors"] = job.errors;
