@@ -5,7 +5,7 @@
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -125,6 +125,17 @@ export function psql(sql) {
   const r = spawnSync(PSQL, [DATABASE_URL, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' });
   assert.equal(r.status, 0, `psql failed: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+// A session that holds `table` ACCESS EXCLUSIVE (an export's dump waits on
+// it, so its job stays running) until the returned function ends it.
+export async function lockTable(table) {
+  const locker = spawn(PSQL, [DATABASE_URL, '-XAtq', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve) => {
+    locker.stdout.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
+    locker.stdin.write(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n`);
+  });
+  return () => locker.stdin.end('COMMIT;\n');
 }
 
 export const firstRow = (page) => page.locator('#history-body tr').first();

@@ -7,15 +7,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 
 import {
-  DATABASE_URL,
-  PSQL,
   TOKEN_DEMO,
   assertNoProblems,
   env,
   firstRow,
+  lockTable,
   openPage,
   openSettings,
   psql,
@@ -206,11 +204,7 @@ test('cancel: the card says "Cancelling…" at once and its button is disabled',
   await signInWithLink(page, TOKEN_DEMO);
   // A session holds a table lock, so the dump waits and the job is running
   // when Cancel is pressed.
-  const locker = spawn(PSQL, [DATABASE_URL, '-XAtq', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise((resolve) => {
-    locker.stdout.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
-    locker.stdin.write("BEGIN; LOCK TABLE tenant_demo.customers IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-  });
+  const unlock = await lockTable('tenant_demo.customers');
   try {
     await page.getByRole('button', { name: 'Export SQL now' }).click();
     const job = page.locator('#jobs li').first();
@@ -235,7 +229,7 @@ test('cancel: the card says "Cancelling…" at once and its button is disabled',
     assert.equal(await waitForJobEnd(page, job), 'cancelled', await job.textContent());
     assert.match(await job.textContent(), /Cancelled/);
   } finally {
-    locker.stdin.end('COMMIT;\n');
+    unlock();
   }
   assertNoProblems(page);
 });

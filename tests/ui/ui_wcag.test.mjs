@@ -8,12 +8,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 
 import {
-  DATABASE_URL,
   LONG_PROJECT,
-  PSQL,
   TOKEN_DEMO,
   TOKEN_LONG,
   assertNoProblems,
@@ -21,6 +18,7 @@ import {
   contrast,
   focused,
   jobCardOverflow,
+  lockTable,
   openPage,
   psql,
   shot,
@@ -157,11 +155,7 @@ test('screen readers: live regions announce state changes, not the ticking timer
   const page = await openPage();
   await signInWithLink(page, TOKEN_DEMO);
   await page.waitForFunction(() => document.querySelectorAll('#history-body tr[data-backup-id]').length > 0);
-  const locker = spawn(PSQL, [DATABASE_URL, '-XAtq', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise((resolve) => {
-    locker.stdout.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
-    locker.stdin.write("BEGIN; LOCK TABLE tenant_demo.customers IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-  });
+  const unlock = await lockTable('tenant_demo.customers');
   try {
     await page.getByRole('button', { name: 'Export SQL now' }).click();
     await page.waitForTimeout(1100); // a second export starts a second later: names differ by time too
@@ -202,7 +196,7 @@ test('screen readers: live regions announce state changes, not the ticking timer
     await page.locator('#jobs-status').filter({ hasText: 'cancelled' }).waitFor();
     for (const bar of await page.locator('#jobs [role="progressbar"]').all()) assert.equal(await bar.getAttribute('aria-valuenow'), '0');
   } finally {
-    locker.stdin.end('COMMIT;\n');
+    unlock();
   }
   assertNoProblems(page);
 });
