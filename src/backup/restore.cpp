@@ -239,6 +239,9 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   spec.stdout_pipe = false;  // query output (setval rows) is not needed
   spec.timeout = options.timeout;
   spec.cancel = &cancel;
+  // psql reads 4 KiB at a time: without a wait, every read of the full pipe
+  // wakes this thread for the next 4 KiB.
+  spec.pipe_batch_wait = std::chrono::milliseconds(1);
 
   std::string token = new_uuid();
   token.erase(std::remove(token.begin(), token.end(), '-'), token.end());

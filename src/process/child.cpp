@@ -23,6 +23,7 @@ namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr std::chrono::milliseconds kPollSlice{50};
+constexpr int kPipeBytes = 1024 * 1024;
 
 [[noreturn]] void spawn_fail(const Spec& spec, const std::string& what, int err) {
   // The public message names the program, not where it is installed.
@@ -72,6 +73,8 @@ struct Child::State {
   int err = -1;
   std::optional<SteadyTime> deadline;
   const std::atomic<bool>* cancel = nullptr;
+  std::chrono::microseconds batch_wait{0};
+  bool out_drained = false;  // the last read took less than a quarter of its buffer
 
   std::thread err_thread;
   std::atomic<bool> err_stop{false};
@@ -203,6 +206,7 @@ Child Child::spawn(const Spec& spec) {
   auto s = std::make_unique<State>();
   s->program = spec.program;
   s->cancel = spec.cancel;
+  s->batch_wait = spec.pipe_batch_wait;
   if (spec.timeout) s->deadline = std::chrono::steady_clock::now() + *spec.timeout;
 
   int in_pipe[2] = {-1, -1};
@@ -221,10 +225,10 @@ Child Child::spawn(const Spec& spec) {
     close_all();
     spawn_fail(spec, "pipe2", e);
   }
-  if (spec.stdout_pipe) {
-    // A larger pipe means fewer wake-ups per MiB of dump (best effort).
-    (void)::fcntl(out_pipe[0], F_SETPIPE_SZ, 1024 * 1024);
-  }
+  // A larger pipe means fewer wake-ups per MiB of dump or replay (best effort).
+  if (spec.stdout_pipe) (void)::fcntl(out_pipe[0], F_SETPIPE_SZ, kPipeBytes);
+  if (spec.stdin_pipe && spec.pipe_batch_wait.count() > 0)
+    (void)::fcntl(in_pipe[1], F_SETPIPE_SZ, kPipeBytes);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -325,6 +329,7 @@ void Child::close_stdin() {
 
 std::size_t Child::read_stdout(std::span<std::byte> buf) {
   if (s_->out < 0 || buf.empty()) return 0;
+  if (s_->out_drained && s_->batch_wait.count() > 0) std::this_thread::sleep_for(s_->batch_wait);
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     if (s_->should_stop(now)) {
@@ -344,6 +349,7 @@ std::size_t Child::read_stdout(std::span<std::byte> buf) {
       throw Error(ErrorCode::kInternal, "internal error",
                   std::string("read(child stdout): ") + std::strerror(errno));
     }
+    s_->out_drained = static_cast<std::size_t>(n) < buf.size() / 4;
     return static_cast<std::size_t>(n);
   }
 }
@@ -374,6 +380,8 @@ bool Child::write_stdin(std::span<const std::byte> data) {
                   std::string("write(child stdin): ") + std::strerror(errno));
     }
     data = data.subspan(static_cast<std::size_t>(n));
+    // The pipe is full: let the child drain it for a while.
+    if (!data.empty() && s_->batch_wait.count() > 0) std::this_thread::sleep_for(s_->batch_wait);
   }
   return true;
 }

@@ -53,6 +53,14 @@ struct Spec {
   // Polled (every ~50 ms) while reading, writing and waiting; when it turns
   // true the child is terminated.
   const std::atomic<bool>* cancel = nullptr;
+  // Batches a streaming child's pipes: after a read that found the stdout
+  // pipe nearly empty, or a write that found the stdin pipe full, wait this
+  // long before polling again, so the child fills (or drains) the 1 MiB pipe
+  // meanwhile. Otherwise each side is woken for every few KiB the other
+  // writes (pg_dump and psql do 4 KiB stdio writes and reads), and on 2 cores
+  // those wake-ups are CPU that the database backend, the bottleneck, loses.
+  // Zero: poll at once (for children whose output is small or interactive).
+  std::chrono::microseconds pipe_batch_wait{0};
 };
 
 class Child {

@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -203,6 +205,35 @@ TEST(Child, StdinPipeCarriesData) {
   }
   c.close_stdin();
   EXPECT_EQ(read_all(c), "5242880\n");
+  EXPECT_TRUE(c.wait().ok());
+}
+
+// With pipe_batch_wait the reader naps after a short read and the writer
+// after a full pipe: every byte still arrives, in order, through both pipes,
+// and a child that stops reading still ends the writes.
+TEST(Child, BatchedPipesCarryEveryByteInOrder) {
+  Child c = Child::spawn([] {
+    Spec s = make("cat", {});
+    s.stdin_pipe = true;
+    s.pipe_batch_wait = 1ms;
+    return s;
+  }());
+  std::string sent;
+  for (int i = 0; i < 3 * 1024 * 1024 / 16; ++i) sent += "line " + std::to_string(i % 99999) + "\n";
+  std::string received;
+  std::thread writer([&] {
+    for (std::size_t at = 0; at < sent.size(); at += 100 * 1000) {
+      auto part = std::string_view(sent).substr(at, 100 * 1000);
+      ASSERT_TRUE(c.write_stdin({reinterpret_cast<const std::byte*>(part.data()), part.size()}));
+    }
+    c.close_stdin();
+  });
+  std::vector<std::byte> buf(1 << 20);
+  while (std::size_t n = c.read_stdout(buf))
+    received.append(reinterpret_cast<char*>(buf.data()), n);
+  writer.join();
+  EXPECT_EQ(received.size(), sent.size());
+  EXPECT_TRUE(received == sent);
   EXPECT_TRUE(c.wait().ok());
 }
 
