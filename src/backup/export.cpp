@@ -26,11 +26,6 @@ namespace {
 // pg_dump's stdout (a 1 MiB pipe, process::Child) is read in blocks of up to
 // 1 MiB: each block costs a call per filter of the chain.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
-// 1 ms: at pg_dump's ~150 MB/s on this machine, ~150 KiB per read instead
-// of the few KiB that a read at once finds; even at 500 MB/s its 1 MiB pipe
-// would not fill meanwhile. Measured on the 1.4 GB schema: 70k -> 10k context switches per
-// export, serve's kernel time 1.3 -> 0.6 s, pg_dump's 2.5 -> 1.8 s.
-constexpr std::chrono::microseconds kPipeBatchWait{1000};
 
 // Forwards the stored bytes to every destination.
 class DestinationsSink final : public io::Sink {
@@ -178,7 +173,7 @@ void dump_with_pg_dump(const PgDumpCommand& cmd, const ExportOptions& options,
   spec.env_add = cmd.env;
   spec.timeout = options.timeout;
   spec.cancel = &cancel;
-  spec.pipe_batch_wait = kPipeBatchWait;
+  spec.pipe_batch_wait = process::kStreamBatchWait;
   process::Child child = process::Child::spawn(spec);
   stdout_fd = child.stdout_fd();
   std::vector<std::byte> buf(kChunk);

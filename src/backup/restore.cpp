@@ -241,7 +241,7 @@ RestoreResult run_restore(const RestoreTarget& target, const std::string& file_p
   spec.cancel = &cancel;
   // psql reads 4 KiB at a time: without a wait, every read of the full pipe
   // wakes this thread for the next 4 KiB.
-  spec.pipe_batch_wait = std::chrono::milliseconds(1);
+  spec.pipe_batch_wait = process::kStreamBatchWait;
 
   std::string token = new_uuid();
   token.erase(std::remove(token.begin(), token.end(), '-'), token.end());
